@@ -1,0 +1,270 @@
+/*
+ * rq.h: the one header of librq.  Prototypes are grouped by the file that
+ * defines them.  Library code never prints and never exits: it returns a
+ * status (RQ_OK, RQ_E*) and leaves a message where the caller can read it.
+ */
+#ifndef RQ_H
+#define RQ_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* status codes */
+enum {
+	RQ_OK = 0,
+	RQ_EOF = 1,      /* clean end of stream (between records) */
+	RQ_EIO = -1,     /* a system call failed; errno is kept */
+	RQ_EFORMAT = -2, /* input is not what the format says */
+	RQ_ENOMEM = -3,
+	RQ_EINVAL = -4,  /* caller passed something impossible */
+	RQ_ERANGE = -5,  /* a size or value out of range */
+	RQ_ENUM = -6     /* NaN or Inf where a finite number is needed */
+};
+
+/* tensor element types; the numbers are the on-disk codes */
+enum {
+	RQ_U8 = 1, RQ_I8 = 2, RQ_U16 = 3, RQ_I16 = 4, RQ_U32 = 5, RQ_I32 = 6,
+	RQ_U64 = 7, RQ_I64 = 8, RQ_F32 = 9, RQ_F64 = 10
+};
+
+#define RQ_MAX_NDIM 8
+#define RQ_NAME_MAX 255
+#define RQ_META_MAX 65536
+#define RQ_VERSION 1
+#define RQ_MAX(a, b) ((a) > (b) ? (a) : (b))
+#define RQ_MIN(a, b) ((a) < (b) ? (a) : (b))
+
+/*
+ * One record of a stream: header fields plus the data in host order.
+ * `data` is owned by the tensor (rq_tensor_free); `cap` is its allocated
+ * size, so a reader reuses one buffer across records.
+ */
+typedef struct rq_tensor {
+	int dtype;
+	int ndim;
+	uint64_t dims[RQ_MAX_NDIM];
+	char name[RQ_NAME_MAX + 1];
+	char *meta;        /* "key=value\n" lines, NUL-terminated, or NULL */
+	size_t meta_len;   /* bytes in meta, without the NUL */
+	size_t meta_cap;
+	void *data;
+	size_t nbytes;     /* numel * dtype size */
+	size_t cap;
+} rq_tensor;
+
+typedef struct rq_stream rq_stream;
+
+/* tensor.c */
+size_t rq_dtype_size(int dtype);             /* 0 if unknown */
+const char *rq_dtype_name(int dtype);        /* "f32"...; "?" if unknown */
+int rq_dtype_parse(const char *s);           /* -1 if unknown */
+void rq_tensor_init(rq_tensor *t);
+void rq_tensor_free(rq_tensor *t);
+int rq_tensor_alloc(rq_tensor *t, int dtype, int ndim, const uint64_t *dims);
+int rq_tensor_reserve(rq_tensor *t, size_t nbytes);
+int rq_tensor_copy(rq_tensor *dst, const rq_tensor *src);
+int rq_tensor_set_name(rq_tensor *t, const char *name);
+size_t rq_tensor_numel(const rq_tensor *t);
+int rq_numel_of(int ndim, const uint64_t *dims, size_t elsize, size_t *nbytes);
+double rq_tensor_get(const rq_tensor *t, size_t i);
+void rq_tensor_put(rq_tensor *t, size_t i, double v);
+int rq_tensor_convert(rq_tensor *t, int dtype);
+int rq_tensor_shape_str(const rq_tensor *t, char *buf, size_t n);
+/* metadata: keys [A-Za-z0-9_.:-]+, values without newline */
+const char *rq_meta_get(const rq_tensor *t, const char *key, char *buf,
+    size_t n);
+int rq_meta_getd(const rq_tensor *t, const char *key, double *v);
+int rq_meta_set(rq_tensor *t, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+int rq_meta_del(rq_tensor *t, const char *key);
+int rq_meta_clear(rq_tensor *t);
+int rq_meta_valid(const char *meta, size_t len);
+
+/* tensor_io.c: the streamed record format of rq-tensor(5) */
+rq_stream *rq_stream_open(const char *path, const char *mode); /* "r" "w" */
+rq_stream *rq_stream_fdopen(int fd, const char *name, const char *mode);
+int rq_tensor_read(rq_stream *s, rq_tensor *t);   /* RQ_OK, RQ_EOF, <0 */
+int rq_tensor_write(rq_stream *s, const rq_tensor *t);
+int rq_stream_close(rq_stream *s);  /* write: flush, fsync, rename */
+void rq_stream_abort(rq_stream *s); /* write: drop the temporary file */
+const char *rq_stream_error(const rq_stream *s); /* "file: record N: ..." */
+const char *rq_stream_name(const rq_stream *s);
+long rq_stream_record(const rq_stream *s);  /* index of the last record */
+void rq_stream_set_limit(rq_stream *s, uint64_t max_bytes);
+
+/* atomic.c: files that appear whole or not at all */
+typedef struct rq_afile {
+	FILE *fp;
+	char *path;
+	char *tmp;
+} rq_afile;
+int rq_afile_open(rq_afile *a, const char *path);
+int rq_afile_commit(rq_afile *a);  /* fflush, fsync, rename; RQ_EIO */
+void rq_afile_abort(rq_afile *a);
+
+/* util.c: strict parsing and small helpers for programs */
+int rq_parse_long(const char *s, long lo, long hi, long *out);
+int rq_parse_double(const char *s, double *out);
+int rq_parse_u64(const char *s, uint64_t *out);
+void rq_progname_init(int argc, char **argv); /* also disables GSL abort */
+int rq_finish_stdout(void);  /* fclose(stdout) check; EPIPE is success */
+
+/* npy.c: NumPy .npy export and import */
+int rq_npy_write(FILE *fp, const rq_tensor *t);
+int rq_npy_read(FILE *fp, rq_tensor *t, char *err, size_t errn);
+
+/* rng.c: xoshiro256**; the state is saved in checkpoints */
+typedef struct rq_rng {
+	uint64_t s[4];
+	int has_spare;
+	double spare;
+} rq_rng;
+void rq_rng_seed(rq_rng *r, uint64_t seed);
+uint64_t rq_rng_next(rq_rng *r);
+double rq_rng_uniform(rq_rng *r);             /* [0, 1) */
+uint64_t rq_rng_below(rq_rng *r, uint64_t n); /* [0, n) */
+double rq_rng_normal(rq_rng *r);              /* N(0, 1) */
+void rq_rng_shuffle(rq_rng *r, int64_t *idx, size_t n);
+
+/* wav.c, png.c, idx.c, stft.c, mel.c, resample.c: feature extraction */
+/*
+ * Readers fill err (one line, naming the file and, where it applies, the
+ * record) and return RQ_EIO / RQ_EFORMAT / RQ_ENOMEM.
+ */
+int rq_wav_read(const char *path, float **x, size_t *n, int *sr,
+    char *err, size_t errn);                 /* any libsndfile format, mono */
+int rq_wav_write(const char *path, const float *x, size_t n, int sr);
+int rq_png_read(const char *path, float **px, int *w, int *h, int *ch,
+    char *err, size_t errn);                 /* planar [ch][h][w] in [0, 1] */
+int rq_png_write(const char *path, const float *px, int w, int h, int ch);
+void rq_image_resize(const float *src, int sw, int sh, int ch, float *dst,
+    int dw, int dh);                         /* bilinear, planar */
+int rq_idx_read(const char *path, rq_tensor *t, char *err, size_t errn);
+typedef struct rq_stft rq_stft;
+rq_stft *rq_stft_alloc(int n_fft, int win_length);  /* periodic Hann */
+void rq_stft_free(rq_stft *p);
+size_t rq_stft_frames(size_t n, int n_fft, int hop, int center);
+/* |X| into out[(n_fft/2+1) x nframes]; center pads n_fft/2 zeros each side */
+int rq_stft_mag(rq_stft *p, const float *x, size_t n, int hop, int center,
+    float *out, size_t nframes);
+double rq_mel_hz2mel(double hz);             /* HTK: 2595 log10(1 + f/700) */
+double rq_mel_mel2hz(double mel);
+int rq_mel_filterbank(int n_mels, int n_fft, double sr, double fmin,
+    double fmax, double *fb);                /* [n_mels x (n_fft/2+1)] */
+typedef struct rq_logmel {
+	double sr, fmin, fmax, eps;
+	int n_fft, win, hop, n_mels, frames, center;
+} rq_logmel;
+void rq_logmel_defaults(rq_logmel *o);       /* 8 kHz, 25/10 ms, 40 x 32 */
+/* log(mel power + eps) into out[n_mels x frames], centre pad/crop */
+int rq_logmel_compute(const rq_logmel *o, const float *x, size_t n,
+    float *out);
+/* CREMA-D: tile to 3 s at 22,050 Hz, STFT 512/353, log(|S| + 1e-7) */
+#define RQ_CREMAD_SR 22050
+#define RQ_CREMAD_BINS 257
+#define RQ_CREMAD_FRAMES 188
+int rq_cremad_spec(const float *x, size_t n, float *out); /* x at 22050 */
+/* polyphase windowed sinc (Kaiser beta 5), as scipy's resample_poly */
+size_t rq_resample_len(size_t n, long up, long down);
+int rq_resample(const float *x, size_t n, long up, long down, float *y);
+int rq_resample_rate(const float *x, size_t n, long sr_in, long sr_out,
+    float **y, size_t *ny);
+
+
+/* synth.c: the synthetic audio-visual data set */
+typedef struct rq_synth {
+	long n;
+	uint64_t seed;
+	const char *split;        /* seeds a distinct stream per split */
+	int F, T, H, W;           /* audio [F,T], visual [1,H,W] */
+	double a_lo, a_hi;        /* audio noise std, log-uniform range */
+	double v_lo, v_hi;        /* visual noise std, log-uniform range */
+	double a_parity;          /* audio's weak parity cue (depth) */
+	double v_group;           /* visual's weak group cue (blob height) */
+} rq_synth;
+void rq_synth_defaults(rq_synth *o);
+uint64_t rq_synth_split_seed(uint64_t seed, const char *split);
+int rq_synth_generate(const rq_synth *o, rq_tensor *audio, rq_tensor *visual,
+    rq_tensor *label, rq_tensor *id, rq_tensor *qa, rq_tensor *qv);
+int rq_synth_meta(const rq_synth *o, rq_tensor *t);
+
+
+/*
+ * nn layers (linear.c, layernorm.c, gelu.c, attention.c, fusion.c,
+ * loss.c, dropout.c).  Row-major float32.  Every backward ACCUMULATES
+ * (+=) into its gradient outputs; a NULL gradient pointer skips it.
+ */
+/* y[n,out] = x[n,in] W[out,in]^T + b[out]   (b may be NULL) */
+void rq_linear_forward(float *y, const float *x, const float *w,
+    const float *b, int n, int in, int out);
+/* dx[n,in] += dy W; dw[out,in] += dy^T x; db[out] += sum_n dy */
+void rq_linear_backward(float *dx, float *dw, float *db, const float *dy,
+    const float *x, const float *w, int n, int in, int out);
+/* y = (x - mean) * rstd * g + b over the last dim c; mean, rstd [n] */
+void rq_layernorm_forward(float *y, float *mean, float *rstd, const float *x,
+    const float *g, const float *b, int n, int c, float eps);
+void rq_layernorm_backward(float *dx, float *dg, float *db, const float *dy,
+    const float *x, const float *g, const float *mean, const float *rstd,
+    int n, int c);
+/* exact GELU: y = x * Phi(x) = 0.5 x (1 + erf(x / sqrt 2)) */
+void rq_gelu_forward(float *y, const float *x, size_t n);
+void rq_gelu_backward(float *dx, const float *dy, const float *x, size_t n);
+/*
+ * Multi-head self-attention core (no mask).  qkv [B,T,3C] holds q | k | v,
+ * head h uses columns h*C/H .. (h+1)*C/H of each; att [B,H,T,T] keeps the
+ * softmax of q k^T / sqrt(C/H); out [B,T,C] = att v (heads concatenated).
+ * scratch needs B*H*T*T floats (backward).
+ */
+void rq_mhsa_forward(float *out, float *att, const float *qkv, int B, int T,
+    int C, int H);
+void rq_mhsa_backward(float *dqkv, float *scratch, const float *dout,
+    const float *qkv, const float *att, int B, int T, int C, int H);
+/*
+ * Fusion attention with ONE query shared by the batch: q [C];
+ * k, v [B,T,C]; a[b,t] = softmax_t(q . k[b,t] / sqrt(C)) [B,T];
+ * ad = a * mask / (1 - p) (dropout on the weights; mask NULL: ad = a),
+ * written to ad [B,T] (may equal a when mask is NULL);
+ * o[b] = sum_t ad[b,t] v[b,t]  [B,C].
+ * Backward: dq [C] (summed over the batch), dk, dv [B,T,C].
+ */
+void rq_fusion_attn_forward(float *o, float *a, float *ad, const float *q,
+    const float *k, const float *v, const uint8_t *mask, float p, int B,
+    int T, int C);
+void rq_fusion_attn_backward(float *dq, float *dk, float *dv,
+    const float *dout, const float *a, const float *ad, const float *q,
+    const float *k, const float *v, const uint8_t *mask, float p, int B,
+    int T, int C);
+/* mean softmax cross-entropy over n rows of k logits: probs [n,k];
+ * returns the mean loss; y in [0,k) */
+double rq_xent_forward(float *probs, const float *logits, const int32_t *y,
+    int n, int k);
+/* dlogits += scale * (probs - onehot(y)); scale is usually 1/n */
+void rq_xent_backward(float *dlogits, const float *probs, const int32_t *y,
+    int n, int k, float scale);
+/* inverted dropout: mask[i] = keep (1) or drop (0) drawn from rng,
+ * y = x * mask / (1 - p); p = 0 copies and sets mask to 1 */
+void rq_dropout_forward(float *y, uint8_t *mask, const float *x, size_t n,
+    float p, rq_rng *rng);
+void rq_dropout_backward(float *dx, const float *dy, const uint8_t *mask,
+    size_t n, float p);
+
+/*
+ * rotate.c, air.c: RollingQ.  Vectors and matrices in double, row-major.
+ * R [d,d] maps unit(x) onto unit(y); the plane form is the identity on
+ * the complement of span{x, y}; the SVD form follows the authors' code.
+ */
+int rq_rotation_plane(double *R, const double *x, const double *y, size_t d);
+int rq_rotation_svd(double *R, const double *x, const double *y, size_t d);
+/* alpha = (1 + tanh(-rho * air)) / 2; t = alpha eka/|eka| +
+ * (1-alpha) ekv/|ekv|; qb = t |eq| / |t| */
+int rq_rollingq_anchor(double *qb, double *alpha, const double *eq,
+    const double *eka, const double *ekv, double air, double rho, size_t d);
+/* AIR = mean_i [cos(q, ka_i) - cos(q, kv_i)]; ka, kv [n,d]; the two mean
+ * cosines are returned through cos_a, cos_v (may be NULL) */
+double rq_air(const float *q, const float *ka, const float *kv, size_t n,
+    size_t d, double *cos_a, double *cos_v);
+
+/* stats.c: Pearson, Spearman */
+
+#endif /* RQ_H */
