@@ -89,3 +89,92 @@ uninstall:
 clean:
 	rm -f lib/*.o lib/librq.a $(BINS) tests/*.o tests/unit
 	rm -rf tests/tmp
+
+# --- reliability (issue 9): fuzzing, sanitizer and valgrind runs -----------
+# `make fuzz` builds one libFuzzer target per parser (fuzz/fuzz_*.c, with the
+# library compiled by clang under ASan+UBSan into fuzz/out/) and runs each
+# for FUZZ_SECONDS, seeded from testdata/fuzz/<target>/; new inputs go to
+# fuzz/out/corpus/<target>/, crashes to fuzz/out/crashes/.  `make check-asan`
+# and `make check-valgrind` run the whole suite in copies of the tree
+# (build-asan/, build-valgrind/) so the normal build is never touched.
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_SAN = -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_CFLAGS = $(WARN) -Ilib $(PKG_CFLAGS) -g -O1 -fno-omit-frame-pointer \
+	$(FUZZ_SAN)
+FUZZ_SRC := $(sort $(wildcard fuzz/fuzz_*.c))
+FUZZ_BINS := $(FUZZ_SRC:fuzz/%.c=fuzz/out/%)
+FUZZ_OBJ := $(LIB_SRC:lib/%.c=fuzz/out/lib/%.o)
+ASAN_FLAGS = -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+	-fno-omit-frame-pointer
+# unit tests leak on a failed cr_assert by design: leaks are checked on the
+# programs (CLI tests) only; malloc may fail (RLIMIT_AS tests) as in libc
+ASAN_OPTS = allocator_may_return_null=1:abort_on_error=0
+UBSAN_OPTS = print_stacktrace=1:halt_on_error=1
+TREE_COPY = { git ls-files -co --exclude-standard; } | \
+	grep -v -e '^build-' -e '^fuzz/out/' | \
+	while read f; do [ -f "$$f" ] && echo "$$f"; done | tar -cf - -T - | \
+	tar -xf - -C
+
+.PHONY: fuzz fuzz-build check-asan check-valgrind
+
+fuzz/out/lib/%.o: lib/%.c lib/rq.h
+	@mkdir -p fuzz/out/lib
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+fuzz/out/librq.a: $(FUZZ_OBJ)
+	rm -f $@
+	ar rcs $@ $(FUZZ_OBJ)
+
+fuzz/out/fuzz_%: fuzz/fuzz_%.c fuzz/memfile.h fuzz/out/librq.a lib/rq.h
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< fuzz/out/librq.a \
+	    $(LDLIBS)
+
+fuzz-build: $(FUZZ_BINS)
+
+fuzz: fuzz-build
+	@mkdir -p fuzz/out/crashes
+	for f in $(FUZZ_BINS); do \
+		t=$${f#fuzz/out/fuzz_}; mkdir -p fuzz/out/corpus/$$t; \
+		seeds=; [ -d testdata/fuzz/$$t ] && seeds=testdata/fuzz/$$t; \
+		$$f -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=1024 \
+		    -malloc_limit_mb=512 -timeout=10 -print_final_stats=1 \
+		    -artifact_prefix=fuzz/out/crashes/$$t- \
+		    fuzz/out/corpus/$$t $$seeds || exit 1; \
+	done
+
+check-asan:
+	mkdir -p build-asan
+	$(TREE_COPY) build-asan
+	$(MAKE) -C build-asan SANFLAGS='$(ASAN_FLAGS)' all tests/unit
+	cd build-asan && ASAN_OPTIONS=$(ASAN_OPTS):detect_leaks=0 \
+	    UBSAN_OPTIONS=$(UBSAN_OPTS) tests/unit --jobs 2
+	cd build-asan && ASAN_OPTIONS=$(ASAN_OPTS):detect_leaks=1 \
+	    UBSAN_OPTIONS=$(UBSAN_OPTS) $(if $(CLI_TESTS),prove -e sh \
+	    $(CLI_TESTS),echo "no CLI tests")
+
+check-valgrind:
+	mkdir -p build-valgrind
+	$(TREE_COPY) build-valgrind
+	$(MAKE) -C build-valgrind OPT=-O1 all
+	cd build-valgrind && mkdir -p bin/.real && for b in $(notdir $(BINS)); do \
+		head -c 4 bin/$$b 2>/dev/null | grep -q ELF || continue; \
+		mv bin/$$b bin/.real/$$b; \
+		printf '#!/bin/sh\nexec valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect "$$(dirname "$$0")/.real/%s" "$$@"\n' $$b > bin/$$b; \
+		chmod +x bin/$$b; done
+	cd build-valgrind && $(if $(CLI_TESTS),prove -e sh $(CLI_TESTS),echo "no CLI tests")
+
+# issue 7 (rq-noise, rq-pearson): tests/test_stats.c runs these two
+# programs, so the unit binary waits for them.
+unit: bin/rq-noise bin/rq-pearson
+
+# --- data (issue 4): AV-MNIST-FSDD streams in data/avmnist/ -------------
+# `make data` links or downloads FSDD and MNIST (scripts/fetch-data) and
+# builds data/avmnist/{train,val,test}.rqt; AVMNIST_FLAGS adds degradation,
+# e.g. make data AVMNIST_FLAGS='-A 0:20 -N 0:0.5'.
+AVMNIST_FLAGS ?=
+.PHONY: data
+data: bin/rq-avmnist
+	scripts/fetch-data data
+	mkdir -p data/avmnist
+	bin/rq-avmnist $(AVMNIST_FLAGS) -o data/avmnist data/fsdd data/mnist

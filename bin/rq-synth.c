@@ -46,7 +46,7 @@ main(int argc, char **argv)
 	rq_tensor t[6];
 	rq_stream *s;
 	const char *out = "-";
-	long v;
+	long v, rec;
 	int c, rc;
 
 	rq_progname_init(argc, argv);
@@ -110,8 +110,10 @@ main(int argc, char **argv)
 		}
 		rq_tensor_free(&t[i]);
 	}
+	rec = rq_stream_record(s);
 	if (rq_stream_close(s) != RQ_OK)
-		errx(1, "%s: cannot write", out);
+		err(1, "%s: record %ld", strcmp(out, "-") ? out : "<stdout>",
+		    rec);
 	if (strcmp(out, "-") == 0 && rq_finish_stdout() != 0)
 		err(1, "stdout");
 	return 0;

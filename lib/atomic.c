@@ -1,7 +1,10 @@
 /*
  * atomic.c: output files that appear whole or not at all.  Data goes to
  * "<dir>/.<base>.XXXXXX" beside the target; commit flushes, fsyncs and
- * renames it over the target, then fsyncs the directory.
+ * renames it over the target, then fsyncs the directory.  A target that
+ * exists and is not a regular file (/dev/null, /dev/full, a FIFO, a
+ * terminal) is written in place: renaming over it would replace the
+ * device node.
  */
 #include <sys/stat.h>
 
@@ -20,9 +23,20 @@ rq_afile_open(rq_afile *a, const char *path)
 	char *d = strdup(path), *b = strdup(path);
 	int fd, e;
 
+	struct stat st;
+
 	memset(a, 0, sizeof *a);
 	if (d == NULL || b == NULL)
 		goto nomem;
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		if ((a->path = strdup(path)) == NULL)
+			goto nomem;
+		if ((a->fp = fopen(path, "wb")) == NULL)
+			goto fail;
+		free(d);
+		free(b);
+		return RQ_OK;
+	}
 	{
 		const char *dir = dirname(d), *base = basename(b);
 		size_t n = strlen(dir) + strlen(base) + 16;
@@ -69,8 +83,20 @@ rq_afile_commit(rq_afile *a)
 	int e = 0, fd;
 	char *d;
 
-	if (fflush(a->fp) != 0 || fsync(fileno(a->fp)) != 0)
-		e = errno;
+	if (a->tmp == NULL) {		/* a device or FIFO: no rename */
+		errno = 0;
+		if (fflush(a->fp) != 0 || ferror(a->fp))
+			e = errno ? errno : EIO;
+		if (fclose(a->fp) != 0 && e == 0)
+			e = errno;
+		free(a->path);
+		memset(a, 0, sizeof *a);
+		errno = e;
+		return e ? RQ_EIO : RQ_OK;
+	}
+	errno = 0;
+	if (fflush(a->fp) != 0 || ferror(a->fp) || fsync(fileno(a->fp)) != 0)
+		e = errno ? errno : EIO;
 	if (fclose(a->fp) != 0 && e == 0)
 		e = errno;
 	a->fp = NULL;

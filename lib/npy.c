@@ -4,6 +4,7 @@
  * ours.  Only little-endian (or byte-order-free) C-order arrays.
  */
 #include <ctype.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -104,9 +105,9 @@ rq_npy_read(FILE *fp, rq_tensor *t, char *err, size_t errn)
 		size_t l = strlen(descr[d]);
 		if (strncmp(p + 1, descr[d], l) == 0 && p[1 + l] == p[0])
 			dtype = d;
-		else if (descr[d][0] == '|' && strncmp(p + 2, descr[d] + 1,
-		    l - 1) == 0 && p[1 + l] == p[0] && (p[1] == '<' ||
-		    p[1] == '='))
+		else if (descr[d][0] == '|' && (p[1] == '<' || p[1] == '=') &&
+		    strncmp(p + 2, descr[d] + 1, l - 1) == 0 &&
+		    p[1 + l] == p[0])
 			dtype = d;
 	}
 	if (dtype < 0)
@@ -126,16 +127,38 @@ rq_npy_read(FILE *fp, rq_tensor *t, char *err, size_t errn)
 		if (!isdigit((unsigned char)*p) || ndim == RQ_MAX_NDIM)
 			FAIL(".npy shape not understood or ndim > %d",
 			    RQ_MAX_NDIM);
+		errno = 0;
 		dims[ndim++] = strtoull(p, &end, 10);
+		if (errno == ERANGE)
+			FAIL(".npy shape dimension out of range");
 		p = end;
 	}
 	if (rq_numel_of(ndim, dims, rq_dtype_size(dtype), &nb) != RQ_OK)
 		FAIL(".npy shape overflows");
-	if ((rc = rq_tensor_alloc(t, dtype, ndim, dims)) != RQ_OK)
-		FAIL(".npy: cannot allocate %zu bytes", nb);
-	if (nb && fread(t->data, 1, nb, fp) != nb)
-		FAIL("truncated .npy data (want %zu bytes)", nb);
+	/* grow the buffer as bytes arrive: a short file claiming a huge
+	 * shape must not make us allocate (and zero) what it claims */
+	if (rq_tensor_reserve(t, 1) != RQ_OK)
+		goto nomem;
+	for (size_t have = 0; have < nb;) {
+		size_t want = RQ_MIN(nb, RQ_MAX(2 * have, (size_t)1 << 20));
+
+		if (rq_tensor_reserve(t, want) != RQ_OK)
+			goto nomem;
+		have += fread((char *)t->data + have, 1, want - have, fp);
+		if (have < want)
+			FAIL("truncated .npy data (%zu of %zu bytes)", have,
+			    nb);
+	}
+	t->dtype = dtype;
+	t->ndim = ndim;
+	for (int i = 0; i < RQ_MAX_NDIM; i++)
+		t->dims[i] = i < ndim ? dims[i] : 0;
+	t->nbytes = nb;
 out:
 	free(h);
 	return rc;
+nomem:
+	snprintf(err, errn, ".npy: out of memory for %zu bytes of data", nb);
+	rc = RQ_ENOMEM;
+	goto out;
 }

@@ -71,7 +71,7 @@ double rq_tensor_get(const rq_tensor *t, size_t i);
 void rq_tensor_put(rq_tensor *t, size_t i, double v);
 int rq_tensor_convert(rq_tensor *t, int dtype);
 int rq_tensor_shape_str(const rq_tensor *t, char *buf, size_t n);
-/* metadata: keys [A-Za-z0-9_.:-]+, values without newline */
+/* metadata: keys [A-Za-z0-9_.:/-]+, values without newline */
 const char *rq_meta_get(const rq_tensor *t, const char *key, char *buf,
     size_t n);
 int rq_meta_getd(const rq_tensor *t, const char *key, double *v);
@@ -90,7 +90,7 @@ int rq_stream_close(rq_stream *s);  /* write: flush, fsync, rename */
 void rq_stream_abort(rq_stream *s); /* write: drop the temporary file */
 const char *rq_stream_error(const rq_stream *s); /* "file: record N: ..." */
 const char *rq_stream_name(const rq_stream *s);
-long rq_stream_record(const rq_stream *s);  /* index of the last record */
+long rq_stream_record(const rq_stream *s);  /* records done; failing one */
 void rq_stream_set_limit(rq_stream *s, uint64_t max_bytes);
 
 /* atomic.c: files that appear whole or not at all */
@@ -140,6 +140,8 @@ int rq_png_read(const char *path, float **px, int *w, int *h, int *ch,
 int rq_png_write(const char *path, const float *px, int w, int h, int ch);
 void rq_image_resize(const float *src, int sw, int sh, int ch, float *dst,
     int dw, int dh);                         /* bilinear, planar */
+int rq_image_blur(float *p, int w, int h, double sigma); /* one plane */
+void rq_image_downsample(float *p, int w, int h, int f); /* f x f boxes */
 int rq_idx_read(const char *path, rq_tensor *t, char *err, size_t errn);
 typedef struct rq_stft rq_stft;
 rq_stft *rq_stft_alloc(int n_fft, int win_length);  /* periodic Hann */
@@ -254,6 +256,8 @@ void rq_dropout_backward(float *dx, const float *dy, const uint8_t *mask,
  * R [d,d] maps unit(x) onto unit(y); the plane form is the identity on
  * the complement of span{x, y}; the SVD form follows the authors' code.
  */
+/* RQ_OK; RQ_EINVAL for d < 2 or a zero x or y; RQ_ENUM for NaN/Inf;
+ * RQ_ENOMEM.  y = -x: a half turn in a fixed plane (see rotate.c) */
 int rq_rotation_plane(double *R, const double *x, const double *y, size_t d);
 int rq_rotation_svd(double *R, const double *x, const double *y, size_t d);
 /* alpha = (1 + tanh(-rho * air)) / 2; t = alpha eka/|eka| +
@@ -265,6 +269,164 @@ int rq_rollingq_anchor(double *qb, double *alpha, const double *eq,
 double rq_air(const float *q, const float *ka, const float *kv, size_t n,
     size_t d, double *cos_a, double *cos_v);
 
+/* model.c, optim.c, ckpt.c, dataset.c: the model and its training */
+enum { RQ_METHOD_AUDIO, RQ_METHOD_VISUAL, RQ_METHOD_CONCAT, RQ_METHOD_SUM,
+    RQ_METHOD_MT, RQ_METHOD_MTSTAR, RQ_METHOD_COUNT };
+const char *rq_method_name(int method);      /* "audio" ... "mtstar" */
+int rq_method_parse(const char *s);          /* -1 if unknown */
+/*
+ * Sizes.  Audio [F,T] is cut into pf x pt patches (rows/columns that do
+ * not fill a patch are dropped); visual [C,H,W] holds C/vc frames of vc
+ * channels, each cut into ph x pw patches: frame-major token order.
+ */
+typedef struct rq_model_cfg {
+	int method;
+	int d, depth, heads, mlp;   /* width, blocks, heads, MLP ratio */
+	int F, T, pf, pt;
+	int C, H, W, vc, ph, pw;
+	int classes;
+	int batch;                  /* largest batch the arena holds */
+	float drop;                 /* fusion dropout (weights and output) */
+	int opt_slots;              /* optimizer state vectors (0..2) */
+} rq_model_cfg;
+void rq_model_cfg_defaults(rq_model_cfg *c);
+typedef struct rq_param {
+	char name[64];
+	size_t off, n;
+	int ndim;
+	uint64_t dims[2];
+	int init;                   /* RQ_INIT_* */
+	int group;                  /* 0 live, 1 probe (diagnostic) */
+} rq_param;
+enum { RQ_INIT_XAVIER, RQ_INIT_ZERO, RQ_INIT_ONE, RQ_INIT_POS,
+    RQ_INIT_CLS, RQ_INIT_FCLS };
+typedef struct rq_model rq_model;
+/* plan only (no allocation): table, counts and FLOPs */
+int rq_model_plan(rq_model **mp, const rq_model_cfg *cfg);
+int rq_model_alloc(rq_model *m);             /* the one arena */
+void rq_model_free(rq_model *m);
+const rq_model_cfg *rq_model_config(const rq_model *m);
+size_t rq_model_nparams(const rq_model *m);  /* trainable floats */
+int rq_model_ntable(const rq_model *m);
+const rq_param *rq_model_table(const rq_model *m, int i);
+const rq_param *rq_model_find(const rq_model *m, const char *name);
+double rq_model_flops(const rq_model *m);    /* forward, per sample */
+size_t rq_model_arena_bytes(const rq_model *m);
+int rq_model_tokens(const rq_model *m, int *na, int *nv);
+float *rq_model_params(rq_model *m);
+float *rq_model_grads(rq_model *m);
+float *rq_model_state(rq_model *m, int slot);
+void rq_model_init_params(rq_model *m, rq_rng *rng);
+/* RollingQ state: R_total [d,d] (double) and the rotation count */
+double *rq_model_rotation(rq_model *m, int layer);
+long *rq_model_rotations(rq_model *m, int layer);
+int rq_model_fusion_layers(const rq_model *m);
+/*
+ * One batch: a [B,F,T], v [B,C,H,W]; train != 0 uses dropout drawn from
+ * rng.  Returns the loss (sum of the head CEs, each a mean over B); y may
+ * be NULL in eval (returns 0).  Outputs stay in the model until the next
+ * forward.
+ */
+double rq_model_forward(rq_model *m, const float *a, const float *v,
+    const int32_t *y, int B, int train, rq_rng *rng);
+void rq_model_backward(rq_model *m, const int32_t *y, int B); /* += grads */
+void rq_model_zero_grad(rq_model *m);
+/* after a forward: head outputs [B,K] (probs); NULL if the method has none */
+const float *rq_model_probs(const rq_model *m, int which); /* 0 fused 1 a 2 v */
+const float *rq_model_logits(const rq_model *m, int which);
+/* per-head mean CE of the last forward */
+double rq_model_head_loss(const rq_model *m, int which);
+/* MT: the fusion query after R [d], the per-sample mean keys over audio
+ * and visual tokens [B,d], and the cls_f-row attention shares [B] */
+const float *rq_model_query(const rq_model *m, int layer);
+void rq_model_kmeans(const rq_model *m, int layer, int B, float *ka,
+    float *kv);
+void rq_model_shares(const rq_model *m, int B, float *sa, float *sv,
+    float *sc);
+/* OGM-GE (Concat, Sum): per-modality logits of the fused head [B,K] */
+void rq_model_modality_logits(const rq_model *m, int B, float *la, float *lv);
+/* multiply the gradient of encoder e (0 audio, 1 visual) by coef */
+void rq_model_scale_encoder_grad(rq_model *m, int e, float coef, int ge,
+    rq_rng *rng);
+
+/* optim.c */
+enum { RQ_OPT_SGD, RQ_OPT_ADAMW };
+/* torch.optim.SGD: g += wd p; m = mom m + g; p -= lr m */
+void rq_sgd_step(float *p, const float *g, float *mbuf, size_t n, double lr,
+    double mom, double wd);
+/* decoupled: p -= lr wd p; Adam with bias correction at step t >= 1 */
+void rq_adamw_step(float *p, const float *g, float *m, float *v, size_t n,
+    double lr, double b1, double b2, double eps, double wd, long t);
+/* linear warm-up over warm steps (lr s/warm), then cosine to 0 */
+double rq_lr_cosine(double base, long step, long warm, long total);
+
+/* dataset.c: a data set stream in memory (chunks concatenated) */
+typedef struct rq_dataset {
+	size_t n;
+	int F, T, C, H, W, classes;
+	float *audio, *visual;
+	int32_t *label;
+	int64_t *id;                 /* NULL if absent */
+	char name[64], split[16];
+} rq_dataset;
+int rq_dataset_load(rq_dataset *ds, const char *path, char *err,
+    size_t errn);
+void rq_dataset_free(rq_dataset *ds);
+/* gather samples idx[0..B) into a [B,F,T], v [B,C,H,W], y [B] */
+void rq_dataset_batch(const rq_dataset *ds, const int64_t *idx, int B,
+    float *a, float *v, int32_t *y);
+
+/* ckpt.c: checkpoints are tensor streams (see rq-train(1)) */
+typedef struct rq_train_state {
+	long epoch;                  /* epochs completed */
+	long step;                   /* optimizer steps taken */
+	long batch;                  /* batches done in the current epoch */
+	int64_t *perm;               /* current epoch's order (mid-epoch) */
+	size_t nperm;
+	double acc[8];               /* running sums of the current epoch */
+	double best_val, best_test, best_train;
+	long best_epoch;
+	rq_rng rng;
+	char hyper[2048];            /* "key=value\n" lines */
+} rq_train_state;
+int rq_ckpt_save(const char *path, rq_model *m, const rq_train_state *st,
+    char *err, size_t errn);
+/* reads the config from a checkpoint: cfg filled, hyper copied */
+int rq_ckpt_config(const char *path, rq_model_cfg *cfg, char *hyper,
+    size_t hypern, char *err, size_t errn);
+/* st may be NULL (weights and RollingQ state only) */
+int rq_ckpt_load(const char *path, rq_model *m, rq_train_state *st,
+    char *err, size_t errn);
+/* per-sample form: ca[i] = cos(q, ka_i), cv[i] = cos(q, kv_i); a zero
+ * vector has cosine 0 with anything */
+void rq_air_samples(double *ca, double *cv, const float *q, const float *ka,
+    const float *kv, size_t n, size_t d);
+/* Rtotal <- Rnew Rtotal: Rtotal acts first, then Rnew; RQ_ENOMEM */
+int rq_rotation_compose(double *Rtotal, const double *Rnew, size_t d);
+/* out[n,d] = v[n,d] R^T (each row v_i becomes R v_i); out != v */
+void rq_rotation_apply(double *out, const double *R, const double *v,
+    size_t n, size_t d);
+void rq_rotation_apply_f32(float *out, const double *R, const float *v,
+    size_t n, size_t d);
+
 /* stats.c: Pearson, Spearman */
+/*
+ * Correlation of x[0..n) and y[0..n) with a two-sided p-value (t with n-2
+ * dof) and a `level` (e.g. 0.95) Fisher-z interval.  Returns RQ_OK,
+ * RQ_ENUM (NaN/Inf: out->bad is its index, out->bad_y set when in y),
+ * RQ_ERANGE (n < 3), RQ_EINVAL (constant input: r undefined, or level
+ * outside (0, 1)), RQ_ENOMEM.  Spearman ranks with ties averaged.
+ */
+typedef struct rq_corr {
+	double r, p, t, ci_lo, ci_hi;
+	size_t n;
+	size_t bad;
+	int bad_y;
+} rq_corr;
+int rq_pearson(const double *x, const double *y, size_t n, double level,
+    rq_corr *out);
+int rq_spearman(const double *x, const double *y, size_t n, double level,
+    rq_corr *out);
+int rq_rank(double *r, const double *x, size_t n); /* 1-based, ties mean */
 
 #endif /* RQ_H */

@@ -32,8 +32,8 @@ rq_synth_defaults(rq_synth *o)
 	o->a_hi = 2.0;
 	o->v_lo = 0.3;
 	o->v_hi = 2.0;
-	o->a_parity = 0.3;
-	o->v_group = 0.6;
+	o->a_parity = 0.15;
+	o->v_group = 0.9;
 }
 
 /* FNV-1a 64 of the split name: train/val/test draw distinct streams */
@@ -165,6 +165,7 @@ rq_synth_meta(const rq_synth *o, rq_tensor *t)
 	rc |= rq_meta_set(t, "synth.visual.noise", "%g:%g", o->v_lo, o->v_hi);
 	rc |= rq_meta_set(t, "synth.audio.parity", "%g", o->a_parity);
 	rc |= rq_meta_set(t, "synth.visual.group", "%g", o->v_group);
-	rc |= rq_meta_set(t, "quality", "snr_db");
+	rc |= rq_meta_set(t, "quality.audio", "snr_db");
+	rc |= rq_meta_set(t, "quality.visual", "snr_db");
 	return rc ? RQ_EINVAL : RQ_OK;
 }

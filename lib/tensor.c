@@ -353,6 +353,7 @@ rq_meta_set(rq_tensor *t, const char *key, const char *fmt, ...)
 	char val[4096];
 	va_list ap;
 	size_t kl = strlen(key), vl, need;
+	long at;
 	int w;
 
 	if (!key_ok(key, kl))
@@ -363,10 +364,17 @@ rq_meta_set(rq_tensor *t, const char *key, const char *fmt, ...)
 	if (w < 0 || (size_t)w >= sizeof val || strchr(val, '\n'))
 		return RQ_EINVAL;
 	vl = (size_t)w;
+	need = t->meta_len + kl + vl + 2;	/* without the old line */
+	if ((at = meta_find(t, key)) >= 0) {
+		const char *nl = memchr(t->meta + at, '\n',
+		    t->meta_len - (size_t)at);
+		need -= nl ? (size_t)(nl - (t->meta + at)) + 1 :
+		    t->meta_len - (size_t)at;
+	}
+	if (need > RQ_META_MAX)	/* the old value stays on failure */
+		return RQ_ERANGE;
 	rq_meta_del(t, key);
 	need = t->meta_len + kl + vl + 3;
-	if (need > RQ_META_MAX)
-		return RQ_ERANGE;
 	if (need > t->meta_cap) {
 		size_t cap = RQ_MAX(need, 2 * t->meta_cap);
 		char *m = realloc(t->meta, cap);

@@ -221,6 +221,22 @@ short_read(rq_stream *s, const char *what, size_t got, size_t want)
 	return RQ_EFORMAT;
 }
 
+/* zlib's crc32(crc, Z_NULL, n) resets to 0: never pass a NULL buffer */
+static uint32_t
+crc_upd(uint32_t crc, const void *p, size_t n)
+{
+	const unsigned char *b = p;
+
+	while (n > 0) {
+		uInt c = (uInt)RQ_MIN(n, (size_t)1 << 30);
+
+		crc = (uint32_t)crc32(crc, b, c);
+		b += c;
+		n -= c;
+	}
+	return crc;
+}
+
 static size_t
 pad8(size_t n)
 {
@@ -251,7 +267,7 @@ read_data(rq_stream *s, rq_tensor *t, size_t nb, uint32_t *crc)
 {
 	size_t have = 0;
 
-	*crc = (uint32_t)crc32(0L, Z_NULL, 0);
+	*crc = 0;
 	if (rq_tensor_reserve(t, 1) != RQ_OK)
 		goto nomem;
 	while (have < nb) {
@@ -261,12 +277,7 @@ read_data(rq_stream *s, rq_tensor *t, size_t nb, uint32_t *crc)
 		if (rq_tensor_reserve(t, want) != RQ_OK)
 			goto nomem;
 		got = rd(s, (char *)t->data + have, want - have);
-		for (size_t o = 0; o < got;) {
-			uInt c = (uInt)RQ_MIN(got - o, (size_t)1 << 30);
-			*crc = (uint32_t)crc32(*crc,
-			    (const Bytef *)t->data + have + o, c);
-			o += c;
-		}
+		*crc = crc_upd(*crc, (char *)t->data + have, got);
 		have += got;
 		if (have < want)
 			return short_read(s, "data", have, nb);
@@ -336,11 +347,11 @@ rq_tensor_read(rq_stream *s, rq_tensor *t)
 		return short_read(s, "dims", got, 8 * (size_t)ndim);
 	for (int i = 0; i < ndim; i++)
 		dims[i] = get64(h + 16 + 8 * i);
-	hcrc = (uint32_t)crc32(0L, h, 16 + 8 * (uInt)ndim);
+	hcrc = crc_upd(0, h, 16 + 8 * (size_t)ndim);
 	if ((got = rd(s, t->name, namelen)) != namelen)
 		return short_read(s, "name", got, namelen);
 	t->name[namelen] = '\0';
-	hcrc = (uint32_t)crc32(hcrc, (const Bytef *)t->name, namelen);
+	hcrc = crc_upd(hcrc, t->name, namelen);
 	if (metalen + 1 > t->meta_cap) {
 		char *m = realloc(t->meta, metalen + 1);
 		if (m == NULL) {
@@ -354,7 +365,7 @@ rq_tensor_read(rq_stream *s, rq_tensor *t)
 		return short_read(s, "metadata", got, metalen);
 	t->meta[metalen] = '\0';
 	t->meta_len = metalen;
-	hcrc = (uint32_t)crc32(hcrc, (const Bytef *)t->meta, metalen);
+	hcrc = crc_upd(hcrc, t->meta, metalen);
 	if ((got = rd(s, tr, 4)) != 4)
 		return short_read(s, "header checksum", got, 4);
 	if (get32(tr) != hcrc) {
@@ -382,11 +393,14 @@ rq_tensor_read(rq_stream *s, rq_tensor *t)
 		    (unsigned long long)s->limit);
 		return RQ_ERANGE;
 	}
-	if (s->is_reg && s->size - RQ_MIN(s->off, s->size) < nb + pad8(nb) + 8) {
-		seterr(s, "truncated data: header says %zu bytes, file has "
-		    "%llu left", nb, (unsigned long long)(s->size -
-		    RQ_MIN(s->off, s->size)));
-		return RQ_EFORMAT;
+	if (s->is_reg) {
+		uint64_t left = s->size - RQ_MIN(s->off, s->size);
+
+		if (nb > left || left - nb < pad8(nb) + 8) {
+			seterr(s, "truncated data: header says %zu bytes, "
+			    "file has %llu left", nb, (unsigned long long)left);
+			return RQ_EFORMAT;
+		}
 	}
 	if ((rc = read_data(s, t, nb, &dcrc)) != RQ_OK)
 		return rc;
@@ -438,7 +452,9 @@ rq_tensor_write(rq_stream *s, const rq_tensor *t)
 		return RQ_EINVAL;
 	}
 	if (es == 0 || t->ndim < 0 || t->ndim > RQ_MAX_NDIM ||
-	    namelen > RQ_NAME_MAX || t->meta_len > RQ_META_MAX ||
+	    namelen > RQ_NAME_MAX || memchr(t->name, '\n', namelen) ||
+	    t->meta_len > RQ_META_MAX || (t->meta_len && t->meta == NULL) ||
+	    (t->nbytes && t->data == NULL) ||
 	    rq_numel_of(t->ndim, t->dims, es, &nb) != RQ_OK ||
 	    nb != t->nbytes || (t->meta_len &&
 	    !rq_meta_valid(t->meta, t->meta_len))) {
@@ -455,9 +471,9 @@ rq_tensor_write(rq_stream *s, const rq_tensor *t)
 	put32(h + 12, (uint32_t)t->meta_len);
 	for (int i = 0; i < t->ndim; i++)
 		put64(h + 16 + 8 * i, t->dims[i]);
-	crc = (uint32_t)crc32(0L, h, 16 + 8 * (uInt)t->ndim);
-	crc = (uint32_t)crc32(crc, (const Bytef *)t->name, (uInt)namelen);
-	crc = (uint32_t)crc32(crc, (const Bytef *)t->meta, (uInt)t->meta_len);
+	crc = crc_upd(0, h, 16 + 8 * (size_t)t->ndim);
+	crc = crc_upd(crc, t->name, namelen);
+	crc = crc_upd(crc, t->meta, t->meta_len);
 	put32(tr, crc);
 	if ((rc = wr(s, h, 16 + 8 * (size_t)t->ndim)) ||
 	    (rc = wr(s, t->name, namelen)) ||
@@ -465,12 +481,7 @@ rq_tensor_write(rq_stream *s, const rq_tensor *t)
 	    (rc = wr(s, zero, pad8(16 + 8 * (size_t)t->ndim + namelen +
 	    t->meta_len + 4))))
 		return rc;
-	crc = (uint32_t)crc32(0L, Z_NULL, 0);
-	for (size_t o = 0; o < nb;) {
-		uInt c = (uInt)RQ_MIN(nb - o, (size_t)1 << 30);
-		crc = (uint32_t)crc32(crc, (const Bytef *)t->data + o, c);
-		o += c;
-	}
+	crc = crc_upd(0, t->data, nb);
 	put32(tr, crc);
 	put32(tr + 4, 0);
 	if ((rc = wr(s, t->data, nb)) || (rc = wr(s, zero, pad8(nb))) ||
@@ -494,8 +505,11 @@ rq_stream_close(rq_stream *s)
 		return RQ_OK;
 	if (s->writing && s->af.fp) {
 		rc = rq_afile_commit(&s->af);
+	} else if (s->writing && s->own) {
+		if (fclose(s->fp) != 0)
+			rc = RQ_EIO;
 	} else if (s->writing) {
-		if (fflush(s->fp) != 0)
+		if (fflush(s->fp) != 0 || ferror(s->fp))
 			rc = RQ_EIO;
 	} else if (s->own) {
 		fclose(s->fp);

@@ -1,4 +1,5 @@
 /* util.c: strict number parsing and program start/finish helpers. */
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -15,7 +16,7 @@ rq_parse_long(const char *s, long lo, long hi, long *out)
 	char *end;
 	long v;
 
-	if (s == NULL || *s == '\0')
+	if (s == NULL || *s == '\0' || isspace((unsigned char)*s))
 		return -1;
 	errno = 0;
 	v = strtol(s, &end, 10);
@@ -32,7 +33,7 @@ rq_parse_double(const char *s, double *out)
 	char *end;
 	double v;
 
-	if (s == NULL || *s == '\0')
+	if (s == NULL || *s == '\0' || isspace((unsigned char)*s))
 		return -1;
 	errno = 0;
 	v = strtod(s, &end);
