@@ -495,6 +495,8 @@ main(int argc, char **argv)
 		errx(2, "--ogm-*: OGM-GE needs method concat or sum");
 	if (seen_ogm)
 		h.ogm = 1;
+	if (h.method == RQ_METHOD_MTSTAR)
+		errx(2, "-m mtstar: MT* is not built yet");
 	if (h.rollingq && h.method != RQ_METHOD_MT)
 		errx(2, "--rollingq: needs method mt");
 	if (!(h.lr > 0) || !(h.warmup >= 0) || !(h.wd >= 0))
@@ -650,6 +652,16 @@ main(int argc, char **argv)
 		int rotated = 0;
 		long e = st.epoch;
 
+		if (st.batch == 0 && stop_sig) {
+			/* between epochs: the epoch checkpoint is the resume point */
+			if (out == NULL)
+				errx(1, "signal %d: stopped after epoch %ld (no -o, "
+				    "nothing saved)", (int)stop_sig, e);
+			if (rq_ckpt_save(out, m, &st, errbuf, sizeof errbuf) != RQ_OK)
+				errx(1, "%s", errbuf);
+			errx(1, "signal %d: saved %s after epoch %ld; resume with -r "
+			    "%s", (int)stop_sig, out, e, out);
+		}
 		if (st.batch == 0) {
 			for (size_t i = 0; i < ds[0].n; i++)
 				st.perm[i] = (int64_t)i;
@@ -660,7 +672,7 @@ main(int argc, char **argv)
 			size_t i0 = (size_t)bi * B;
 			int n = (int)RQ_MIN((size_t)B, ds[0].n - i0);
 			double loss;
-			if (stop_sig) {
+			if (stop_sig && bi > 0) {
 				st.batch = bi;
 				if (out == NULL)
 					errx(1, "signal %d: stopped at epoch %ld batch "

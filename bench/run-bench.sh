@@ -1,0 +1,227 @@
+#!/bin/sh
+# run-bench.sh: rq against PyTorch on this machine, in one run.
+#
+# usage: sh bench/run-bench.sh        (from the repository root; `make bench`)
+#
+# What runs (see /work/shared/BENCHMARKING.md for why):
+#   - the training step (forward with dropout, backward, SGD momentum 0.9,
+#     wd 1e-4) and the evaluation forward of Vanilla MT (and MT+RollingQ)
+#     at batch 64 on random data held in memory, random batches gathered
+#     per step: rq through bench/model-step (librq), PyTorch through
+#     bench/torch_mt.py bench (Debian python3-torch, CPU);
+#   - both under the same OPENBLAS_CORETYPE (inherited, printed), the same
+#     thread count (OPENBLAS_NUM_THREADS = OMP_NUM_THREADS = torch threads),
+#     PyTorch with LD_LIBRARY_PATH=$TORCH_BLAS (OpenBLAS, not the
+#     reference BLAS);
+#   - RUNS separate processes per side, alternating rq / PyTorch, medians;
+#     ratios are rq / PyTorch from this same run (throughput: > 1 means rq
+#     is faster; RSS: < 1 means rq is smaller);
+#   - rq's training-step GFLOP/s (GEMM FLOPs of the step, counted by
+#     torch_mt.py shapes, over rq's median step time) against OpenBLAS
+#     sgemm at exactly the step's GEMM shapes (bench/sgemm-peak);
+#   - end to end: rq-train (one epoch) and rq-eval, timed as programs;
+#   - bench/grad-check.py: one step from identical weights, rq vs PyTorch.
+#
+# Environment knobs: RUNS (3), THREADS ("1 2"), PY (/usr/bin/python3),
+# TORCH_BLAS (/usr/lib/x86_64-linux-gnu/openblas-pthread), LARGE (1: also
+# the d 256 / 4 layers / 8 heads model), E2E (1), GRADCHECK (1).
+set -eu
+
+cd "$(dirname "$0")/.."
+RUNS=${RUNS:-3}
+THREADS=${THREADS:-"1 2"}
+PY=${PY:-/usr/bin/python3}
+TORCH_BLAS=${TORCH_BLAS:-/usr/lib/x86_64-linux-gnu/openblas-pthread}
+LARGE=${LARGE:-1}
+E2E=${E2E:-1}
+GRADCHECK=${GRADCHECK:-1}
+
+if ! "$PY" -c 'import torch, numpy' 2>/dev/null; then
+	echo "run-bench.sh: $PY cannot import torch and numpy;" \
+	    "apt-get install -y python3-torch python3-numpy" >&2
+	exit 1
+fi
+for f in bench/model-step bench/sgemm-peak bin/rq-train bin/rq-eval \
+    bin/rq-npy; do
+	if [ ! -x "$f" ]; then
+		echo "run-bench.sh: $f missing; run make bench" >&2
+		exit 1
+	fi
+done
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/rq-bench.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT INT TERM
+
+# value of key=... in a line
+kv() { sed -n "s/.* $2=\([^ ]*\).*/\1/p; s/^$2=\([^ ]*\).*/\1/p" "$1" | head -n 1; }
+# median of the values of key over all lines of a file
+med() {
+	sed -n "s/.* $2=\([^ ]*\).*/\1/p; s/^$2=\([^ ]*\).*/\1/p" "$1" |
+	    sort -g | awk '{ v[NR] = $1 } END {
+		if (NR == 0) print "nan";
+		else if (NR % 2) print v[(NR + 1) / 2];
+		else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b;
+	else print "-" }'; }
+
+cpu=$(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -n 1)
+if grep -q avx512f /proc/cpuinfo; then isa=AVX-512; else isa="AVX2 (no avx512f)"; fi
+blas=$(LD_LIBRARY_PATH=$TORCH_BLAS ldd "$("$PY" -c 'import torch, os;
+print(os.path.join(os.path.dirname(torch.__file__), "_C" +
+__import__("sysconfig").get_config_var("EXT_SUFFIX")))')" 2>/dev/null |
+    sed -n 's/.*libblas.so.3 => \([^ ]*\).*/\1/p' | head -n 1)
+[ -n "$blas" ] || blas=$(LD_LIBRARY_PATH=$TORCH_BLAS ldd \
+    /usr/lib/x86_64-linux-gnu/libtorch_cpu.so* 2>/dev/null |
+    sed -n 's/.*libblas.so.3 => \([^ ]*\).*/\1/p' | head -n 1)
+echo "# rq vs PyTorch, $(date -u '+%Y-%m-%d %H:%M UTC'), $(uname -n)"
+echo "# cpu: $cpu, $(nproc) vCPU, $isa; load average at start:" \
+    "$(cut -d' ' -f1-3 /proc/loadavg)"
+echo "# OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset} (the same for both);" \
+    "PyTorch $("$PY" -c 'import torch; print(torch.__version__)')" \
+    "with LD_LIBRARY_PATH=$TORCH_BLAS (libblas.so.3 -> ${blas:-?})"
+echo "# batch 64, audio 40x32 (4x4 patches), visual 1x28x28 (4x4 patches)," \
+    "10 classes; medians of $RUNS runs per side, alternating"
+
+# name d L H flags steps esteps
+configs="default-MT 64 2 4 - 10 20
+default-MT+RollingQ 64 2 4 r 10 20"
+[ "$LARGE" = 1 ] && configs="$configs
+large-MT 256 4 8 - 2 4"
+
+run_pair() {	# name d L H flag steps esteps threads
+	n=$1 d=$2 L=$3 H=$4 fl=$5 st=$6 es=$7 t=$8
+	rqf="" ptf=""
+	[ "$fl" = r ] && rqf="-r" && ptf="--rollingq"
+	i=1
+	while [ "$i" -le "$RUNS" ]; do
+		for side in $( [ $((i % 2)) = 1 ] && echo "rq pt" || echo "pt rq"); do
+			if [ "$side" = rq ]; then
+				OPENBLAS_NUM_THREADS=$t OMP_NUM_THREADS=$t \
+				    bench/model-step -t -d "$d" -L "$L" -H "$H" \
+				    -b 64 -s "$st" -e "$es" -w 2 -R 1 $rqf \
+				    >> "$tmp/$n.$t.rq"
+			else
+				LD_LIBRARY_PATH=$TORCH_BLAS OPENBLAS_NUM_THREADS=$t \
+				    OMP_NUM_THREADS=$t "$PY" bench/torch_mt.py bench \
+				    -d "$d" -L "$L" --heads "$H" -b 64 -t "$t" \
+				    --steps "$st" --eval-steps "$es" --warmup 2 \
+				    --repeats 1 $ptf >> "$tmp/$n.$t.pt"
+			fi
+		done
+		i=$((i + 1))
+	done
+}
+
+for t in $THREADS; do
+	echo "$configs" | while read -r n d L H fl st es; do
+		run_pair "$n" "$d" "$L" "$H" "$fl" "$st" "$es" "$t"
+	done
+done
+
+echo
+echo "## Training step and evaluation (samples/s), peak RSS (MB)"
+printf '%-20s %3s | %8s %8s %6s | %8s %8s %6s | %7s %7s %6s\n' \
+    "model" "thr" "train rq" "torch" "rq/pt" "eval rq" "torch" "rq/pt" \
+    "RSS rq" "torch" "rq/pt"
+for t in $THREADS; do
+	echo "$configs" | while read -r n d L H fl st es; do
+		a=$tmp/$n.$t.rq b=$tmp/$n.$t.pt
+		tr=$(med "$a" train_sps) tp=$(med "$b" train_sps)
+		er=$(med "$a" eval_sps) ep=$(med "$b" eval_sps)
+		rr=$(med "$a" peak_rss_kb) rp=$(med "$b" peak_rss_kb)
+		printf '%-20s %3s | %8.1f %8.1f %6s | %8.1f %8.1f %6s | %7.0f %7.0f %6s\n' \
+		    "$n" "$t" "$tr" "$tp" "$(ratio "$tr" "$tp")" "$er" "$ep" \
+		    "$(ratio "$er" "$ep")" "$(echo "$rr" | awk '{print $1/1024}')" \
+		    "$(echo "$rp" | awk '{print $1/1024}')" "$(ratio "$rr" "$rp")"
+	done
+done
+ir=$(med "$tmp/default-MT.$(echo "$THREADS" | cut -d' ' -f1).pt" import_rss_kb)
+echo "# PyTorch RSS includes the interpreter and torch itself:" \
+    "$(echo "$ir" | awk '{printf "%.0f", $1/1024}') MB after import."
+
+echo
+echo "## rq training step GFLOP/s vs OpenBLAS sgemm at the step's GEMM shapes"
+printf '%-20s %3s | %9s %9s %9s | %11s %11s %6s | %s\n' "model" "thr" \
+    "GEMM GF" "rq ms" "torch ms" "rq GFLOP/s" "sgemm@shp" "rq/sg" \
+    "sgemm 1024^3 (core)"
+for t in $THREADS; do
+	echo "$configs" | while read -r n d L H fl st es; do
+		[ "$fl" = r ] && continue
+		"$PY" bench/torch_mt.py shapes -d "$d" -L "$L" --heads "$H" -b 64 \
+		    > "$tmp/$n.shapes"
+		OPENBLAS_NUM_THREADS=$t bench/sgemm-peak -m 0.02 \
+		    < "$tmp/$n.shapes" > "$tmp/$n.$t.sg"
+		fl_=$(kv "$tmp/$n.$t.sg" step_gemm_flop)
+		ms=$(med "$tmp/$n.$t.rq" step_ms)
+		pms=$(med "$tmp/$n.$t.pt" step_ms)
+		sg=$(kv "$tmp/$n.$t.sg" sgemm_shapes_gflops)
+		gf=$(awk -v f="$fl_" -v m="$ms" 'BEGIN { printf "%.1f", f / m / 1e6 }')
+		printf '%-20s %3s | %9.2f %9.1f %9.1f | %11s %11s %6s | %s (%s)\n' \
+		    "$n" "$t" "$(awk -v f="$fl_" 'BEGIN { print f / 1e9 }')" \
+		    "$ms" "$pms" "$gf" "$sg" "$(ratio "$gf" "$sg")" \
+		    "$(kv "$tmp/$n.$t.sg" sgemm_square_gflops)" \
+		    "$(kv "$tmp/$n.$t.sg" openblas_core)"
+	done
+done
+echo "# GEMM GF: matrix-product FLOPs of one training step of 64 samples" \
+    "(elementwise work not counted);"
+echo "# sgemm@shp: OpenBLAS on exactly those GEMMs, timed alone" \
+    "(bench/sgemm-peak)."
+
+if [ "$E2E" = 1 ]; then
+	echo
+	echo "## End to end: rq-train (1 epoch, 1 thread) and rq-eval," \
+	    "timed as programs"
+	"$PY" - "$tmp" <<'EOF'
+import os, sys
+sys.path.insert(0, "bench")
+import numpy as np
+import rqt
+rng = np.random.default_rng(0)
+for name, n in (("train", 2400), ("trainL", 320), ("val", 64)):
+    with open(os.path.join(sys.argv[1], name + ".rqt"), "wb") as f:
+        meta = {"classes": 10, "split": "val" if name == "val" else "train",
+                "dataset": "bench-random"}
+        rqt.write(f, "audio", rng.standard_normal((n, 40, 32), np.float32), meta)
+        rqt.write(f, "visual", rng.standard_normal((n, 1, 28, 28), np.float32), meta)
+        rqt.write(f, "label", rng.integers(0, 10, n).astype(np.int32), meta)
+EOF
+	printf '%-20s | %9s %9s %8s | %9s %9s\n' "model" "samples" \
+	    "train s/s" "RSS MB" "eval s/s" "RSS MB"
+	echo "$configs" | while read -r n d L H fl st es; do
+		data=$tmp/train.rqt
+		[ "$d" = 256 ] && data=$tmp/trainL.rqt
+		rqo=""
+		[ "$fl" = r ] && rqo="--rollingq"
+		OPENBLAS_NUM_THREADS=1 bin/rq-train -m mt -d "$d" -n "$L" -h "$H" \
+		    -b 64 -e 1 -j 1 $rqo -o "$tmp/$n.ckpt" -L "$tmp/$n.log" \
+		    "$data" "$tmp/val.rqt" > /dev/null
+		ns=$(awk -v f="$data" 'BEGIN { print (f ~ /trainL/) ? 320 : 2400 }')
+		sec=$(sed -n 's/^epoch=1 .*seconds=\([^ ]*\).*/\1/p' "$tmp/$n.log")
+		rss=$(sed -n 's/.*peak_rss_kb=\([^ ]*\).*/\1/p' "$tmp/$n.log")
+		/usr/bin/time -f '%e %M' -o "$tmp/$n.etime" env \
+		    OPENBLAS_NUM_THREADS=1 bin/rq-eval -b 64 -j 1 "$tmp/$n.ckpt" \
+		    "$data" > /dev/null
+		read -r es_ ems < "$tmp/$n.etime"
+		printf '%-20s | %9s %9.1f %8.0f | %9.1f %9.0f\n' "$n" "$ns" \
+		    "$(awk -v n="$ns" -v s="$sec" 'BEGIN { print n / s }')" \
+		    "$(awk -v r="$rss" 'BEGIN { print r / 1024 }')" \
+		    "$(awk -v n="$ns" -v s="$es_" 'BEGIN { print n / s }')" \
+		    "$(awk -v r="$ems" 'BEGIN { print r / 1024 }')"
+	done
+	echo "# train s/s: samples / the epoch's seconds from the rq-train log" \
+	    "(includes the 64-sample validation pass and AIR);"
+	echo "# eval s/s: samples / wall time of rq-eval (includes loading" \
+	    "the checkpoint and the data)."
+fi
+
+if [ "$GRADCHECK" = 1 ]; then
+	echo
+	echo "## Numerical agreement: one step from identical weights" \
+	    "(bench/grad-check.py, tolerance 1e-4 relative)"
+	"$PY" bench/grad-check.py --rq-npy bin/rq-npy \
+	    --model-step bench/model-step
+fi
+echo
+echo "# load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"

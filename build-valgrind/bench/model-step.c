@@ -1,0 +1,386 @@
+/*
+ * model-step: drive librq's Vanilla MT model directly, for bench/.
+ *
+ * usage: model-step [-r] [-d width] [-L depth] [-H heads] [-b batch]
+ *            [-k classes] [-a FxT] [-v CxHxW] [-p pfxpt] [-q phxpw]
+ *            -g params.rqt batch.rqt
+ *        model-step [-r] [...same sizes...] [-n samples] [-s steps]
+ *            [-e evalsteps] [-w warmup] [-R repeats] -t
+ *
+ * -g: read parameters (records named as rq's parameter table, plus an
+ *     optional "R" f64 [d,d] rotation) and one batch (audio, visual,
+ *     label), run one forward (dropout off) and backward, and write to
+ *     standard output the records "loss" f64 [1] and "grad.<name>" f32 for
+ *     every parameter.  bench/grad-check.py compares them with PyTorch.
+ * -t: time the training step exactly as `torch_mt.py bench` does: a data
+ *     set of -n random samples in memory, random batches gathered from it,
+ *     forward (dropout 0.2) + backward + SGD (momentum 0.9, wd 1e-4), then
+ *     evaluation forwards; print one key=value line: train_sps eval_sps
+ *     peak_rss_kb step_ms.  -r applies a non-trivial RollingQ rotation.
+ * Threads: OPENBLAS_NUM_THREADS.
+ */
+#include <sys/resource.h>
+
+#include <err.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "rq.h"
+
+static double
+now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static int
+cmpd(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: model-step [-r] [-d width] [-L depth] "
+	    "[-H heads] [-b batch] [-k classes]\n"
+	    "           [-a FxT] [-v CxHxW] [-p pfxpt] [-q phxpw] "
+	    "-g params.rqt batch.rqt\n"
+	    "       model-step [-r] [sizes] [-n samples] [-s steps] "
+	    "[-e evalsteps] [-w warmup]\n"
+	    "           [-R repeats] -t\n");
+	exit(2);
+}
+
+static long
+num(const char *s, long lo, long hi, int opt)
+{
+	long v;
+
+	if (rq_parse_long(s, lo, hi, &v) != RQ_OK)
+		errx(2, "-%c: bad number: %s", opt, s);
+	return v;
+}
+
+/* "AxB" or "AxBxC" into n ints */
+static void
+dims(const char *s, int *out, int n, int opt)
+{
+	char buf[64], *p, *q;
+
+	if (strlen(s) >= sizeof buf)
+		errx(2, "-%c: bad shape: %s", opt, s);
+	strcpy(buf, s);
+	p = buf;
+	for (int i = 0; i < n; i++) {
+		q = strchr(p, 'x');
+		if ((q == NULL) != (i == n - 1))
+			errx(2, "-%c: bad shape: %s", opt, s);
+		if (q != NULL)
+			*q = '\0';
+		out[i] = (int)num(p, 1, 100000, opt);
+		p = q + 1;
+	}
+}
+
+static void
+put(rq_stream *o, const char *name, int dtype, int ndim,
+    const uint64_t *dd, const void *data)
+{
+	rq_tensor t;
+
+	rq_tensor_init(&t);
+	if (rq_tensor_alloc(&t, dtype, ndim, dd) != RQ_OK ||
+	    rq_tensor_set_name(&t, name) != RQ_OK)
+		errx(1, "out of memory");
+	memcpy(t.data, data, t.nbytes);
+	if (rq_tensor_write(o, &t) != RQ_OK)
+		errx(1, "%s", rq_stream_error(o));
+	rq_tensor_free(&t);
+}
+
+static void
+gradmode(rq_model *m, const char *ppath, const char *bpath)
+{
+	const rq_model_cfg *c = rq_model_config(m);
+	rq_stream *s, *o;
+	rq_tensor t;
+	float *a = NULL, *v = NULL;
+	int32_t *y = NULL;
+	int B = -1, rc, seen = 0;
+	double loss;
+	uint64_t one = 1;
+
+	rq_tensor_init(&t);
+	if ((s = rq_stream_open(ppath, "r")) == NULL)
+		err(1, "%s", ppath);
+	while ((rc = rq_tensor_read(s, &t)) == RQ_OK) {
+		const rq_param *p;
+
+		if (strcmp(t.name, "R") == 0) {
+			if (t.dtype != RQ_F64 || t.nbytes != (size_t)c->d * c->d *
+			    sizeof(double))
+				errx(1, "%s: record %ld: R must be f64 [d,d]",
+				    ppath, rq_stream_record(s));
+			memcpy(rq_model_rotation(m, 0), t.data, t.nbytes);
+			continue;
+		}
+		if ((p = rq_model_find(m, t.name)) == NULL)
+			errx(1, "%s: record %ld: unknown parameter %s", ppath,
+			    rq_stream_record(s), t.name);
+		if (t.dtype != RQ_F32 || t.nbytes != p->n * sizeof(float))
+			errx(1, "%s: record %ld: %s: want f32 of %zu values",
+			    ppath, rq_stream_record(s), t.name, p->n);
+		memcpy(rq_model_params(m) + p->off, t.data, t.nbytes);
+		seen++;
+	}
+	if (rc != RQ_EOF)
+		errx(1, "%s", rq_stream_error(s));
+	rq_stream_close(s);
+	if (seen != rq_model_ntable(m))
+		errx(1, "%s: %d of %d parameters", ppath, seen,
+		    rq_model_ntable(m));
+	if ((s = rq_stream_open(bpath, "r")) == NULL)
+		err(1, "%s", bpath);
+	while ((rc = rq_tensor_read(s, &t)) == RQ_OK) {
+		void **dst;
+
+		if (strcmp(t.name, "audio") == 0 && t.dtype == RQ_F32)
+			dst = (void **)&a;
+		else if (strcmp(t.name, "visual") == 0 && t.dtype == RQ_F32)
+			dst = (void **)&v;
+		else if (strcmp(t.name, "label") == 0 && t.dtype == RQ_I32)
+			dst = (void **)&y;
+		else
+			continue;
+		if ((*dst = malloc(t.nbytes)) == NULL)
+			err(1, NULL);
+		memcpy(*dst, t.data, t.nbytes);
+		if (dst == (void **)&y)
+			B = (int)t.dims[0];
+	}
+	if (rc != RQ_EOF)
+		errx(1, "%s", rq_stream_error(s));
+	rq_stream_close(s);
+	if (a == NULL || v == NULL || y == NULL || B < 1 || B > c->batch)
+		errx(1, "%s: want audio, visual f32 and label i32 of at most "
+		    "%d samples", bpath, c->batch);
+	rq_model_zero_grad(m);
+	loss = rq_model_forward(m, a, v, y, B, 0, NULL);
+	rq_model_backward(m, y, B);
+	if ((o = rq_stream_open("-", "w")) == NULL)
+		err(1, "<stdout>");
+	put(o, "loss", RQ_F64, 1, &one, &loss);
+	for (int i = 0; i < rq_model_ntable(m); i++) {
+		const rq_param *p = rq_model_table(m, i);
+		char nm[96];
+
+		snprintf(nm, sizeof nm, "grad.%s", p->name);
+		put(o, nm, RQ_F32, p->ndim, p->dims, rq_model_grads(m) +
+		    p->off);
+	}
+	if (rq_stream_close(o) != RQ_OK)
+		errx(1, "<stdout>: cannot write");
+	rq_tensor_free(&t);
+	free(a);
+	free(v);
+	free(y);
+}
+
+static void
+timemode(rq_model *m, long n, long steps, long esteps, long warm,
+    long reps, int rolling)
+{
+	const rq_model_cfg *c = rq_model_config(m);
+	size_t fa = (size_t)c->F * c->T, fv = (size_t)c->C * c->H * c->W;
+	size_t B = (size_t)c->batch, np = rq_model_nparams(m);
+	float *A, *V, *ba, *bv;
+	int32_t *Y, *by;
+	rq_rng rng;
+	double tt[16], te[16], t0, tr, ev;
+	struct rusage ru;
+
+	rq_rng_seed(&rng, 1);
+	rq_model_init_params(m, &rng);
+	if (rolling) {
+		double *x = malloc(sizeof(double) * c->d * 2);
+		if (x == NULL)
+			err(1, NULL);
+		for (int i = 0; i < 2 * c->d; i++)
+			x[i] = rq_rng_normal(&rng);
+		if (rq_rotation_plane(rq_model_rotation(m, 0), x, x + c->d,
+		    (size_t)c->d) != RQ_OK)
+			errx(1, "rotation failed");
+		free(x);
+	}
+	A = malloc(sizeof(float) * fa * n);
+	V = malloc(sizeof(float) * fv * n);
+	Y = malloc(sizeof(int32_t) * n);
+	ba = malloc(sizeof(float) * fa * B);
+	bv = malloc(sizeof(float) * fv * B);
+	by = malloc(sizeof(int32_t) * B);
+	if (!A || !V || !Y || !ba || !bv || !by)
+		err(1, NULL);
+	for (size_t i = 0; i < fa * n; i++)
+		A[i] = (float)rq_rng_normal(&rng);
+	for (size_t i = 0; i < fv * n; i++)
+		V[i] = (float)rq_rng_normal(&rng);
+	for (long i = 0; i < n; i++)
+		Y[i] = (int32_t)rq_rng_below(&rng, (uint64_t)c->classes);
+
+#define GATHER() do {							\
+	for (size_t j = 0; j < B; j++) {				\
+		size_t k = rq_rng_below(&rng, (uint64_t)n);		\
+		memcpy(ba + j * fa, A + k * fa, fa * sizeof(float));	\
+		memcpy(bv + j * fv, V + k * fv, fv * sizeof(float));	\
+		by[j] = Y[k];						\
+	}								\
+} while (0)
+
+	for (long r = -1; r < reps; r++) {
+		long ns = r < 0 ? warm : steps;
+		t0 = now();
+		for (long s = 0; s < ns; s++) {
+			GATHER();
+			rq_model_zero_grad(m);
+			rq_model_forward(m, ba, bv, by, (int)B, 1, &rng);
+			rq_model_backward(m, by, (int)B);
+			rq_sgd_step(rq_model_params(m), rq_model_grads(m),
+			    rq_model_state(m, 0), np, 1e-3, 0.9, 1e-4);
+		}
+		if (r >= 0)
+			tt[r] = now() - t0;
+	}
+	for (long r = -1; r < reps; r++) {
+		long ns = r < 0 ? warm : esteps;
+		t0 = now();
+		for (long s = 0; s < ns; s++) {
+			GATHER();
+			rq_model_forward(m, ba, bv, NULL, (int)B, 0, NULL);
+		}
+		if (r >= 0)
+			te[r] = now() - t0;
+	}
+	qsort(tt, (size_t)reps, sizeof tt[0], cmpd);
+	qsort(te, (size_t)reps, sizeof te[0], cmpd);
+	tr = (double)B * steps / tt[reps / 2];
+	ev = (double)B * esteps / te[reps / 2];
+	getrusage(RUSAGE_SELF, &ru);
+	printf("impl=rq batch=%zu d=%d layers=%d heads=%d train_sps=%.1f "
+	    "eval_sps=%.1f peak_rss_kb=%ld step_ms=%.3f arena_kb=%zu "
+	    "fwd_flop_per_sample=%.6g\n", B, c->d, c->depth, c->heads, tr, ev,
+	    ru.ru_maxrss, tt[reps / 2] / steps * 1e3,
+	    rq_model_arena_bytes(m) / 1024, rq_model_flops(m));
+	free(A);
+	free(V);
+	free(Y);
+	free(ba);
+	free(bv);
+	free(by);
+}
+
+int
+main(int argc, char *argv[])
+{
+	rq_model_cfg cfg;
+	rq_model *m;
+	int ch, mode = 0, rolling = 0, sh[3];
+	long n = 2400, steps = 20, esteps = 40, warm = 3, reps = 3;
+
+	rq_progname_init(argc, argv);
+	rq_model_cfg_defaults(&cfg);
+	cfg.classes = 10;
+	cfg.F = 40;
+	cfg.T = 32;
+	cfg.C = 1;
+	cfg.H = cfg.W = 28;
+	while ((ch = getopt(argc, argv, "a:b:d:e:gH:k:L:n:p:q:rR:s:tv:w:")) !=
+	    -1) {
+		switch (ch) {
+		case 'a':
+			dims(optarg, sh, 2, ch);
+			cfg.F = sh[0];
+			cfg.T = sh[1];
+			break;
+		case 'b':
+			cfg.batch = (int)num(optarg, 1, 1 << 16, ch);
+			break;
+		case 'd':
+			cfg.d = (int)num(optarg, 1, 1 << 14, ch);
+			break;
+		case 'e':
+			esteps = num(optarg, 1, 1 << 20, ch);
+			break;
+		case 'g':
+			mode = 'g';
+			break;
+		case 'H':
+			cfg.heads = (int)num(optarg, 1, 1024, ch);
+			break;
+		case 'k':
+			cfg.classes = (int)num(optarg, 2, 1 << 16, ch);
+			break;
+		case 'L':
+			cfg.depth = (int)num(optarg, 0, 32, ch);
+			break;
+		case 'n':
+			n = num(optarg, 1, 1 << 24, ch);
+			break;
+		case 'p':
+			dims(optarg, sh, 2, ch);
+			cfg.pf = sh[0];
+			cfg.pt = sh[1];
+			break;
+		case 'q':
+			dims(optarg, sh, 2, ch);
+			cfg.ph = sh[0];
+			cfg.pw = sh[1];
+			break;
+		case 'r':
+			rolling = 1;
+			break;
+		case 'R':
+			reps = num(optarg, 1, 15, ch);
+			break;
+		case 's':
+			steps = num(optarg, 1, 1 << 20, ch);
+			break;
+		case 't':
+			mode = 't';
+			break;
+		case 'v':
+			dims(optarg, sh, 3, ch);
+			cfg.C = sh[0];
+			cfg.H = sh[1];
+			cfg.W = sh[2];
+			cfg.vc = sh[0];
+			break;
+		case 'w':
+			warm = num(optarg, 0, 1 << 20, ch);
+			break;
+		default:
+			usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (mode == 0 || (mode == 'g') != (argc == 2) ||
+	    (mode == 't' && argc != 0))
+		usage();
+	if (rq_model_plan(&m, &cfg) != RQ_OK || rq_model_alloc(m) != RQ_OK)
+		errx(1, "cannot build the model (sizes or memory)");
+	if (mode == 'g')
+		gradmode(m, argv[0], argv[1]);
+	else
+		timemode(m, n, steps, esteps, warm, reps, rolling);
+	rq_model_free(m);
+	return rq_finish_stdout() == 0 ? 0 : 1;
+}

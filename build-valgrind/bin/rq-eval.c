@@ -1,0 +1,220 @@
+/*
+ * rq-eval: apply a checkpoint to a data set stream (eval mode: no
+ * dropout): predictions, class probabilities, accuracy, macro-F1 and, for
+ * MT, the fusion attention shares and the query and key means of rq-air.
+ */
+#include <err.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cblas.h>
+
+#include "rq.h"
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: rq-eval [-st] [-b batch] [-j threads] "
+	    "[-o file] ckpt data\n");
+	exit(2);
+}
+
+static void
+emit(rq_stream *s, rq_tensor *t, const char *name, int dtype, int ndim,
+    uint64_t d0, uint64_t d1, const void *data, double acc, double f1)
+{
+	uint64_t dims[2] = {d0, d1};
+
+	rq_meta_clear(t);
+	if (rq_tensor_alloc(t, dtype, ndim, dims) != RQ_OK ||
+	    rq_tensor_set_name(t, name) != RQ_OK)
+		errx(1, "out of memory");
+	memcpy(t->data, data, t->nbytes);
+	rq_meta_set(t, "acc", "%.6f", acc);
+	rq_meta_set(t, "macro_f1", "%.6f", f1);
+	if (rq_tensor_write(s, t) != RQ_OK) {
+		warnx("%s", rq_stream_error(s));
+		rq_stream_abort(s);
+		exit(1);
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	rq_model_cfg cfg;
+	rq_model *m;
+	rq_dataset ds;
+	rq_stream *s = NULL;
+	rq_tensor t;
+	char errbuf[512];
+	const char *out = NULL;
+	int c, B = 64, threads = 1, tsv = 0, sumout = 0, K, d, mt;
+	long v;
+	int32_t *pred, *y;
+	float *probs, *sh, *ka, *kv, *a, *vis, q[65536];
+	int64_t *idx;
+	double acc, f1 = 0, *tp, *fp, *fn;
+	size_t n, correct = 0;
+
+	rq_progname_init(argc, argv);
+	while ((c = getopt(argc, argv, "stb:j:o:")) != -1) {
+		switch (c) {
+		case 's': sumout = 1; break;
+		case 't': tsv = 1; break;
+		case 'b':
+			if (rq_parse_long(optarg, 1, 1 << 20, &v) != 0)
+				errx(2, "-b: bad batch size: %s", optarg);
+			B = (int)v;
+			break;
+		case 'j':
+			if (rq_parse_long(optarg, 1, 256, &v) != 0)
+				errx(2, "-j: bad thread count: %s", optarg);
+			threads = (int)v;
+			break;
+		case 'o': out = optarg; break;
+		default: usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc != 2)
+		usage();
+	openblas_set_num_threads(threads);
+	if (rq_ckpt_config(argv[0], &cfg, NULL, 0, errbuf, sizeof errbuf) !=
+	    RQ_OK)
+		errx(1, "%s", errbuf);
+	cfg.batch = B;
+	cfg.opt_slots = 0;
+	if (rq_model_plan(&m, &cfg) != RQ_OK)
+		errx(1, "%s: record 0: impossible model configuration", argv[0]);
+	if (rq_model_alloc(m) != RQ_OK)
+		errx(1, "out of memory");
+	if (rq_ckpt_load(argv[0], m, NULL, errbuf, sizeof errbuf) != RQ_OK)
+		errx(1, "%s", errbuf);
+	if (rq_dataset_load(&ds, argv[1], errbuf, sizeof errbuf) != RQ_OK)
+		errx(1, "%s", errbuf);
+	if (ds.F != cfg.F || ds.T != cfg.T || ds.C != cfg.C || ds.H != cfg.H ||
+	    ds.W != cfg.W)
+		errx(1, "%s: sample shapes differ from checkpoint %s", argv[1],
+		    argv[0]);
+	if (ds.classes > cfg.classes)
+		errx(1, "%s: %d classes, the model has %d", argv[1], ds.classes,
+		    cfg.classes);
+	n = ds.n;
+	K = cfg.classes;
+	d = cfg.d;
+	mt = rq_model_fusion_layers(m) > 0;
+	pred = malloc(n * sizeof *pred);
+	y = malloc((size_t)B * sizeof *y);
+	idx = malloc((size_t)B * sizeof *idx);
+	probs = malloc(n * K * sizeof *probs);
+	sh = malloc(3 * n * sizeof *sh);
+	ka = malloc(2 * n * d * sizeof *ka);
+	a = malloc((size_t)B * cfg.F * cfg.T * sizeof *a);
+	vis = malloc((size_t)B * cfg.C * cfg.H * cfg.W * sizeof *vis);
+	tp = calloc(3 * (size_t)K, sizeof *tp);
+	if (!pred || !y || !idx || !probs || !sh || !ka || !a || !vis || !tp)
+		errx(1, "out of memory");
+	kv = ka + n * d;
+	fp = tp + K;
+	fn = tp + 2 * K;
+	for (size_t i = 0; i < n; i += (size_t)B) {
+		int nb = (int)RQ_MIN((size_t)B, n - i);
+		const float *p;
+		for (int b = 0; b < nb; b++)
+			idx[b] = (int64_t)(i + b);
+		rq_dataset_batch(&ds, idx, nb, a, vis, y);
+		rq_model_forward(m, a, vis, NULL, nb, 0, NULL);
+		p = rq_model_probs(m, 0);
+		memcpy(probs + i * K, p, (size_t)nb * K * sizeof *p);
+		for (int b = 0; b < nb; b++) {
+			int k = 0;
+			for (int j = 1; j < K; j++)
+				if (p[(size_t)b * K + j] > p[(size_t)b * K + k])
+					k = j;
+			pred[i + b] = k;
+		}
+		if (mt) {
+			rq_model_shares(m, nb, sh + i, sh + n + i, sh + 2 * n + i);
+			rq_model_kmeans(m, 0, nb, ka + i * d, kv + i * d);
+			memcpy(q, rq_model_query(m, 0), (size_t)d * sizeof *q);
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		int yy = ds.label[i], pp = pred[i];
+		if (yy == pp) {
+			correct++;
+			tp[yy]++;
+		} else {
+			fp[pp]++;
+			fn[yy]++;
+		}
+	}
+	acc = (double)correct / n;
+	{
+		int present = 0;
+		for (int k = 0; k < K; k++) {
+			if (tp[k] + fn[k] == 0)
+				continue;     /* class absent from the data: skipped */
+			present++;
+			if (tp[k] > 0)
+				f1 += 2 * tp[k] / (2 * tp[k] + fp[k] + fn[k]);
+		}
+		f1 /= present > 0 ? present : 1;
+	}
+	if (tsv) {
+		printf("index\tlabel\tpred");
+		if (mt)
+			printf("\tshare.audio\tshare.visual\tshare.cls");
+		for (int k = 0; k < K; k++)
+			printf("\tp%d", k);
+		printf("\n");
+		for (size_t i = 0; i < n; i++) {
+			printf("%lld\t%d\t%d", ds.id ? (long long)ds.id[i] :
+			    (long long)i, ds.label[i], pred[i]);
+			if (mt)
+				printf("\t%.6g\t%.6g\t%.6g", sh[i], sh[n + i],
+				    sh[2 * n + i]);
+			for (int k = 0; k < K; k++)
+				printf("\t%.6g", probs[i * K + k]);
+			printf("\n");
+		}
+	} else if (!sumout) {
+		if ((s = rq_stream_open(out ? out : "-", "w")) == NULL)
+			err(1, "%s", out ? out : "stdout");
+		rq_tensor_init(&t);
+		emit(s, &t, "pred", RQ_I32, 1, n, 0, pred, acc, f1);
+		emit(s, &t, "label", RQ_I32, 1, n, 0, ds.label, acc, f1);
+		emit(s, &t, "probs", RQ_F32, 2, n, (uint64_t)K, probs, acc, f1);
+		if (mt) {
+			emit(s, &t, "share.audio", RQ_F32, 1, n, 0, sh, acc, f1);
+			emit(s, &t, "share.visual", RQ_F32, 1, n, 0, sh + n, acc, f1);
+			emit(s, &t, "share.cls", RQ_F32, 1, n, 0, sh + 2 * n, acc,
+			    f1);
+			emit(s, &t, "fusion.q", RQ_F32, 1, (uint64_t)d, 0, q, acc,
+			    f1);
+			emit(s, &t, "fusion.kmean.audio", RQ_F32, 2, n, (uint64_t)d,
+			    ka, acc, f1);
+			emit(s, &t, "fusion.kmean.visual", RQ_F32, 2, n,
+			    (uint64_t)d, kv, acc, f1);
+		}
+		rq_tensor_free(&t);
+		if (rq_stream_close(s) != RQ_OK)
+			err(1, "%s", out ? out : "stdout");
+	}
+	{
+		FILE *sf = sumout ? stdout : stderr;
+		fprintf(sf, "acc=%.4f macro_f1=%.4f n=%zu", acc, f1, n);
+		for (int k = 0; k < K; k++)
+			if (tp[k] + fn[k] > 0)
+				fprintf(sf, " acc.%d=%.4f", k, tp[k] / (tp[k] + fn[k]));
+		fprintf(sf, "\n");
+	}
+	rq_model_free(m);
+	rq_dataset_free(&ds);
+	free(pred); free(y); free(idx); free(probs); free(sh); free(ka);
+	free(a); free(vis); free(tp);
+	return rq_finish_stdout() == 0 ? 0 : 1;
+}

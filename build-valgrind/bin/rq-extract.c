@@ -1,0 +1,371 @@
+/*
+ * rq-extract: audio files (log-mel or the CREMA-D spectrogram) or PNG
+ * images (resized, stacked frames) to a dataset tensor stream, from file
+ * operands or a CSV manifest "path[;path...],label,split".
+ */
+#include <err.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "rq.h"
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: rq-extract [-k logmel|cremad|image] "
+	    "[-m manifest] [-S split] [-r rate]\n"
+	    "                  [-M mels] [-T frames] [-n n_fft] [-w win] "
+	    "[-H hop] [-s size] [-I]\n"
+	    "                  [-z | -N stats] [-o file] [file ...]\n");
+	exit(2);
+}
+
+enum { LOGMEL, CREMAD, IMAGE };
+
+struct item {
+	char *paths;        /* ';'-separated */
+	int label;
+	long line;
+};
+
+static const char *mname = "-";
+
+static struct item *
+manifest(const char *path, const char *split, size_t *np)
+{
+	FILE *fp = strcmp(path, "-") ? fopen(path, "r") : stdin;
+	char *line = NULL;
+	size_t cap = 0, n = 0, icap = 0;
+	struct item *it = NULL;
+	long ln = 0;
+	ssize_t len;
+
+	if (fp == NULL)
+		err(1, "%s", path);
+	while ((len = getline(&line, &cap, fp)) != -1) {
+		char *c1, *c2, *sp;
+		long lab;
+
+		ln++;
+		while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+			line[--len] = '\0';
+		if (len == 0 || line[0] == '#')
+			continue;
+		if ((c2 = strrchr(line, ',')) == NULL)
+			errx(1, "%s: line %ld: expected path,label,split", path, ln);
+		*c2 = '\0';
+		sp = c2 + 1;
+		if ((c1 = strrchr(line, ',')) == NULL)
+			errx(1, "%s: line %ld: expected path,label,split", path, ln);
+		*c1 = '\0';
+		if (line[0] == '\0')
+			errx(1, "%s: line %ld: empty path", path, ln);
+		if (rq_parse_long(c1 + 1, 0, 1000000, &lab) != 0)
+			errx(1, "%s: line %ld: bad label '%s'", path, ln, c1 + 1);
+		if (*sp == '\0')
+			errx(1, "%s: line %ld: empty split", path, ln);
+		if (split && strcmp(split, sp) != 0)
+			continue;
+		if (n == icap) {
+			icap = icap ? 2 * icap : 256;
+			if ((it = realloc(it, icap * sizeof *it)) == NULL)
+				err(1, "realloc");
+		}
+		if ((it[n].paths = strdup(line)) == NULL)
+			err(1, "strdup");
+		it[n].label = (int)lab;
+		it[n].line = ln;
+		n++;
+	}
+	if (ferror(fp))
+		err(1, "%s", path);
+	if (fp != stdin)
+		fclose(fp);
+	free(line);
+	*np = n;
+	return it;
+}
+
+int
+main(int argc, char **argv)
+{
+	rq_logmel lm;
+	struct item *it;
+	rq_tensor feat, lab, id;
+	const char *man = NULL, *split = NULL, *stats = NULL, *out = "-";
+	int kind = LOGMEL, imnet = 0, zscore = 0, size = 224, ch;
+	long v, rate = 0, rec;
+	size_t n, per = 0, C = 0;
+	double mean = 0, sd = 1;
+	rq_stream *s;
+	char msg[700];
+
+	rq_progname_init(argc, argv);
+	rq_logmel_defaults(&lm);
+	while ((ch = getopt(argc, argv, "k:m:S:r:M:T:n:w:H:s:IzN:o:")) != -1) {
+		switch (ch) {
+		case 'k':
+			if (strcmp(optarg, "logmel") == 0)
+				kind = LOGMEL;
+			else if (strcmp(optarg, "cremad") == 0)
+				kind = CREMAD;
+			else if (strcmp(optarg, "image") == 0)
+				kind = IMAGE;
+			else
+				errx(2, "-k: unknown kind: %s", optarg);
+			break;
+		case 'm': man = optarg; break;
+		case 'S': split = optarg; break;
+		case 'r':
+			if (rq_parse_long(optarg, 1000, 384000, &rate) != 0)
+				errx(2, "-r: bad rate: %s", optarg);
+			break;
+		case 'M': case 'T': case 'n': case 'w': case 'H': case 's':
+			if (rq_parse_long(optarg, 1, 65536, &v) != 0)
+				errx(2, "-%c: bad number: %s", ch, optarg);
+			if (ch == 'M') lm.n_mels = (int)v;
+			if (ch == 'T') lm.frames = (int)v;
+			if (ch == 'n') lm.n_fft = (int)v;
+			if (ch == 'w') lm.win = (int)v;
+			if (ch == 'H') lm.hop = (int)v;
+			if (ch == 's') size = (int)v;
+			break;
+		case 'I': imnet = 1; break;
+		case 'z': zscore = 1; break;
+		case 'N': stats = optarg; break;
+		case 'o': out = optarg; break;
+		default: usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if ((man != NULL) == (argc > 0) || (zscore && stats) ||
+	    (imnet && kind != IMAGE) || lm.win > lm.n_fft)
+		usage();
+	if (rate) {
+		lm.sr = (double)rate;
+		lm.fmax = lm.sr / 2;
+	}
+	if (man) {
+		mname = man;
+		it = manifest(man, split, &n);
+	} else {
+		n = (size_t)argc;
+		if ((it = calloc(n ? n : 1, sizeof *it)) == NULL)
+			err(1, "calloc");
+		for (size_t i = 0; i < n; i++) {
+			it[i].paths = argv[i];
+			it[i].label = -1;
+			it[i].line = (long)i + 1;
+		}
+	}
+	if (n == 0)
+		errx(1, "%s: no items%s%s", mname, split ? " in split " : "",
+		    split ? split : "");
+	if (stats) {    /* norm.mean and norm.std of the train stream */
+		rq_stream *ss = rq_stream_open(stats, "r");
+		rq_tensor t;
+		int rc, found = 0;
+		const char *want = kind == IMAGE ? "visual" : "audio";
+
+		if (ss == NULL)
+			err(1, "%s", stats);
+		rq_tensor_init(&t);
+		while ((rc = rq_tensor_read(ss, &t)) == RQ_OK)
+			if (!found && strcmp(t.name, want) == 0) {
+				if (rq_meta_getd(&t, "norm.mean", &mean) != RQ_OK ||
+				    rq_meta_getd(&t, "norm.std", &sd) != RQ_OK ||
+				    !(sd > 0))
+					errx(1, "%s: record %ld: no usable norm.mean and "
+					    "norm.std", stats, rq_stream_record(ss));
+				found = 1;
+			}
+		if (rc != RQ_EOF)
+			errx(1, "%s", rq_stream_error(ss));
+		if (!found)
+			errx(1, "%s: no %s record", stats, want);
+		rq_stream_close(ss);
+		rq_tensor_free(&t);
+	}
+
+	rq_tensor_init(&feat);
+	rq_tensor_init(&lab);
+	rq_tensor_init(&id);
+	{
+		uint64_t d1[1] = {n};
+		if (rq_tensor_alloc(&lab, RQ_I32, 1, d1) ||
+		    rq_tensor_alloc(&id, RQ_I64, 1, d1))
+			errx(1, "out of memory");
+	}
+	for (size_t i = 0; i < n; i++) {
+		char *paths = strdup(it[i].paths), *p, *save = NULL;
+		size_t frames = 0, chans = 0;
+
+		if (paths == NULL)
+			err(1, "strdup");
+		for (p = strtok_r(paths, ";", &save); p;
+		    p = strtok_r(NULL, ";", &save), frames++) {
+			float *x, *buf;
+			size_t nx, need;
+			int sr, w, h, c, rc;
+
+			if (kind != IMAGE) {
+				if (frames > 0)
+					errx(1, "%s: line %ld: one audio file per item",
+					    mname, it[i].line);
+				if (rq_wav_read(p, &x, &nx, &sr, msg, sizeof msg))
+					errx(1, "%s", msg);
+				if (kind == CREMAD && sr != RQ_CREMAD_SR) {
+					float *y;
+					size_t ny;
+					if (rq_resample_rate(x, nx, sr, RQ_CREMAD_SR, &y,
+					    &ny) != RQ_OK)
+						errx(1, "%s: cannot resample", p);
+					free(x);
+					x = y;
+					nx = ny;
+				} else if (kind == LOGMEL && sr != (int)lm.sr) {
+					float *y;
+					size_t ny;
+					if (rq_resample_rate(x, nx, sr, (long)lm.sr, &y,
+					    &ny) != RQ_OK)
+						errx(1, "%s: cannot resample", p);
+					free(x);
+					x = y;
+					nx = ny;
+				}
+				per = kind == CREMAD ? (size_t)RQ_CREMAD_BINS *
+				    RQ_CREMAD_FRAMES : (size_t)lm.n_mels * lm.frames;
+				if (i == 0) {
+					uint64_t d[3] = {n, kind == CREMAD ?
+					    RQ_CREMAD_BINS : (uint64_t)lm.n_mels,
+					    kind == CREMAD ? RQ_CREMAD_FRAMES :
+					    (uint64_t)lm.frames};
+					if (rq_tensor_alloc(&feat, RQ_F32, 3, d))
+						errx(1, "out of memory");
+				}
+				buf = (float *)feat.data + i * per;
+				rc = kind == CREMAD ? rq_cremad_spec(x, nx, buf) :
+				    rq_logmel_compute(&lm, x, nx, buf);
+				if (rc != RQ_OK)
+					errx(1, "%s: feature extraction failed", p);
+				free(x);
+				continue;
+			}
+			if (rq_png_read(p, &x, &w, &h, &c, msg, sizeof msg))
+				errx(1, "%s", msg);
+			if (imnet && c == 1) {  /* gray to RGB for ImageNet stats */
+				float *y = malloc((size_t)w * h * 3 * sizeof *y);
+				if (y == NULL)
+					err(1, "malloc");
+				for (int k = 0; k < 3; k++)
+					memcpy(y + (size_t)k * w * h, x,
+					    (size_t)w * h * sizeof *y);
+				free(x);
+				x = y;
+				c = 3;
+			}
+			if (i == 0 && frames == 0) {
+				size_t nf = 1;
+				for (const char *q = it[0].paths; *q; q++)
+					nf += *q == ';';
+				C = nf * (size_t)c;
+				per = C * (size_t)size * size;
+				uint64_t d[4] = {n, C, (uint64_t)size, (uint64_t)size};
+				if (rq_tensor_alloc(&feat, RQ_F32, 4, d))
+					errx(1, "out of memory");
+			}
+			need = chans + (size_t)c;
+			if (need > C)
+				errx(1, "%s: line %ld: %zu channels, the first item "
+				    "has %zu", mname, it[i].line, need, C);
+			buf = (float *)feat.data + i * per + chans * size * size;
+			chans = need;
+			rq_image_resize(x, w, h, c, buf, size, size);
+			if (imnet) {
+				static const double im[3] = {0.485, 0.456, 0.406};
+				static const double is[3] = {0.229, 0.224, 0.225};
+				for (int k = 0; k < 3; k++)
+					for (size_t q = 0; q < (size_t)size * size; q++)
+						buf[k * size * size + q] = (float)((buf[k *
+						    size * size + q] - im[k]) / is[k]);
+			}
+			free(x);
+		}
+		if (kind == IMAGE && chans != C)
+			errx(1, "%s: line %ld: %zu channels, the first item has "
+			    "%zu", mname, it[i].line, chans, C);
+		free(paths);
+		((int32_t *)lab.data)[i] = it[i].label;
+		((int64_t *)id.data)[i] = it[i].line - 1;
+	}
+
+	if (zscore) {
+		size_t N = n * per;
+		double m = 0, q = 0;
+		for (size_t i = 0; i < N; i++)
+			m += ((float *)feat.data)[i];
+		m /= (double)N;
+		for (size_t i = 0; i < N; i++) {
+			double d = ((float *)feat.data)[i] - m;
+			q += d * d;
+		}
+		mean = m;
+		sd = sqrt(q / (double)N);
+		if (!(sd > 0))
+			sd = 1;
+	}
+	if (zscore || stats)
+		for (size_t i = 0; i < n * per; i++)
+			((float *)feat.data)[i] = (float)((((float *)
+			    feat.data)[i] - mean) / sd);
+	if (rq_tensor_set_name(&feat, kind == IMAGE ? "visual" : "audio") ||
+	    rq_tensor_set_name(&lab, "label") || rq_tensor_set_name(&id, "id"))
+		errx(1, "name");
+	{
+		rq_tensor *all[3] = {&feat, &lab, &id};
+		for (int k = 0; k < 3; k++) {
+			int rc = 0;
+			if (split)
+				rc |= rq_meta_set(all[k], "split", "%s", split);
+			if (kind == LOGMEL)
+				rc |= rq_meta_set(all[k], "feature", "logmel sr=%g "
+				    "n_fft=%d win=%d hop=%d mels=%d frames=%d eps=%g",
+				    lm.sr, lm.n_fft, lm.win, lm.hop, lm.n_mels,
+				    lm.frames, lm.eps);
+			else if (kind == CREMAD)
+				rc |= rq_meta_set(all[k], "feature", "cremad sr=22050 "
+				    "n_fft=512 hop=353 log_eps=1e-7");
+			else
+				rc |= rq_meta_set(all[k], "feature", "image size=%d%s",
+				    size, imnet ? " imagenet" : "");
+			if (rc)
+				errx(1, "metadata");
+		}
+		if (zscore || stats)
+			if (rq_meta_set(&feat, "norm.mean", "%.9g", mean) ||
+			    rq_meta_set(&feat, "norm.std", "%.9g", sd))
+				errx(1, "metadata");
+		if (imnet)
+			if (rq_meta_set(&feat, "norm.mean", "0.485,0.456,0.406") ||
+			    rq_meta_set(&feat, "norm.std", "0.229,0.224,0.225"))
+				errx(1, "metadata");
+		if ((s = rq_stream_open(out, "w")) == NULL)
+			err(1, "%s", out);
+		for (int k = 0; k < 3; k++)
+			if (rq_tensor_write(s, all[k]) != RQ_OK) {
+				snprintf(msg, sizeof msg, "%s", rq_stream_error(s));
+				rq_stream_abort(s);
+				errx(1, "%s", msg);
+			}
+		rec = rq_stream_record(s);
+		if (rq_stream_close(s) != RQ_OK)
+			err(1, "%s: record %ld", strcmp(out, "-") ? out :
+			    "<stdout>", rec);
+	}
+	if (strcmp(out, "-") == 0 && rq_finish_stdout() != 0)
+		err(1, "stdout");
+	return 0;
+}

@@ -1,0 +1,514 @@
+/*
+ * rq-rotate: the RollingQ anchor and rotation, composition of rotations,
+ * and application of a rotation to vectors (DESIGN.md section 3).
+ *
+ * Default: E[Q], E[K_a], E[K_v] (records eq, eka, ekv [d], or the
+ * fusion.q / fusion.kmean.audio / fusion.kmean.visual stream of rq-air,
+ * last group) and rho give alpha, q_b and R; written as rq.qb f64 [d],
+ * rq.alpha f64 [] and rq.R f64 [d,d].
+ * -c: R_total <- R_new R_total over the rq.R records in stream order.
+ * -a: every record v [..,d] becomes v R^T.
+ */
+#include <err.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "rq.h"
+
+static void
+usage(void)
+{
+	fprintf(stderr,
+	    "usage: rq-rotate [-S] [-A air] [-r rho] [-o file] [file]\n"
+	    "       rq-rotate -c [-o file] [file ...]\n"
+	    "       rq-rotate -a rfile [-o file] [file]\n");
+	exit(2);
+}
+
+/* output records, written only once every input has been read */
+static rq_tensor **outv;
+static size_t nout;
+
+static rq_tensor *
+new_out(const char *name, int dtype, int ndim, const uint64_t *dims)
+{
+	rq_tensor *t;
+
+	if ((outv = reallocarray(outv, nout + 1, sizeof *outv)) == NULL ||
+	    (t = malloc(sizeof *t)) == NULL)
+		err(1, NULL);
+	outv[nout++] = t;
+	rq_tensor_init(t);
+	if (rq_tensor_alloc(t, dtype, ndim, dims) != RQ_OK ||
+	    rq_tensor_set_name(t, name) != RQ_OK)
+		err(1, NULL);
+	return t;
+}
+
+static void
+meta(rq_tensor *t, const char *key, double v)
+{
+	if (rq_meta_set(t, key, "%.17g", v) != RQ_OK)
+		errx(1, "%s: cannot set metadata %s", t->name, key);
+}
+
+static void
+write_outputs(const char *opath)
+{
+	rq_stream *os;
+
+	if ((os = rq_stream_open(opath ? opath : "-", "w")) == NULL)
+		err(1, "%s", opath ? opath : "stdout");
+	for (size_t i = 0; i < nout; i++)
+		if (rq_tensor_write(os, outv[i]) != RQ_OK) {
+			char msg[512];
+
+			snprintf(msg, sizeof msg, "%s", rq_stream_error(os));
+			rq_stream_abort(os);
+			errx(1, "%s", msg);
+		}
+	if (rq_stream_close(os) != RQ_OK)
+		err(1, "%s", opath ? opath : "stdout");
+	for (size_t i = 0; i < nout; i++) {
+		rq_tensor_free(outv[i]);
+		free(outv[i]);
+	}
+	free(outv);
+}
+
+static int
+is_float(const rq_tensor *t)
+{
+	return t->dtype == RQ_F32 || t->dtype == RQ_F64;
+}
+
+/* a square rq.R record as a new double array */
+static double *
+read_R(const char *file, long rec, const rq_tensor *t, size_t *d)
+{
+	double *R;
+	size_t n;
+
+	if (!is_float(t))
+		errx(1, "%s: record %ld: rq.R: dtype %s, want f64 or f32",
+		    file, rec, rq_dtype_name(t->dtype));
+	if (t->ndim != 2 || t->dims[0] != t->dims[1] || t->dims[0] < 2)
+		errx(1, "%s: record %ld: rq.R: want shape [d,d], d >= 2", file,
+		    rec);
+	if (*d && t->dims[0] != *d)
+		errx(1, "%s: record %ld: rq.R: d = %llu, earlier ones %zu",
+		    file, rec, (unsigned long long)t->dims[0], *d);
+	*d = (size_t)t->dims[0];
+	n = rq_tensor_numel(t);
+	if ((R = malloc(n * sizeof *R)) == NULL)
+		err(1, NULL);
+	for (size_t i = 0; i < n; i++)
+		if (!isfinite(R[i] = rq_tensor_get(t, i)))
+			errx(1, "%s: record %ld: rq.R: not finite", file, rec);
+	return R;
+}
+
+/* -c: compose the rq.R records of the inputs, first acting first */
+static void
+compose(char **files, int nfiles)
+{
+	static char *stdin_only[] = {"-", NULL};
+	double *Rt = NULL;
+	size_t d = 0;
+	long nrot = 0;
+	rq_tensor t, *o;
+
+	if (nfiles == 0)
+		files = stdin_only;
+	rq_tensor_init(&t);
+	for (; *files; files++) {
+		rq_stream *s;
+		long rec = 0;
+		int rc;
+
+		if ((s = rq_stream_open(*files, "r")) == NULL)
+			err(1, "%s", *files);
+		for (; (rc = rq_tensor_read(s, &t)) == RQ_OK; rec++) {
+			double *R, v;
+
+			if (strcmp(t.name, "rq.R") != 0)
+				continue;
+			R = read_R(rq_stream_name(s), rec, &t, &d);
+			if (Rt == NULL) {
+				Rt = R;
+			} else {
+				if (rq_rotation_compose(Rt, R, d) != RQ_OK)
+					err(1, NULL);
+				free(R);
+			}
+			nrot += rq_meta_getd(&t, "rotations", &v) == 0 &&
+			    v >= 0 ? (long)v : 1;
+		}
+		if (rc != RQ_EOF)
+			errx(1, "%s", rq_stream_error(s));
+		rq_stream_close(s);
+	}
+	rq_tensor_free(&t);
+	if (Rt == NULL)
+		errx(1, "%s: no rq.R record", nfiles == 1 ? files[-1] :
+		    nfiles == 0 ? "<stdin>" : "input");
+	o = new_out("rq.R", RQ_F64, 2, (uint64_t[]){d, d});
+	memcpy(o->data, Rt, d * d * sizeof *Rt);
+	if (rq_meta_set(o, "form", "composed") != RQ_OK ||
+	    rq_meta_set(o, "rotations", "%ld", nrot) != RQ_OK)
+		errx(1, "rq.R: cannot set metadata");
+	free(Rt);
+}
+
+/* -a: rotate every record v [..,d] of file by the rq.R in rfile */
+static void
+apply(const char *rfile, const char *file)
+{
+	rq_stream *s;
+	rq_tensor t;
+	double *R = NULL;
+	size_t d = 0;
+	long rec = 0;
+	int rc;
+
+	rq_tensor_init(&t);
+	if ((s = rq_stream_open(rfile, "r")) == NULL)
+		err(1, "%s", rfile);
+	for (; (rc = rq_tensor_read(s, &t)) == RQ_OK; rec++) {
+		if (strcmp(t.name, "rq.R") != 0)
+			continue;
+		if (R != NULL)
+			errx(1, "%s: record %ld: a second rq.R; compose them "
+			    "first with rq-rotate -c", rq_stream_name(s), rec);
+		R = read_R(rq_stream_name(s), rec, &t, &d);
+	}
+	if (rc != RQ_EOF)
+		errx(1, "%s", rq_stream_error(s));
+	if (R == NULL)
+		errx(1, "%s: no rq.R record", rq_stream_name(s));
+	rq_stream_close(s);
+
+	if ((s = rq_stream_open(file, "r")) == NULL)
+		err(1, "%s", file);
+	for (rec = 0; (rc = rq_tensor_read(s, &t)) == RQ_OK; rec++) {
+		size_t n;
+		rq_tensor *o;
+
+		if (!is_float(&t))
+			errx(1, "%s: record %ld: %s: dtype %s, want f32 or f64",
+			    rq_stream_name(s), rec, t.name[0] ? t.name : "-",
+			    rq_dtype_name(t.dtype));
+		if (t.ndim < 1 || t.dims[t.ndim - 1] != d)
+			errx(1, "%s: record %ld: %s: last dimension must be %zu "
+			    "(the d of %s)", rq_stream_name(s), rec,
+			    t.name[0] ? t.name : "-", d, rfile);
+		n = rq_tensor_numel(&t) / d;
+		o = new_out("", t.dtype, t.ndim, t.dims);
+		if (rq_tensor_copy(o, &t) != RQ_OK)
+			err(1, NULL);
+		if (t.dtype == RQ_F32)
+			rq_rotation_apply_f32(o->data, R, t.data, n, d);
+		else
+			rq_rotation_apply(o->data, R, t.data, n, d);
+	}
+	if (rc != RQ_EOF)
+		errx(1, "%s", rq_stream_error(s));
+	rq_stream_close(s);
+	rq_tensor_free(&t);
+	free(R);
+}
+
+/* means of the estimate stream */
+struct est {
+	double *eq, *eka, *ekv;	/* [d] */
+	double air_sum;		/* sum_i cos(q, ka_i) - cos(q, kv_i) */
+	size_t d, na, nv;
+	int have_eq, have_eka, have_ekv, fusion;
+	long qrec;
+	double eq_air;		/* air= on the eq record, else NAN */
+};
+
+static void
+vec_of(double **dst, const char *file, long rec, const rq_tensor *t,
+    size_t *d)
+{
+	if (!is_float(t))
+		errx(1, "%s: record %ld: %s: dtype %s, want f32 or f64", file,
+		    rec, t->name, rq_dtype_name(t->dtype));
+	if (t->ndim != 1 || t->dims[0] < 2)
+		errx(1, "%s: record %ld: %s: want shape [d], d >= 2", file, rec,
+		    t->name);
+	if (*d && t->dims[0] != *d)
+		errx(1, "%s: record %ld: %s: d = %llu, earlier records %zu",
+		    file, rec, t->name, (unsigned long long)t->dims[0], *d);
+	*d = (size_t)t->dims[0];
+	if ((*dst = realloc(*dst, *d * sizeof **dst)) == NULL)
+		err(1, NULL);
+	for (size_t i = 0; i < *d; i++)
+		(*dst)[i] = rq_tensor_get(t, i);
+}
+
+static void
+estimate(struct est *e, const char *file)
+{
+	rq_stream *s;
+	rq_tensor t;
+	float *qf = NULL;
+	double *ca = NULL, *cv = NULL;
+	long rec = 0;
+	int rc, plain = 0;
+	const char *fn;
+
+	memset(e, 0, sizeof *e);
+	e->eq_air = NAN;
+	rq_tensor_init(&t);
+	if ((s = rq_stream_open(file, "r")) == NULL)
+		err(1, "%s", file);
+	fn = rq_stream_name(s);
+	for (; (rc = rq_tensor_read(s, &t)) == RQ_OK; rec++) {
+		int isa = strcmp(t.name, "fusion.kmean.audio") == 0;
+		int isv = strcmp(t.name, "fusion.kmean.visual") == 0;
+
+		if (strcmp(t.name, "eq") == 0 || strcmp(t.name, "eka") == 0 ||
+		    strcmp(t.name, "ekv") == 0) {
+			int *have = t.name[1] == 'q' ? &e->have_eq :
+			    t.name[2] == 'a' ? &e->have_eka : &e->have_ekv;
+			double **dst = t.name[1] == 'q' ? &e->eq :
+			    t.name[2] == 'a' ? &e->eka : &e->ekv;
+
+			if (e->fusion)
+				errx(1, "%s: record %ld: %s mixed with fusion.* "
+				    "records", fn, rec, t.name);
+			if (*have)
+				errx(1, "%s: record %ld: a second %s record",
+				    fn, rec, t.name);
+			*have = plain = 1;
+			vec_of(dst, fn, rec, &t, &e->d);
+			if (t.name[1] == 'q')
+				rq_meta_getd(&t, "air", &e->eq_air);
+			continue;
+		}
+		if (strcmp(t.name, "fusion.q") == 0) {
+			if (plain)
+				errx(1, "%s: record %ld: fusion.q mixed with "
+				    "eq/eka/ekv records", fn, rec);
+			if (t.dtype != RQ_F32)
+				errx(1, "%s: record %ld: fusion.q: dtype %s, want "
+				    "f32", fn, rec, rq_dtype_name(t.dtype));
+			if (t.ndim != 1 || t.dims[0] < 2)
+				errx(1, "%s: record %ld: fusion.q: want shape "
+				    "[d], d >= 2", fn, rec);
+			if (e->fusion && (e->na == 0 || e->nv == 0))
+				errx(1, "%s: record %ld: fusion.q has no %s "
+				    "record after it", fn, e->qrec, e->na == 0 ?
+				    "fusion.kmean.audio" : "fusion.kmean.visual");
+			/* a new group: only the last one counts */
+			e->fusion = 1;
+			e->d = (size_t)t.dims[0];
+			e->qrec = rec;
+			e->na = e->nv = 0;
+			e->air_sum = 0;
+			if ((qf = realloc(qf, t.nbytes)) == NULL ||
+			    (e->eq = realloc(e->eq, e->d * sizeof *e->eq)) ==
+			    NULL ||
+			    (e->eka = realloc(e->eka, e->d * sizeof *e->eka)) ==
+			    NULL ||
+			    (e->ekv = realloc(e->ekv, e->d * sizeof *e->ekv)) ==
+			    NULL)
+				err(1, NULL);
+			memcpy(qf, t.data, t.nbytes);
+			for (size_t i = 0; i < e->d; i++) {
+				e->eq[i] = qf[i];
+				e->eka[i] = e->ekv[i] = 0;
+			}
+			continue;
+		}
+		if (!isa && !isv)
+			continue;
+		if (!e->fusion)
+			errx(1, "%s: record %ld: %s before any fusion.q", fn, rec,
+			    t.name);
+		if (t.dtype != RQ_F32)
+			errx(1, "%s: record %ld: %s: dtype %s, want f32", fn, rec,
+			    t.name, rq_dtype_name(t.dtype));
+		if (t.ndim != 2 || t.dims[1] != e->d)
+			errx(1, "%s: record %ld: %s: want shape [N,%zu] (d of "
+			    "fusion.q in record %ld)", fn, rec, t.name, e->d,
+			    e->qrec);
+		{
+			size_t n = (size_t)t.dims[0], d = e->d;
+			const float *k = t.data;
+			double *sum = isa ? e->eka : e->ekv, *c;
+
+			if ((c = reallocarray(isa ? ca : cv, RQ_MAX(n, 1),
+			    sizeof *c)) == NULL)
+				err(1, NULL);
+			if (isa)
+				ca = c;
+			else
+				cv = c;
+			rq_air_samples(isa ? c : NULL, isa ? NULL : c, qf, k, k,
+			    n, d);
+			for (size_t i = 0; i < n; i++) {
+				e->air_sum += isa ? c[i] : -c[i];
+				for (size_t j = 0; j < d; j++)
+					sum[j] += k[i * d + j];
+			}
+			if (isa)
+				e->na += n;
+			else
+				e->nv += n;
+		}
+	}
+	if (rc != RQ_EOF)
+		errx(1, "%s", rq_stream_error(s));
+	if (e->fusion) {
+		if (e->na == 0 || e->nv == 0)
+			errx(1, "%s: record %ld: fusion.q has no %s record "
+			    "after it", fn, e->qrec, e->na == 0 ?
+			    "fusion.kmean.audio" : "fusion.kmean.visual");
+		if (e->na != e->nv)
+			errx(1, "%s: record %ld: group has %zu audio and %zu "
+			    "visual key means", fn, e->qrec, e->na, e->nv);
+		for (size_t j = 0; j < e->d; j++) {
+			e->eka[j] /= (double)e->na;
+			e->ekv[j] /= (double)e->nv;
+		}
+	} else if (!plain) {
+		errx(1, "%s: no eq, eka, ekv or fusion.q records", fn);
+	} else if (!e->have_eq || !e->have_eka || !e->have_ekv) {
+		errx(1, "%s: no %s record", fn, !e->have_eq ? "eq" :
+		    !e->have_eka ? "eka" : "ekv");
+	}
+	rq_stream_close(s);
+	rq_tensor_free(&t);
+	free(qf);
+	free(ca);
+	free(cv);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct est e;
+	const char *opath = NULL, *rfile = NULL, *file, *what;
+	double rho = 0, air = NAN, alpha;
+	int c, svd = 0, comp = 0, have_air = 0, rc;
+	rq_tensor *o;
+
+	rq_progname_init(argc, argv);
+	while ((c = getopt(argc, argv, "A:a:co:r:S")) != -1) {
+		switch (c) {
+		case 'A':
+			if (rq_parse_double(optarg, &air) != 0)
+				errx(2, "-A: bad AIR: %s", optarg);
+			have_air = 1;
+			break;
+		case 'a':
+			rfile = optarg;
+			break;
+		case 'c':
+			comp = 1;
+			break;
+		case 'o':
+			opath = optarg;
+			break;
+		case 'r':
+			if (rq_parse_double(optarg, &rho) != 0)
+				errx(2, "-r: bad rho: %s", optarg);
+			break;
+		case 'S':
+			svd = 1;
+			break;
+		default:
+			usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (comp) {
+		if (rfile || svd || have_air || rho != 0)
+			usage();
+		compose(argv, argc);
+		write_outputs(opath);
+		goto done;
+	}
+	if (argc > 1)
+		usage();
+	file = argc == 1 ? argv[0] : "-";
+	if (rfile) {
+		if (svd || have_air || rho != 0)
+			usage();
+		apply(rfile, file);
+		write_outputs(opath);
+		goto done;
+	}
+
+	estimate(&e, file);
+	what = "option";
+	if (!have_air && e.fusion) {
+		air = e.air_sum / (double)e.na;
+		have_air = 1;
+		what = "stream";
+	} else if (!have_air && !isnan(e.eq_air)) {
+		air = e.eq_air;
+		have_air = 1;
+		what = "eq";
+	}
+	if (!have_air) {
+		if (rho != 0)
+			errx(1, "%s: AIR unknown (no fusion.* records, no air= "
+			    "on eq): give -A air", strcmp(file, "-") ? file :
+			    "<stdin>");
+		air = 0;	/* alpha = 1/2 whatever AIR is */
+	}
+	o = new_out("rq.qb", RQ_F64, 1, (uint64_t[]){e.d});
+	if ((rc = rq_rollingq_anchor(o->data, &alpha, e.eq, e.eka, e.ekv, air,
+	    rho, e.d)) != RQ_OK)
+		errx(1, "%s: %s", strcmp(file, "-") ? file : "<stdin>",
+		    rc == RQ_ENUM ? "non-finite E[Q], E[K_a] or E[K_v]" :
+		    "E[Q], E[K_a], E[K_v] or the anchor direction is zero");
+	meta(o, "rho", rho);
+	meta(o, "alpha", alpha);
+	if (have_air)
+		meta(o, "air", air);
+	{
+		rq_tensor *a = new_out("rq.alpha", RQ_F64, 0, NULL);
+		rq_tensor *R = new_out("rq.R", RQ_F64, 2,
+		    (uint64_t[]){e.d, e.d});
+		const double *qb = o->data;
+
+		*(double *)a->data = alpha;
+		meta(a, "rho", rho);
+		if (have_air)
+			meta(a, "air", air);
+		rc = svd ? rq_rotation_svd(R->data, e.eq, qb, e.d) :
+		    rq_rotation_plane(R->data, e.eq, qb, e.d);
+		if (rc != RQ_OK)
+			errx(1, "%s: rotation failed (%s)", strcmp(file, "-") ?
+			    file : "<stdin>", rc == RQ_ENOMEM ? "out of memory" :
+			    "degenerate input");
+		if (rq_meta_set(R, "form", "%s", svd ? "svd" : "plane") !=
+		    RQ_OK || rq_meta_set(R, "rotations", "1") != RQ_OK)
+			errx(1, "rq.R: cannot set metadata");
+		meta(R, "rho", rho);
+		meta(R, "alpha", alpha);
+		if (have_air) {
+			meta(R, "air", air);
+			if (rq_meta_set(R, "air_from", "%s", what) != RQ_OK)
+				errx(1, "rq.R: cannot set metadata");
+		}
+		if (e.fusion && rq_meta_set(R, "n", "%zu", e.na) != RQ_OK)
+			errx(1, "rq.R: cannot set metadata");
+	}
+	write_outputs(opath);
+	free(e.eq);
+	free(e.eka);
+	free(e.ekv);
+done:
+	if (rq_finish_stdout() != 0)
+		err(1, "stdout");
+	return 0;
+}

@@ -1,0 +1,40 @@
+/*
+ * fuzz_dataset.c: libFuzzer target for rq_dataset_load, the reader every
+ * training program shares: chunks, modality shapes, sample counts, label
+ * ranges.  A loaded set must yield a batch of its first and last samples.
+ */
+#include "memfile.h"
+
+#include <string.h>
+
+#include "rq.h"
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char err[256] = "";
+	rq_dataset ds;
+
+	memset(&ds, 0, sizeof ds);
+	if (rq_dataset_load(&ds, memfile(data, size), err, sizeof err) ==
+	    RQ_OK) {
+		size_t fa = (size_t)ds.F * ds.T, fv = (size_t)ds.C * ds.H * ds.W;
+		int64_t idx[2] = {0, (int64_t)ds.n - 1};
+		float *a = malloc(2 * (fa ? fa : 1) * sizeof *a);
+		float *v = malloc(2 * (fv ? fv : 1) * sizeof *v);
+		int32_t y[2];
+
+		if (ds.n < 1 || a == NULL || v == NULL)
+			abort();
+		rq_dataset_batch(&ds, idx, 2, a, v, y);
+		for (int i = 0; i < 2; i++)
+			if (ds.classes > 0 && (y[i] < 0 || y[i] >= ds.classes))
+				abort();	/* label out of range passed */
+		free(a);
+		free(v);
+		rq_dataset_free(&ds);
+	} else if (err[0] == '\0' || strchr(err, '\n')) {
+		abort();
+	}
+	return 0;
+}

@@ -1,0 +1,134 @@
+/*
+ * atomic.c: output files that appear whole or not at all.  Data goes to
+ * "<dir>/.<base>.XXXXXX" beside the target; commit flushes, fsyncs and
+ * renames it over the target, then fsyncs the directory.  A target that
+ * exists and is not a regular file (/dev/null, /dev/full, a FIFO, a
+ * terminal) is written in place: renaming over it would replace the
+ * device node.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "rq.h"
+
+int
+rq_afile_open(rq_afile *a, const char *path)
+{
+	char *d = strdup(path), *b = strdup(path);
+	int fd, e;
+
+	struct stat st;
+
+	memset(a, 0, sizeof *a);
+	if (d == NULL || b == NULL)
+		goto nomem;
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		if ((a->path = strdup(path)) == NULL)
+			goto nomem;
+		if ((a->fp = fopen(path, "wb")) == NULL)
+			goto fail;
+		free(d);
+		free(b);
+		return RQ_OK;
+	}
+	{
+		const char *dir = dirname(d), *base = basename(b);
+		size_t n = strlen(dir) + strlen(base) + 16;
+
+		if ((a->tmp = malloc(n)) == NULL)
+			goto nomem;
+		snprintf(a->tmp, n, "%s/.%s.XXXXXX", dir, base);
+	}
+	if ((a->path = strdup(path)) == NULL)
+		goto nomem;
+	if ((fd = mkstemp(a->tmp)) < 0)
+		goto fail;
+	{
+		mode_t um = umask(0);
+		umask(um);
+		(void)fchmod(fd, 0666 & ~um);
+	}
+	if ((a->fp = fdopen(fd, "wb")) == NULL) {
+		e = errno;
+		close(fd);
+		unlink(a->tmp);
+		errno = e;
+		goto fail;
+	}
+	free(d);
+	free(b);
+	return RQ_OK;
+nomem:
+	errno = ENOMEM;
+fail:
+	e = errno;
+	free(d);
+	free(b);
+	free(a->tmp);
+	free(a->path);
+	memset(a, 0, sizeof *a);
+	errno = e;
+	return RQ_EIO;
+}
+
+int
+rq_afile_commit(rq_afile *a)
+{
+	int e = 0, fd;
+	char *d;
+
+	if (a->tmp == NULL) {		/* a device or FIFO: no rename */
+		errno = 0;
+		if (fflush(a->fp) != 0 || ferror(a->fp))
+			e = errno ? errno : EIO;
+		if (fclose(a->fp) != 0 && e == 0)
+			e = errno;
+		free(a->path);
+		memset(a, 0, sizeof *a);
+		errno = e;
+		return e ? RQ_EIO : RQ_OK;
+	}
+	errno = 0;
+	if (fflush(a->fp) != 0 || ferror(a->fp) || fsync(fileno(a->fp)) != 0)
+		e = errno ? errno : EIO;
+	if (fclose(a->fp) != 0 && e == 0)
+		e = errno;
+	a->fp = NULL;
+	if (e == 0 && rename(a->tmp, a->path) != 0)
+		e = errno;
+	if (e != 0) {
+		unlink(a->tmp);
+	} else if ((d = strdup(a->path)) != NULL) {
+		if ((fd = open(dirname(d), O_RDONLY)) >= 0) {
+			(void)fsync(fd);
+			close(fd);
+		}
+		free(d);
+	}
+	free(a->tmp);
+	free(a->path);
+	a->tmp = a->path = NULL;
+	errno = e;
+	return e ? RQ_EIO : RQ_OK;
+}
+
+void
+rq_afile_abort(rq_afile *a)
+{
+	int e = errno;
+
+	if (a->fp)
+		fclose(a->fp);
+	if (a->tmp)
+		unlink(a->tmp);
+	free(a->tmp);
+	free(a->path);
+	memset(a, 0, sizeof *a);
+	errno = e;
+}

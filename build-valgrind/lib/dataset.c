@@ -1,0 +1,177 @@
+/*
+ * dataset.c: a data set stream in memory.  Records audio f32 [N,F,T],
+ * visual f32 [N,C,H,W], label i32 [N], optional id i64 [N]; a stream may
+ * hold several such groups (chunks), concatenated along axis 0.  Other
+ * records are skipped.  classes= from the metadata, else max label + 1.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "rq.h"
+
+static int
+grow(void **buf, size_t *cap, size_t need)
+{
+	void *p;
+	size_t nc;
+
+	if (need <= *cap)
+		return RQ_OK;
+	nc = *cap ? *cap : 4096;
+	while (nc < need)
+		nc *= 2;
+	if ((p = realloc(*buf, nc)) == NULL)
+		return RQ_ENOMEM;
+	*buf = p;
+	*cap = nc;
+	return RQ_OK;
+}
+
+void
+rq_dataset_free(rq_dataset *ds)
+{
+	free(ds->audio);
+	free(ds->visual);
+	free(ds->label);
+	free(ds->id);
+	memset(ds, 0, sizeof *ds);
+}
+
+int
+rq_dataset_load(rq_dataset *ds, const char *path, char *err, size_t errn)
+{
+	rq_stream *s;
+	rq_tensor t;
+	size_t na = 0, nv = 0, nl = 0, ni = 0, capa = 0, capv = 0, capl = 0;
+	size_t capi = 0;
+	char buf[64];
+	double kd;
+	int rc, K = 0;
+	long rec;
+
+	memset(ds, 0, sizeof *ds);
+	if ((s = rq_stream_open(path, "r")) == NULL) {
+		snprintf(err, errn, "%s: cannot open", path);
+		return RQ_EIO;
+	}
+	rq_tensor_init(&t);
+	while ((rc = rq_tensor_read(s, &t)) == RQ_OK) {
+		const char *nm = t.name;
+		size_t n0 = t.ndim > 0 ? (size_t)t.dims[0] : 0;
+		rec = rq_stream_record(s);
+		if (strcmp(nm, "audio") == 0) {
+			if (t.dtype != RQ_F32 || t.ndim != 3)
+				goto bad;
+			if (na > 0 && ((size_t)ds->F != t.dims[1] ||
+			    (size_t)ds->T != t.dims[2]))
+				goto shape;
+			ds->F = (int)t.dims[1];
+			ds->T = (int)t.dims[2];
+			if ((rc = grow((void **)&ds->audio, &capa, na * 4 +
+			    t.nbytes)) != RQ_OK)
+				goto fail;
+			memcpy((char *)ds->audio + na * 4, t.data, t.nbytes);
+			na += t.nbytes / 4;
+		} else if (strcmp(nm, "visual") == 0) {
+			if (t.dtype != RQ_F32 || t.ndim != 4)
+				goto bad;
+			if (nv > 0 && ((size_t)ds->C != t.dims[1] ||
+			    (size_t)ds->H != t.dims[2] ||
+			    (size_t)ds->W != t.dims[3]))
+				goto shape;
+			ds->C = (int)t.dims[1];
+			ds->H = (int)t.dims[2];
+			ds->W = (int)t.dims[3];
+			if ((rc = grow((void **)&ds->visual, &capv, nv * 4 +
+			    t.nbytes)) != RQ_OK)
+				goto fail;
+			memcpy((char *)ds->visual + nv * 4, t.data, t.nbytes);
+			nv += t.nbytes / 4;
+		} else if (strcmp(nm, "label") == 0) {
+			if (t.dtype != RQ_I32 || t.ndim != 1)
+				goto bad;
+			if ((rc = grow((void **)&ds->label, &capl, (nl + n0) * 4))
+			    != RQ_OK)
+				goto fail;
+			memcpy(ds->label + nl, t.data, t.nbytes);
+			for (size_t i = 0; i < n0; i++)
+				if (ds->label[nl + i] < 0) {
+					snprintf(err, errn, "%s: record %ld: negative "
+					    "label %d", path, rec,
+					    (int)ds->label[nl + i]);
+					rc = RQ_EFORMAT;
+					goto fail;
+				} else if (ds->label[nl + i] >= K)
+					K = ds->label[nl + i] + 1;
+			nl += n0;
+			if (rq_meta_getd(&t, "classes", &kd) == RQ_OK &&
+			    kd >= 2 && kd < 1e6)
+				ds->classes = (int)kd;
+		} else if (strcmp(nm, "id") == 0) {
+			if (t.dtype != RQ_I64 || t.ndim != 1)
+				goto bad;
+			if ((rc = grow((void **)&ds->id, &capi, (ni + n0) * 8))
+			    != RQ_OK)
+				goto fail;
+			memcpy(ds->id + ni, t.data, t.nbytes);
+			ni += n0;
+		} else
+			continue;
+		if (rq_meta_get(&t, "dataset", buf, sizeof buf) != NULL)
+			snprintf(ds->name, sizeof ds->name, "%s", buf);
+		if (rq_meta_get(&t, "split", buf, sizeof buf) != NULL)
+			snprintf(ds->split, sizeof ds->split, "%.15s", buf);
+		if (rq_meta_getd(&t, "classes", &kd) == RQ_OK && kd >= 2 &&
+		    kd < 1e6)
+			ds->classes = (int)kd;
+	}
+	if (rc != RQ_EOF) {
+		snprintf(err, errn, "%s", rq_stream_error(s));
+		goto fail;
+	}
+	rq_stream_close(s);
+	rq_tensor_free(&t);
+	ds->n = nl;
+	if (nl == 0 || ds->F == 0 || ds->C == 0 ||
+	    na != nl * (size_t)ds->F * ds->T ||
+	    nv != nl * (size_t)ds->C * ds->H * ds->W || (ni != 0 && ni != nl)) {
+		snprintf(err, errn, "%s: need audio [N,F,T], visual [N,C,H,W] and "
+		    "label [N] with one N (got %zu labels)", path, nl);
+		rq_dataset_free(ds);
+		return RQ_EFORMAT;
+	}
+	if (ds->classes < K)
+		ds->classes = K < 2 ? 2 : K;
+	return RQ_OK;
+bad:
+	snprintf(err, errn, "%s: record %ld: %s: unexpected dtype %s or rank "
+	    "%d", path, rec, t.name, rq_dtype_name(t.dtype), t.ndim);
+	rc = RQ_EFORMAT;
+	goto fail;
+shape:
+	snprintf(err, errn, "%s: record %ld: %s: chunk shape differs from the "
+	    "first chunk", path, rec, t.name);
+	rc = RQ_EFORMAT;
+fail:
+	rq_stream_close(s);
+	rq_tensor_free(&t);
+	rq_dataset_free(ds);
+	return rc == RQ_OK ? RQ_EFORMAT : rc;
+}
+
+void
+rq_dataset_batch(const rq_dataset *ds, const int64_t *idx, int B, float *a,
+    float *v, int32_t *y)
+{
+	size_t sa = (size_t)ds->F * ds->T, sv = (size_t)ds->C * ds->H * ds->W;
+
+	for (int b = 0; b < B; b++) {
+		size_t i = (size_t)idx[b];
+		if (a != NULL)
+			memcpy(a + b * sa, ds->audio + i * sa, sa * sizeof(float));
+		if (v != NULL)
+			memcpy(v + b * sv, ds->visual + i * sv, sv * sizeof(float));
+		if (y != NULL)
+			y[b] = ds->label[i];
+	}
+}

@@ -1,0 +1,59 @@
+/*
+ * linear.c: fully connected layer, row-major float32.
+ *
+ * Shapes: x [n,in], w [out,in] (PyTorch layout), b [out] or NULL,
+ * y [n,out]; gradients dy [n,out], dx [n,in], dw [out,in], db [out].
+ *
+ * Forward:  y = x w^T + b, i.e. y[i,o] = sum_j x[i,j] w[o,j] + b[o].
+ * Backward: dL/dx[i,j] = sum_o dy[i,o] w[o,j]      -> dx += dy w
+ *           dL/dw[o,j] = sum_i dy[i,o] x[i,j]      -> dw += dy^T x
+ *           dL/db[o]   = sum_i dy[i,o]
+ * Every gradient accumulates (+=); a NULL gradient pointer is skipped.
+ */
+#include <cblas.h>
+
+#include "rq.h"
+
+void
+rq_linear_forward(float *y, const float *x, const float *w, const float *b,
+    int n, int in, int out)
+{
+	float beta = 0;
+
+	if (n <= 0 || out <= 0)
+		return;
+	if (b != NULL) {
+		for (int i = 0; i < n; i++)
+			for (int o = 0; o < out; o++)
+				y[(size_t)i * out + o] = b[o];
+		beta = 1;
+	}
+	if (in <= 0) {
+		if (b == NULL)
+			for (size_t i = 0; i < (size_t)n * out; i++)
+				y[i] = 0;
+		return;
+	}
+	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, out, in,
+	    1.0f, x, in, w, in, beta, y, out);
+}
+
+void
+rq_linear_backward(float *dx, float *dw, float *db, const float *dy,
+    const float *x, const float *w, int n, int in, int out)
+{
+	if (n <= 0 || out <= 0)
+		return;
+	if (dx != NULL && in > 0)
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, in,
+		    out, 1.0f, dy, out, w, in, 1.0f, dx, in);
+	if (dw != NULL && in > 0)
+		cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, out, in,
+		    n, 1.0f, dy, out, x, in, 1.0f, dw, in);
+	if (db != NULL)
+		for (int i = 0; i < n; i++) {
+			const float *r = dy + (size_t)i * out;
+			for (int o = 0; o < out; o++)
+				db[o] += r[o];
+		}
+}

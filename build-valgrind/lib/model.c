@@ -1,0 +1,1063 @@
+/*
+ * model.c: the whole model of DESIGN.md section 2 -- two ViT encoders,
+ * the heads of every method, the single-head fusion layer of Vanilla MT
+ * with its RollingQ rotation -- forward and backward over one batch.
+ *
+ * Shapes (B batch, d width, L depth, Hh heads, h = mlp d hidden, K classes):
+ *   audio  a [B,F,T]    -> P_a = (F/pf)(T/pt) patches of pf*pt values,
+ *                          patch (i,j) covers rows i*pf.., columns j*pt..
+ *   visual v [B,C,H,W]  -> C/vc frames of vc channels; per frame
+ *                          (H/ph)(W/pw) patches of vc*ph*pw values;
+ *                          tokens frame-major (frame, row, column)
+ *   encoder: x0 = [cls ; patches W^T + b] + pos      [B,N,d], N = 1 + P
+ *            x <- x + proj(MHSA(LN1 x)); x <- x + fc2(GELU(fc1(LN2 x)))
+ *            tok = LN(x)                              [B,N,d]
+ *   MT fusion: seq = [cls_f ; tok_a ; tok_v]          [B,S,d], S = 1+Na+Nv
+ *            k = seq Wk^T + bk, v = seq Wv^T + bv     [B,S,d]
+ *            q = R (Wq cls_f + bq)                    [d]  (once per batch)
+ *            a = softmax(q.k / sqrt d)                [B,S]
+ *            o = sum_s drop(a) v;  y = drop(o Wo^T + bo);  logits = FC(y)
+ *   probes on the detached CLS rows; Concat FC([cls_a ; cls_v]);
+ *   Sum FC_a(cls_a) + FC_v(cls_v); unimodal FC(cls).
+ * Memory: parameters, gradients, optimizer state and every activation of
+ * a batch of cfg.batch samples live in ONE allocation laid out at plan
+ * time; a step allocates nothing.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cblas.h>
+
+#include "rq.h"
+
+#define DEPTH_MAX 32
+#define LN_EPS 1e-6f
+
+typedef struct blkp {
+	size_t ln1g, ln1b, qkvw, qkvb, projw, projb, ln2g, ln2b;
+	size_t fc1w, fc1b, fc2w, fc2b;
+} blkp;
+
+typedef struct blka {
+	float *ln1, *mu1, *rs1, *qkv, *att, *ao, *xmid;
+	float *ln2, *mu2, *rs2, *h1, *h2;
+} blka;
+
+typedef struct encoder {
+	int on, N, P, pdim;
+	size_t pw, pb, cls, pos, lng, lnb;
+	blkp bp[DEPTH_MAX];
+	float *patches, *pe, *x[DEPTH_MAX + 1], *tok, *mu, *rs, *clsout;
+	float *dtok;
+	blka ba[DEPTH_MAX];
+} encoder;
+
+typedef struct fusion {
+	size_t cls, qw, qb, kw, kb, vw, vb, ow, ob;
+	double *R;
+	long rot;
+	float *seq, *k, *v, *a, *ad, *o, *y, *yd, *q, *qpre;
+	uint8_t *am, *ym;
+} fusion;
+
+struct rq_model {
+	rq_model_cfg cfg;
+	rq_param *tab;
+	int ntab, tabcap;
+	size_t nparams;             /* floats in the parameter vector */
+	encoder enc[2];
+	fusion fu;
+	size_t hw, hb, haw, hab, hvw, hvb, paw, pab, pvw, pvb;
+	int has_head, has_sum, has_probe;
+	float *arena;
+	size_t arena_floats;
+	float *params, *grads, *state[2];
+	float *logits[3], *probs[3], *feat, *dlog, *dfeat;
+	/* backward scratch shared by the encoders */
+	float *dres, *dln, *dqkv, *dao, *dh1, *dh2, *scr, *dpe;
+	float *dseq, *dk, *dv, *dob, *dy, *dyd, *dq, *dqpre;
+	double loss[3];
+	float p_used;
+	int B_used;
+};
+
+static const char *method_names[RQ_METHOD_COUNT] = {
+	"audio", "visual", "concat", "sum", "mt", "mtstar"
+};
+
+const char *
+rq_method_name(int method)
+{
+	if (method < 0 || method >= RQ_METHOD_COUNT)
+		return "?";
+	return method_names[method];
+}
+
+int
+rq_method_parse(const char *s)
+{
+	for (int i = 0; i < RQ_METHOD_COUNT; i++)
+		if (strcmp(s, method_names[i]) == 0)
+			return i;
+	return -1;
+}
+
+void
+rq_model_cfg_defaults(rq_model_cfg *c)
+{
+	memset(c, 0, sizeof *c);
+	c->method = RQ_METHOD_MT;
+	c->d = 64;
+	c->depth = 2;
+	c->heads = 4;
+	c->mlp = 4;
+	c->pf = c->pt = 4;
+	c->vc = 1;
+	c->ph = c->pw = 4;
+	c->classes = 2;
+	c->batch = 64;
+	c->drop = 0.2f;
+	c->opt_slots = 1;
+}
+
+/* one table entry; returns its offset in the parameter vector */
+static size_t
+addp(rq_model *m, const char *name, int ndim, uint64_t d0, uint64_t d1,
+    int init, int group)
+{
+	rq_param *p;
+	size_t off = m->nparams;
+
+	if (m->ntab == m->tabcap) {
+		int nc = m->tabcap ? 2 * m->tabcap : 64;
+		rq_param *t = realloc(m->tab, (size_t)nc * sizeof *t);
+		if (t == NULL)
+			return (size_t)-1;
+		m->tab = t;
+		m->tabcap = nc;
+	}
+	p = &m->tab[m->ntab++];
+	memset(p, 0, sizeof *p);
+	snprintf(p->name, sizeof p->name, "%s", name);
+	p->ndim = ndim;
+	p->dims[0] = d0;
+	p->dims[1] = ndim > 1 ? d1 : 0;
+	p->n = (size_t)d0 * (ndim > 1 ? (size_t)d1 : 1);
+	p->off = off;
+	p->init = init;
+	p->group = group;
+	m->nparams += p->n;
+	return off;
+}
+
+static void
+lin(rq_model *m, const char *pre, size_t *w, size_t *b, int out, int in,
+    int group)
+{
+	char nm[64];
+
+	snprintf(nm, sizeof nm, "%s.w", pre);
+	*w = addp(m, nm, 2, (uint64_t)out, (uint64_t)in, RQ_INIT_XAVIER, group);
+	snprintf(nm, sizeof nm, "%s.b", pre);
+	*b = addp(m, nm, 1, (uint64_t)out, 0, RQ_INIT_ZERO, group);
+}
+
+static void
+lnorm(rq_model *m, const char *pre, size_t *g, size_t *b)
+{
+	char nm[64];
+
+	snprintf(nm, sizeof nm, "%s.g", pre);
+	*g = addp(m, nm, 1, (uint64_t)m->cfg.d, 0, RQ_INIT_ONE, 0);
+	snprintf(nm, sizeof nm, "%s.b", pre);
+	*b = addp(m, nm, 1, (uint64_t)m->cfg.d, 0, RQ_INIT_ZERO, 0);
+}
+
+static void
+plan_encoder(rq_model *m, int e)
+{
+	const rq_model_cfg *c = &m->cfg;
+	encoder *en = &m->enc[e];
+	const char *pre = e == 0 ? "enc.a" : "enc.v";
+	char nm[96];
+	int d = c->d, hd = c->mlp * c->d;
+
+	en->on = 1;
+	if (e == 0) {
+		en->P = (c->F / c->pf) * (c->T / c->pt);
+		en->pdim = c->pf * c->pt;
+	} else {
+		en->P = (c->C / c->vc) * (c->H / c->ph) * (c->W / c->pw);
+		en->pdim = c->vc * c->ph * c->pw;
+	}
+	en->N = 1 + en->P;
+	snprintf(nm, sizeof nm, "%s.patch", pre);
+	lin(m, nm, &en->pw, &en->pb, d, en->pdim, 0);
+	snprintf(nm, sizeof nm, "%s.cls", pre);
+	en->cls = addp(m, nm, 1, (uint64_t)d, 0, RQ_INIT_CLS, 0);
+	snprintf(nm, sizeof nm, "%s.pos", pre);
+	en->pos = addp(m, nm, 2, (uint64_t)en->N, (uint64_t)d, RQ_INIT_POS, 0);
+	for (int l = 0; l < c->depth; l++) {
+		blkp *b = &en->bp[l];
+		snprintf(nm, sizeof nm, "%s.blk.%d.ln1", pre, l);
+		lnorm(m, nm, &b->ln1g, &b->ln1b);
+		snprintf(nm, sizeof nm, "%s.blk.%d.attn.qkv", pre, l);
+		lin(m, nm, &b->qkvw, &b->qkvb, 3 * d, d, 0);
+		snprintf(nm, sizeof nm, "%s.blk.%d.attn.proj", pre, l);
+		lin(m, nm, &b->projw, &b->projb, d, d, 0);
+		snprintf(nm, sizeof nm, "%s.blk.%d.ln2", pre, l);
+		lnorm(m, nm, &b->ln2g, &b->ln2b);
+		snprintf(nm, sizeof nm, "%s.blk.%d.mlp.fc1", pre, l);
+		lin(m, nm, &b->fc1w, &b->fc1b, hd, d, 0);
+		snprintf(nm, sizeof nm, "%s.blk.%d.mlp.fc2", pre, l);
+		lin(m, nm, &b->fc2w, &b->fc2b, d, hd, 0);
+	}
+	snprintf(nm, sizeof nm, "%s.ln", pre);
+	lnorm(m, nm, &en->lng, &en->lnb);
+}
+
+int
+rq_model_plan(rq_model **mp, const rq_model_cfg *cfg)
+{
+	rq_model *m;
+	const rq_model_cfg *c = cfg;
+	int d = c->d, K = c->classes, meth = c->method;
+
+	*mp = NULL;
+	if (meth < 0 || meth >= RQ_METHOD_COUNT || meth == RQ_METHOD_MTSTAR)
+		return RQ_EINVAL;
+	if (d < 1 || c->heads < 1 || d % c->heads != 0 || c->depth < 0 ||
+	    c->depth > DEPTH_MAX || c->mlp < 1 || K < 2 || c->batch < 1 ||
+	    c->opt_slots < 0 || c->opt_slots > 2 || !(c->drop >= 0) ||
+	    !(c->drop < 1))
+		return RQ_EINVAL;
+	if (meth != RQ_METHOD_VISUAL && (c->pf < 1 || c->pt < 1 ||
+	    c->F < c->pf || c->T < c->pt))
+		return RQ_ERANGE;
+	if (meth != RQ_METHOD_AUDIO && (c->vc < 1 || c->ph < 1 || c->pw < 1 ||
+	    c->C < c->vc || c->C % c->vc != 0 || c->H < c->ph ||
+	    c->W < c->pw))
+		return RQ_ERANGE;
+	if ((m = calloc(1, sizeof *m)) == NULL)
+		return RQ_ENOMEM;
+	m->cfg = *cfg;
+	if (meth != RQ_METHOD_VISUAL)
+		plan_encoder(m, 0);
+	if (meth != RQ_METHOD_AUDIO)
+		plan_encoder(m, 1);
+	switch (meth) {
+	case RQ_METHOD_AUDIO:
+	case RQ_METHOD_VISUAL:
+		m->has_head = 1;
+		lin(m, "head", &m->hw, &m->hb, K, d, 0);
+		break;
+	case RQ_METHOD_CONCAT:
+		m->has_head = 1;
+		lin(m, "head", &m->hw, &m->hb, K, 2 * d, 0);
+		break;
+	case RQ_METHOD_SUM:
+		m->has_sum = 1;
+		lin(m, "head.a", &m->haw, &m->hab, K, d, 0);
+		lin(m, "head.v", &m->hvw, &m->hvb, K, d, 0);
+		break;
+	case RQ_METHOD_MT:
+		m->fu.cls = addp(m, "fusion.cls", 1, (uint64_t)d, 0,
+		    RQ_INIT_FCLS, 0);
+		lin(m, "fusion.q", &m->fu.qw, &m->fu.qb, d, d, 0);
+		lin(m, "fusion.k", &m->fu.kw, &m->fu.kb, d, d, 0);
+		lin(m, "fusion.v", &m->fu.vw, &m->fu.vb, d, d, 0);
+		lin(m, "fusion.o", &m->fu.ow, &m->fu.ob, d, d, 0);
+		m->has_head = 1;
+		lin(m, "fusion.fc", &m->hw, &m->hb, K, d, 0);
+		break;
+	}
+	if (meth == RQ_METHOD_CONCAT || meth == RQ_METHOD_SUM ||
+	    meth == RQ_METHOD_MT) {
+		m->has_probe = 1;
+		lin(m, "probe.a", &m->paw, &m->pab, K, d, 1);
+		lin(m, "probe.v", &m->pvw, &m->pvb, K, d, 1);
+	}
+	if (m->tab == NULL) {
+		rq_model_free(m);
+		return RQ_ENOMEM;
+	}
+	*mp = m;
+	return RQ_OK;
+}
+
+/* carve n floats (rounded to 16 for alignment) */
+static float *
+take(rq_model *m, size_t *cur, size_t n)
+{
+	float *p = m->arena != NULL ? m->arena + *cur : NULL;
+
+	*cur += (n + 15) & ~(size_t)15;
+	return p;
+}
+
+static void
+layout(rq_model *m)
+{
+	const rq_model_cfg *c = &m->cfg;
+	size_t cur = 0, B = (size_t)c->batch, d = (size_t)c->d;
+	size_t hd = (size_t)c->mlp * d, H = (size_t)c->heads;
+	size_t K = (size_t)c->classes, Nmax = 1, Pmax = 1, S;
+
+	m->params = take(m, &cur, m->nparams);
+	m->grads = take(m, &cur, m->nparams);
+	for (int i = 0; i < c->opt_slots; i++)
+		m->state[i] = take(m, &cur, m->nparams);
+	for (int e = 0; e < 2; e++) {
+		encoder *en = &m->enc[e];
+		size_t N, BN;
+		if (!en->on)
+			continue;
+		N = (size_t)en->N;
+		BN = B * N;
+		Nmax = RQ_MAX(Nmax, N);
+		Pmax = RQ_MAX(Pmax, (size_t)en->P);
+		en->patches = take(m, &cur, B * en->P * en->pdim);
+		en->pe = take(m, &cur, B * en->P * d);
+		for (int l = 0; l <= c->depth; l++)
+			en->x[l] = take(m, &cur, BN * d);
+		for (int l = 0; l < c->depth; l++) {
+			blka *b = &en->ba[l];
+			b->ln1 = take(m, &cur, BN * d);
+			b->mu1 = take(m, &cur, BN);
+			b->rs1 = take(m, &cur, BN);
+			b->qkv = take(m, &cur, 3 * BN * d);
+			b->att = take(m, &cur, B * H * N * N);
+			b->ao = take(m, &cur, BN * d);
+			b->xmid = take(m, &cur, BN * d);
+			b->ln2 = take(m, &cur, BN * d);
+			b->mu2 = take(m, &cur, BN);
+			b->rs2 = take(m, &cur, BN);
+			b->h1 = take(m, &cur, BN * hd);
+			b->h2 = take(m, &cur, BN * hd);
+		}
+		en->tok = take(m, &cur, BN * d);
+		en->mu = take(m, &cur, BN);
+		en->rs = take(m, &cur, BN);
+		en->clsout = take(m, &cur, B * d);
+		en->dtok = take(m, &cur, BN * d);
+	}
+	m->dres = take(m, &cur, B * Nmax * d);
+	m->dln = take(m, &cur, B * Nmax * d);
+	m->dqkv = take(m, &cur, 3 * B * Nmax * d);
+	m->dao = take(m, &cur, B * Nmax * d);
+	m->dh1 = take(m, &cur, B * Nmax * hd);
+	m->dh2 = take(m, &cur, B * Nmax * hd);
+	m->scr = take(m, &cur, B * H * Nmax * Nmax);
+	m->dpe = take(m, &cur, B * Pmax * d);
+	for (int i = 0; i < 3; i++) {
+		m->logits[i] = take(m, &cur, B * K);
+		m->probs[i] = take(m, &cur, B * K);
+	}
+	m->dlog = take(m, &cur, B * K);
+	m->feat = take(m, &cur, 2 * B * d);
+	m->dfeat = take(m, &cur, 2 * B * d);
+	if (c->method == RQ_METHOD_MT) {
+		fusion *f = &m->fu;
+		S = 1 + (size_t)m->enc[0].N + (size_t)m->enc[1].N;
+		f->seq = take(m, &cur, B * S * d);
+		f->k = take(m, &cur, B * S * d);
+		f->v = take(m, &cur, B * S * d);
+		f->a = take(m, &cur, B * S);
+		f->ad = take(m, &cur, B * S);
+		f->o = take(m, &cur, B * d);
+		f->y = take(m, &cur, B * d);
+		f->yd = take(m, &cur, B * d);
+		f->q = take(m, &cur, d);
+		f->qpre = take(m, &cur, d);
+		f->am = (uint8_t *)take(m, &cur, (B * S + 3) / 4);
+		f->ym = (uint8_t *)take(m, &cur, (B * d + 3) / 4);
+		m->dseq = take(m, &cur, B * S * d);
+		m->dk = take(m, &cur, B * S * d);
+		m->dv = take(m, &cur, B * S * d);
+		m->dob = take(m, &cur, B * d);
+		m->dy = take(m, &cur, B * d);
+		m->dyd = take(m, &cur, B * d);
+		m->dq = take(m, &cur, d);
+		m->dqpre = take(m, &cur, d);
+		/* R_total in double: 2 floats per element */
+		f->R = (double *)(void *)take(m, &cur, 2 * d * d);
+	}
+	m->arena_floats = cur;
+}
+
+int
+rq_model_alloc(rq_model *m)
+{
+	size_t n;
+
+	m->arena = NULL;
+	layout(m);
+	n = m->arena_floats;
+	if (n > SIZE_MAX / sizeof(float) / 2)
+		return RQ_ERANGE;
+	if ((m->arena = aligned_alloc(64, ((n * sizeof(float)) + 63) &
+	    ~(size_t)63)) == NULL)
+		return RQ_ENOMEM;
+	memset(m->arena, 0, n * sizeof(float));
+	layout(m);
+	if (m->cfg.method == RQ_METHOD_MT) {
+		size_t d = (size_t)m->cfg.d;
+		for (size_t i = 0; i < d; i++)
+			m->fu.R[i * d + i] = 1;
+		m->fu.rot = 0;
+	}
+	return RQ_OK;
+}
+
+void
+rq_model_free(rq_model *m)
+{
+	if (m == NULL)
+		return;
+	free(m->arena);
+	free(m->tab);
+	free(m);
+}
+
+const rq_model_cfg *rq_model_config(const rq_model *m) { return &m->cfg; }
+size_t rq_model_nparams(const rq_model *m) { return m->nparams; }
+int rq_model_ntable(const rq_model *m) { return m->ntab; }
+float *rq_model_params(rq_model *m) { return m->params; }
+float *rq_model_grads(rq_model *m) { return m->grads; }
+int rq_model_fusion_layers(const rq_model *m)
+{
+	return m->cfg.method == RQ_METHOD_MT ? 1 : 0;
+}
+
+size_t
+rq_model_arena_bytes(const rq_model *m)
+{
+	rq_model *mm = (rq_model *)m;
+
+	if (m->arena_floats == 0 && m->arena == NULL)
+		layout(mm);
+	return m->arena_floats * sizeof(float);
+}
+
+float *
+rq_model_state(rq_model *m, int slot)
+{
+	return slot >= 0 && slot < m->cfg.opt_slots ? m->state[slot] : NULL;
+}
+
+const rq_param *
+rq_model_table(const rq_model *m, int i)
+{
+	return i >= 0 && i < m->ntab ? &m->tab[i] : NULL;
+}
+
+const rq_param *
+rq_model_find(const rq_model *m, const char *name)
+{
+	for (int i = 0; i < m->ntab; i++)
+		if (strcmp(m->tab[i].name, name) == 0)
+			return &m->tab[i];
+	return NULL;
+}
+
+int
+rq_model_tokens(const rq_model *m, int *na, int *nv)
+{
+	*na = m->enc[0].on ? m->enc[0].N : 0;
+	*nv = m->enc[1].on ? m->enc[1].N : 0;
+	return RQ_OK;
+}
+
+double *
+rq_model_rotation(rq_model *m, int layer)
+{
+	return layer == 0 && m->cfg.method == RQ_METHOD_MT ? m->fu.R : NULL;
+}
+
+long *
+rq_model_rotations(rq_model *m, int layer)
+{
+	return layer == 0 && m->cfg.method == RQ_METHOD_MT ? &m->fu.rot : NULL;
+}
+
+/* multiply-accumulate count x 2, per sample; elementwise ops left out */
+double
+rq_model_flops(const rq_model *m)
+{
+	const rq_model_cfg *c = &m->cfg;
+	double d = c->d, hd = (double)c->mlp * c->d, K = c->classes, f = 0;
+
+	for (int e = 0; e < 2; e++) {
+		const encoder *en = &m->enc[e];
+		double N = en->N;
+		if (!en->on)
+			continue;
+		f += 2.0 * en->P * en->pdim * d;
+		f += c->depth * (2 * N * d * 3 * d + 4 * N * N * d +
+		    2 * N * d * d + 4 * N * d * hd);
+	}
+	if (c->method == RQ_METHOD_MT) {
+		double S = 1 + m->enc[0].N + m->enc[1].N;
+		f += 4 * S * d * d + 2 * d * d + 4 * S * d + 2 * d * d +
+		    2 * d * K;
+		f += 2 * d * d;   /* R q; subtract for the model without R */
+	} else if (c->method == RQ_METHOD_CONCAT)
+		f += 4 * d * K;
+	else
+		f += (c->method == RQ_METHOD_SUM ? 4 : 2) * d * K;
+	if (m->has_probe)
+		f += 4 * d * K;
+	return f;
+}
+
+/* truncated normal at +-2 std */
+static double
+tnormal(rq_rng *r)
+{
+	double x;
+
+	do
+		x = rq_rng_normal(r);
+	while (x < -2 || x > 2);
+	return x;
+}
+
+void
+rq_model_init_params(rq_model *m, rq_rng *rng)
+{
+	for (int i = 0; i < m->ntab; i++) {
+		const rq_param *p = &m->tab[i];
+		float *w = m->params + p->off;
+		double s;
+		switch (p->init) {
+		case RQ_INIT_XAVIER:
+			s = sqrt(2.0 / (double)(p->dims[0] + p->dims[1]));
+			for (size_t j = 0; j < p->n; j++)
+				w[j] = (float)(s * rq_rng_normal(rng));
+			break;
+		case RQ_INIT_ZERO:
+			memset(w, 0, p->n * sizeof *w);
+			break;
+		case RQ_INIT_ONE:
+			for (size_t j = 0; j < p->n; j++)
+				w[j] = 1;
+			break;
+		case RQ_INIT_POS:
+		case RQ_INIT_FCLS:
+			for (size_t j = 0; j < p->n; j++)
+				w[j] = (float)(0.02 * tnormal(rng));
+			break;
+		case RQ_INIT_CLS:
+			for (size_t j = 0; j < p->n; j++)
+				w[j] = (float)(1e-6 * rq_rng_normal(rng));
+			break;
+		}
+	}
+}
+
+void
+rq_model_zero_grad(rq_model *m)
+{
+	memset(m->grads, 0, m->nparams * sizeof(float));
+}
+
+#define PP(off) (m->params + (off))
+#define GG(off) (m->grads + (off))
+
+static void
+im2col(const rq_model *m, int e, const float *x, int B)
+{
+	const rq_model_cfg *c = &m->cfg;
+	const encoder *en = &m->enc[e];
+	float *out = en->patches;
+
+	if (e == 0) {
+		int nr = c->F / c->pf, nc = c->T / c->pt;
+		for (int b = 0; b < B; b++) {
+			const float *s = x + (size_t)b * c->F * c->T;
+			for (int i = 0; i < nr; i++)
+				for (int j = 0; j < nc; j++)
+					for (int u = 0; u < c->pf; u++)
+						for (int w = 0; w < c->pt; w++)
+							*out++ = s[(size_t)(i * c->pf + u) *
+							    c->T + j * c->pt + w];
+		}
+	} else {
+		int fr = c->C / c->vc, nr = c->H / c->ph, nc = c->W / c->pw;
+		size_t hw = (size_t)c->H * c->W;
+		for (int b = 0; b < B; b++) {
+			const float *s = x + (size_t)b * c->C * hw;
+			for (int f = 0; f < fr; f++)
+				for (int i = 0; i < nr; i++)
+					for (int j = 0; j < nc; j++)
+						for (int ch = 0; ch < c->vc; ch++) {
+							const float *p = s +
+							    (size_t)(f * c->vc + ch) * hw;
+							for (int u = 0; u < c->ph; u++)
+								for (int w = 0; w < c->pw; w++)
+									*out++ = p[(size_t)(i * c->ph + u) *
+									    c->W + j * c->pw + w];
+						}
+		}
+	}
+}
+
+static void
+encoder_forward(rq_model *m, int e, const float *x, int B)
+{
+	const rq_model_cfg *c = &m->cfg;
+	encoder *en = &m->enc[e];
+	int d = c->d, N = en->N, P = en->P, hd = c->mlp * c->d;
+	int BN = B * N;
+
+	im2col(m, e, x, B);
+	rq_linear_forward(en->pe, en->patches, PP(en->pw), PP(en->pb), B * P,
+	    en->pdim, d);
+	for (int b = 0; b < B; b++) {
+		float *x0 = en->x[0] + (size_t)b * N * d;
+		const float *pos = PP(en->pos), *cls = PP(en->cls);
+		for (int j = 0; j < d; j++)
+			x0[j] = cls[j] + pos[j];
+		for (int t = 1; t < N; t++) {
+			const float *pe = en->pe + ((size_t)b * P + t - 1) * d;
+			for (int j = 0; j < d; j++)
+				x0[(size_t)t * d + j] = pe[j] + pos[(size_t)t * d + j];
+		}
+	}
+	for (int l = 0; l < c->depth; l++) {
+		const blkp *p = &en->bp[l];
+		blka *a = &en->ba[l];
+		const float *xin = en->x[l];
+		float *xout = en->x[l + 1];
+		size_t n = (size_t)BN * d;
+		rq_layernorm_forward(a->ln1, a->mu1, a->rs1, xin, PP(p->ln1g),
+		    PP(p->ln1b), BN, d, LN_EPS);
+		rq_linear_forward(a->qkv, a->ln1, PP(p->qkvw), PP(p->qkvb), BN, d,
+		    3 * d);
+		rq_mhsa_forward(a->ao, a->att, a->qkv, B, N, d, c->heads);
+		rq_linear_forward(a->xmid, a->ao, PP(p->projw), PP(p->projb), BN,
+		    d, d);
+		for (size_t i = 0; i < n; i++)
+			a->xmid[i] += xin[i];
+		rq_layernorm_forward(a->ln2, a->mu2, a->rs2, a->xmid, PP(p->ln2g),
+		    PP(p->ln2b), BN, d, LN_EPS);
+		rq_linear_forward(a->h1, a->ln2, PP(p->fc1w), PP(p->fc1b), BN, d,
+		    hd);
+		rq_gelu_forward(a->h2, a->h1, (size_t)BN * hd);
+		rq_linear_forward(xout, a->h2, PP(p->fc2w), PP(p->fc2b), BN, hd, d);
+		for (size_t i = 0; i < n; i++)
+			xout[i] += a->xmid[i];
+	}
+	rq_layernorm_forward(en->tok, en->mu, en->rs, en->x[c->depth],
+	    PP(en->lng), PP(en->lnb), BN, d, LN_EPS);
+	for (int b = 0; b < B; b++)
+		memcpy(en->clsout + (size_t)b * d, en->tok + (size_t)b * N * d,
+		    (size_t)d * sizeof(float));
+}
+
+/* en->dtok holds dL/dtok; accumulates every encoder gradient */
+static void
+encoder_backward(rq_model *m, int e, int B)
+{
+	const rq_model_cfg *c = &m->cfg;
+	encoder *en = &m->enc[e];
+	int d = c->d, N = en->N, P = en->P, hd = c->mlp * c->d, BN = B * N;
+	size_t nd = (size_t)BN * d, nh = (size_t)BN * hd;
+
+	memset(m->dres, 0, nd * sizeof(float));
+	rq_layernorm_backward(m->dres, GG(en->lng), GG(en->lnb), en->dtok,
+	    en->x[c->depth], PP(en->lng), en->mu, en->rs, BN, d);
+	for (int l = c->depth - 1; l >= 0; l--) {
+		const blkp *p = &en->bp[l];
+		blka *a = &en->ba[l];
+		memset(m->dh2, 0, nh * sizeof(float));
+		rq_linear_backward(m->dh2, GG(p->fc2w), GG(p->fc2b), m->dres,
+		    a->h2, PP(p->fc2w), BN, hd, d);
+		memset(m->dh1, 0, nh * sizeof(float));
+		rq_gelu_backward(m->dh1, m->dh2, a->h1, nh);
+		memset(m->dln, 0, nd * sizeof(float));
+		rq_linear_backward(m->dln, GG(p->fc1w), GG(p->fc1b), m->dh1,
+		    a->ln2, PP(p->fc1w), BN, d, hd);
+		rq_layernorm_backward(m->dres, GG(p->ln2g), GG(p->ln2b), m->dln,
+		    a->xmid, PP(p->ln2g), a->mu2, a->rs2, BN, d);
+		memset(m->dao, 0, nd * sizeof(float));
+		rq_linear_backward(m->dao, GG(p->projw), GG(p->projb), m->dres,
+		    a->ao, PP(p->projw), BN, d, d);
+		memset(m->dqkv, 0, 3 * nd * sizeof(float));
+		rq_mhsa_backward(m->dqkv, m->scr, m->dao, a->qkv, a->att, B, N, d,
+		    c->heads);
+		memset(m->dln, 0, nd * sizeof(float));
+		rq_linear_backward(m->dln, GG(p->qkvw), GG(p->qkvb), m->dqkv,
+		    a->ln1, PP(p->qkvw), BN, d, 3 * d);
+		rq_layernorm_backward(m->dres, GG(p->ln1g), GG(p->ln1b), m->dln,
+		    en->x[l], PP(p->ln1g), a->mu1, a->rs1, BN, d);
+	}
+	for (int b = 0; b < B; b++) {
+		const float *r = m->dres + (size_t)b * N * d;
+		float *gc = GG(en->cls), *gp = GG(en->pos);
+		for (int j = 0; j < d; j++)
+			gc[j] += r[j];
+		for (size_t i = 0; i < (size_t)N * d; i++)
+			gp[i] += r[i];
+		memcpy(m->dpe + (size_t)b * P * d, r + d,
+		    (size_t)P * d * sizeof(float));
+	}
+	rq_linear_backward(NULL, GG(en->pw), GG(en->pb), m->dpe, en->patches,
+	    PP(en->pw), B * P, en->pdim, d);
+}
+
+static void
+fusion_forward(rq_model *m, int B, int train, rq_rng *rng)
+{
+	const rq_model_cfg *c = &m->cfg;
+	fusion *f = &m->fu;
+	int d = c->d, Na = m->enc[0].N, Nv = m->enc[1].N, S = 1 + Na + Nv;
+	float p = train ? c->drop : 0;
+
+	for (int b = 0; b < B; b++) {
+		float *s = f->seq + (size_t)b * S * d;
+		memcpy(s, PP(f->cls), (size_t)d * sizeof(float));
+		memcpy(s + d, m->enc[0].tok + (size_t)b * Na * d,
+		    (size_t)Na * d * sizeof(float));
+		memcpy(s + (size_t)(1 + Na) * d, m->enc[1].tok +
+		    (size_t)b * Nv * d, (size_t)Nv * d * sizeof(float));
+	}
+	rq_linear_forward(f->k, f->seq, PP(f->kw), PP(f->kb), B * S, d, d);
+	rq_linear_forward(f->v, f->seq, PP(f->vw), PP(f->vb), B * S, d, d);
+	rq_linear_forward(f->qpre, PP(f->cls), PP(f->qw), PP(f->qb), 1, d, d);
+	for (int i = 0; i < d; i++) {
+		double s = 0;
+		for (int j = 0; j < d; j++)
+			s += f->R[(size_t)i * d + j] * f->qpre[j];
+		f->q[i] = (float)s;
+	}
+	if (p > 0)
+		for (size_t i = 0; i < (size_t)B * S; i++)
+			f->am[i] = rq_rng_uniform(rng) >= p;
+	rq_fusion_attn_forward(f->o, f->a, f->ad, f->q, f->k, f->v,
+	    p > 0 ? f->am : NULL, p, B, S, d);
+	rq_linear_forward(f->y, f->o, PP(f->ow), PP(f->ob), B, d, d);
+	rq_dropout_forward(f->yd, f->ym, f->y, (size_t)B * d, p, rng);
+	rq_linear_forward(m->logits[0], f->yd, PP(m->hw), PP(m->hb), B, d,
+	    c->classes);
+}
+
+static void
+fusion_backward(rq_model *m, int B)
+{
+	const rq_model_cfg *c = &m->cfg;
+	fusion *f = &m->fu;
+	int d = c->d, Na = m->enc[0].N, Nv = m->enc[1].N, S = 1 + Na + Nv;
+	float p = m->p_used;
+	size_t n = (size_t)B * S * d;
+
+	memset(m->dyd, 0, (size_t)B * d * sizeof(float));
+	rq_linear_backward(m->dyd, GG(m->hw), GG(m->hb), m->dlog, f->yd,
+	    PP(m->hw), B, d, c->classes);
+	memset(m->dy, 0, (size_t)B * d * sizeof(float));
+	rq_dropout_backward(m->dy, m->dyd, f->ym, (size_t)B * d, p);
+	memset(m->dob, 0, (size_t)B * d * sizeof(float));
+	rq_linear_backward(m->dob, GG(f->ow), GG(f->ob), m->dy, f->o,
+	    PP(f->ow), B, d, d);
+	memset(m->dq, 0, (size_t)d * sizeof(float));
+	memset(m->dk, 0, n * sizeof(float));
+	memset(m->dv, 0, n * sizeof(float));
+	rq_fusion_attn_backward(m->dq, m->dk, m->dv, m->dob, f->a, f->ad, f->q,
+	    f->k, f->v, p > 0 ? f->am : NULL, p, B, S, d);
+	/* q = R q_pre: dq_pre = R^T dq */
+	for (int j = 0; j < d; j++) {
+		double s = 0;
+		for (int i = 0; i < d; i++)
+			s += f->R[(size_t)i * d + j] * m->dq[i];
+		m->dqpre[j] = (float)s;
+	}
+	rq_linear_backward(GG(f->cls), GG(f->qw), GG(f->qb), m->dqpre,
+	    PP(f->cls), PP(f->qw), 1, d, d);
+	memset(m->dseq, 0, n * sizeof(float));
+	rq_linear_backward(m->dseq, GG(f->kw), GG(f->kb), m->dk, f->seq,
+	    PP(f->kw), B * S, d, d);
+	rq_linear_backward(m->dseq, GG(f->vw), GG(f->vb), m->dv, f->seq,
+	    PP(f->vw), B * S, d, d);
+	for (int b = 0; b < B; b++) {
+		const float *s = m->dseq + (size_t)b * S * d;
+		float *gc = GG(f->cls);
+		for (int j = 0; j < d; j++)
+			gc[j] += s[j];
+		for (size_t i = 0; i < (size_t)Na * d; i++)
+			m->enc[0].dtok[(size_t)b * Na * d + i] += s[d + i];
+		for (size_t i = 0; i < (size_t)Nv * d; i++)
+			m->enc[1].dtok[(size_t)b * Nv * d + i] +=
+			    s[(size_t)(1 + Na) * d + i];
+	}
+}
+
+double
+rq_model_forward(rq_model *m, const float *a, const float *v,
+    const int32_t *y, int B, int train, rq_rng *rng)
+{
+	const rq_model_cfg *c = &m->cfg;
+	int d = c->d, K = c->classes;
+	double loss = 0;
+
+	m->B_used = B;
+	m->p_used = train ? c->drop : 0;
+	if (m->enc[0].on)
+		encoder_forward(m, 0, a, B);
+	if (m->enc[1].on)
+		encoder_forward(m, 1, v, B);
+	switch (c->method) {
+	case RQ_METHOD_AUDIO:
+	case RQ_METHOD_VISUAL:
+		rq_linear_forward(m->logits[0], m->enc[c->method ==
+		    RQ_METHOD_VISUAL].clsout, PP(m->hw), PP(m->hb), B, d, K);
+		break;
+	case RQ_METHOD_CONCAT:
+		for (int b = 0; b < B; b++) {
+			memcpy(m->feat + (size_t)b * 2 * d, m->enc[0].clsout +
+			    (size_t)b * d, (size_t)d * sizeof(float));
+			memcpy(m->feat + (size_t)b * 2 * d + d, m->enc[1].clsout +
+			    (size_t)b * d, (size_t)d * sizeof(float));
+		}
+		rq_linear_forward(m->logits[0], m->feat, PP(m->hw), PP(m->hb), B,
+		    2 * d, K);
+		break;
+	case RQ_METHOD_SUM:
+		rq_linear_forward(m->logits[0], m->enc[0].clsout, PP(m->haw),
+		    PP(m->hab), B, d, K);
+		rq_linear_forward(m->feat, m->enc[1].clsout, PP(m->hvw),
+		    PP(m->hvb), B, d, K);
+		for (size_t i = 0; i < (size_t)B * K; i++)
+			m->logits[0][i] += m->feat[i];
+		break;
+	case RQ_METHOD_MT:
+		fusion_forward(m, B, train, rng);
+		break;
+	}
+	if (m->has_probe) {
+		rq_linear_forward(m->logits[1], m->enc[0].clsout, PP(m->paw),
+		    PP(m->pab), B, d, K);
+		rq_linear_forward(m->logits[2], m->enc[1].clsout, PP(m->pvw),
+		    PP(m->pvb), B, d, K);
+	}
+	for (int h = 0; h < 3; h++) {
+		m->loss[h] = 0;
+		if (h > 0 && !m->has_probe)
+			break;
+		if (y != NULL) {
+			m->loss[h] = rq_xent_forward(m->probs[h], m->logits[h], y, B,
+			    K);
+			loss += m->loss[h];
+		} else {
+			/* softmax only: a dummy label 0 */
+			for (int b = 0; b < B; b++) {
+				const float *l = m->logits[h] + (size_t)b * K;
+				float *pr = m->probs[h] + (size_t)b * K;
+				double mx = l[0], s = 0;
+				for (int k = 1; k < K; k++)
+					mx = l[k] > mx ? l[k] : mx;
+				for (int k = 0; k < K; k++)
+					s += pr[k] = (float)exp(l[k] - mx);
+				for (int k = 0; k < K; k++)
+					pr[k] = (float)(pr[k] / s);
+			}
+		}
+	}
+	return loss;
+}
+
+void
+rq_model_backward(rq_model *m, const int32_t *y, int B)
+{
+	const rq_model_cfg *c = &m->cfg;
+	int d = c->d, K = c->classes;
+	float sc = 1.0f / (float)B;
+
+	for (int e = 0; e < 2; e++)
+		if (m->enc[e].on)
+			memset(m->enc[e].dtok, 0, (size_t)B * m->enc[e].N * d *
+			    sizeof(float));
+	if (m->has_probe) {
+		memset(m->dlog, 0, (size_t)B * K * sizeof(float));
+		rq_xent_backward(m->dlog, m->probs[1], y, B, K, sc);
+		rq_linear_backward(NULL, GG(m->paw), GG(m->pab), m->dlog,
+		    m->enc[0].clsout, PP(m->paw), B, d, K);
+		memset(m->dlog, 0, (size_t)B * K * sizeof(float));
+		rq_xent_backward(m->dlog, m->probs[2], y, B, K, sc);
+		rq_linear_backward(NULL, GG(m->pvw), GG(m->pvb), m->dlog,
+		    m->enc[1].clsout, PP(m->pvw), B, d, K);
+	}
+	memset(m->dlog, 0, (size_t)B * K * sizeof(float));
+	rq_xent_backward(m->dlog, m->probs[0], y, B, K, sc);
+	memset(m->dfeat, 0, (size_t)2 * B * d * sizeof(float));
+	switch (c->method) {
+	case RQ_METHOD_AUDIO:
+	case RQ_METHOD_VISUAL: {
+		int e = c->method == RQ_METHOD_VISUAL;
+		rq_linear_backward(m->dfeat, GG(m->hw), GG(m->hb), m->dlog,
+		    m->enc[e].clsout, PP(m->hw), B, d, K);
+		for (int b = 0; b < B; b++)
+			for (int j = 0; j < d; j++)
+				m->enc[e].dtok[(size_t)b * m->enc[e].N * d + j] +=
+				    m->dfeat[(size_t)b * d + j];
+		break;
+	}
+	case RQ_METHOD_CONCAT:
+		rq_linear_backward(m->dfeat, GG(m->hw), GG(m->hb), m->dlog,
+		    m->feat, PP(m->hw), B, 2 * d, K);
+		for (int b = 0; b < B; b++)
+			for (int j = 0; j < d; j++) {
+				m->enc[0].dtok[(size_t)b * m->enc[0].N * d + j] +=
+				    m->dfeat[(size_t)b * 2 * d + j];
+				m->enc[1].dtok[(size_t)b * m->enc[1].N * d + j] +=
+				    m->dfeat[(size_t)b * 2 * d + d + j];
+			}
+		break;
+	case RQ_METHOD_SUM:
+		rq_linear_backward(m->dfeat, GG(m->haw), GG(m->hab), m->dlog,
+		    m->enc[0].clsout, PP(m->haw), B, d, K);
+		rq_linear_backward(m->dfeat + (size_t)B * d, GG(m->hvw),
+		    GG(m->hvb), m->dlog, m->enc[1].clsout, PP(m->hvw), B, d, K);
+		for (int b = 0; b < B; b++)
+			for (int j = 0; j < d; j++) {
+				m->enc[0].dtok[(size_t)b * m->enc[0].N * d + j] +=
+				    m->dfeat[(size_t)b * d + j];
+				m->enc[1].dtok[(size_t)b * m->enc[1].N * d + j] +=
+				    m->dfeat[(size_t)(B + b) * d + j];
+			}
+		break;
+	case RQ_METHOD_MT:
+		fusion_backward(m, B);
+		break;
+	}
+	for (int e = 0; e < 2; e++)
+		if (m->enc[e].on)
+			encoder_backward(m, e, B);
+}
+
+const float *
+rq_model_probs(const rq_model *m, int which)
+{
+	if (which < 0 || which > 2 || (which > 0 && !m->has_probe))
+		return NULL;
+	return m->probs[which];
+}
+
+const float *
+rq_model_logits(const rq_model *m, int which)
+{
+	if (which < 0 || which > 2 || (which > 0 && !m->has_probe))
+		return NULL;
+	return m->logits[which];
+}
+
+double
+rq_model_head_loss(const rq_model *m, int which)
+{
+	return which >= 0 && which < 3 ? m->loss[which] : 0;
+}
+
+const float *
+rq_model_query(const rq_model *m, int layer)
+{
+	return layer == 0 && m->cfg.method == RQ_METHOD_MT ? m->fu.q : NULL;
+}
+
+void
+rq_model_kmeans(const rq_model *m, int layer, int B, float *ka, float *kv)
+{
+	int d = m->cfg.d, Na = m->enc[0].N, Nv = m->enc[1].N;
+	int S = 1 + Na + Nv;
+
+	if (m->cfg.method != RQ_METHOD_MT || layer != 0)
+		return;
+	for (int b = 0; b < B; b++) {
+		const float *k = m->fu.k + (size_t)b * S * d;
+		for (int j = 0; j < d; j++) {
+			double sa = 0, sv = 0;
+			for (int t = 1; t <= Na; t++)
+				sa += k[(size_t)t * d + j];
+			for (int t = 1 + Na; t < S; t++)
+				sv += k[(size_t)t * d + j];
+			ka[(size_t)b * d + j] = (float)(sa / Na);
+			kv[(size_t)b * d + j] = (float)(sv / Nv);
+		}
+	}
+}
+
+void
+rq_model_shares(const rq_model *m, int B, float *sa, float *sv, float *sc)
+{
+	int Na = m->enc[0].N, Nv = m->enc[1].N, S = 1 + Na + Nv;
+
+	if (m->cfg.method != RQ_METHOD_MT)
+		return;
+	for (int b = 0; b < B; b++) {
+		const float *a = m->fu.a + (size_t)b * S;
+		double x = 0, y = 0;
+		for (int t = 1; t <= Na; t++)
+			x += a[t];
+		for (int t = 1 + Na; t < S; t++)
+			y += a[t];
+		sa[b] = (float)x;
+		sv[b] = (float)y;
+		sc[b] = a[0];
+	}
+}
+
+void
+rq_model_modality_logits(const rq_model *m, int B, float *la, float *lv)
+{
+	int d = m->cfg.d, K = m->cfg.classes;
+
+	if (m->cfg.method == RQ_METHOD_CONCAT) {
+		const float *w = PP(m->hw), *bb = PP(m->hb);
+		for (int b = 0; b < B; b++)
+			for (int k = 0; k < K; k++) {
+				double x = bb[k] / 2, y = bb[k] / 2;
+				for (int j = 0; j < d; j++) {
+					x += (double)w[(size_t)k * 2 * d + j] *
+					    m->enc[0].clsout[(size_t)b * d + j];
+					y += (double)w[(size_t)k * 2 * d + d + j] *
+					    m->enc[1].clsout[(size_t)b * d + j];
+				}
+				la[(size_t)b * K + k] = (float)x;
+				lv[(size_t)b * K + k] = (float)y;
+			}
+	} else if (m->cfg.method == RQ_METHOD_SUM) {
+		rq_linear_forward(la, m->enc[0].clsout, PP(m->haw), PP(m->hab), B,
+		    d, K);
+		rq_linear_forward(lv, m->enc[1].clsout, PP(m->hvw), PP(m->hvb), B,
+		    d, K);
+	}
+}
+
+void
+rq_model_scale_encoder_grad(rq_model *m, int e, float coef, int ge,
+    rq_rng *rng)
+{
+	const char *pre = e == 0 ? "enc.a." : "enc.v.";
+
+	for (int i = 0; i < m->ntab; i++) {
+		const rq_param *p = &m->tab[i];
+		float *g = m->grads + p->off;
+		double s = 0, s2 = 0, sd;
+		if (strncmp(p->name, pre, 6) != 0)
+			continue;
+		if (ge) {
+			for (size_t j = 0; j < p->n; j++) {
+				s += g[j];
+				s2 += (double)g[j] * g[j];
+			}
+			sd = p->n > 1 ? sqrt(RQ_MAX(0.0, (s2 - s * s / p->n) /
+			    (double)(p->n - 1))) : 0;
+			sd += 1e-8;
+		}
+		for (size_t j = 0; j < p->n; j++) {
+			g[j] *= coef;
+			if (ge)
+				g[j] += (float)(sd * rq_rng_normal(rng));
+		}
+	}
+}

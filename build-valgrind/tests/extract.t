@@ -1,0 +1,36 @@
+#!/bin/sh
+# extract.t: rq-extract from operands and manifests; training statistics
+# carried to another split; bad WAV, PNG and manifest lines fail cleanly.
+. tests/tap.sh
+plan 12
+
+cp testdata/tone.wav "$T/a.wav"
+cp testdata/cremad_in.wav "$T/b.wav"
+printf '%s,3,train\n# comment\n\n%s,4,train\n%s,5,test\n' \
+    "$T/a.wav" "$T/b.wav" "$T/a.wav" >"$T/m.csv"
+
+ok 'manifest, train split, z-scored' rq-extract -m "$T/m.csv" -S train -z -o "$T/tr.rqt"
+i=$(rq-info "$T/tr.rqt" | cut -f2-4)
+like 'two clips, 40 x 48 log-mel' "$i" "audio	f32	[2,40,48]"
+# b.wav is 22,050 Hz: resampled to 8 kHz before the log-mel
+rq-extract -m "$T/m.csv" -S test -N "$T/tr.rqt" >"$T/te.rqt"
+like 'train statistics applied to test' "$(rq-info "$T/te.rqt" | head -1)" \
+    "$(rq-info "$T/tr.rqt" | head -1 | grep -o 'norm.mean=[^ ]*')"
+like 'cremad shape' "$(rq-extract -k cremad "$T/b.wav" | rq-info | head -1)" \
+    "[1,257,188]"
+
+head -c 40 testdata/tone.wav >"$T/cut.wav"
+fails_cleanly 'truncated WAV' "cut.wav" -f "$T/out.rqt" rq-extract -o "$T/out.rqt" "$T/cut.wav"
+fails_cleanly 'truncated WAV to stdout' "cut.wav" rq-extract "$T/a.wav" "$T/cut.wav"
+printf 'not a png' >"$T/bad.png"
+fails_cleanly 'bad PNG' "bad.png" -f "$T/out.rqt" rq-extract -k image -o "$T/out.rqt" "$T/bad.png"
+printf '%s,3,train\n%s,x,train\n' "$T/a.wav" "$T/a.wav" >"$T/bad1.csv"
+fails_cleanly 'bad label' "bad1.csv: line 2: bad label" rq-extract -m "$T/bad1.csv"
+printf '%s,3,train\njust-a-path\n' "$T/a.wav" >"$T/bad2.csv"
+fails_cleanly 'missing fields' "bad2.csv: line 2" -f "$T/out.rqt" rq-extract -m "$T/bad2.csv" -o "$T/out.rqt"
+printf '%s,3,train\n%s,1,\n' "$T/a.wav" "$T/a.wav" >"$T/bad3.csv"
+fails_cleanly 'empty split' "bad3.csv: line 2: empty split" rq-extract -m "$T/bad3.csv"
+printf '%s,3,train\n%s/none.wav,1,train\n' "$T/a.wav" "$T" >"$T/bad4.csv"
+fails_cleanly 'missing file' "none.wav" rq-extract -m "$T/bad4.csv"
+rq-extract -k nope "$T/a.wav" >/dev/null 2>&1
+is 'bad kind is a usage error' $? 2

@@ -1,0 +1,110 @@
+#!/bin/sh
+# faults.t: the faults of issue 9 -- full disk, broken pipe, missing and
+# unreadable files, wrong dtype, mismatched sample counts.  Each must end
+# with exit 1, one line on stderr naming the file (and record), nothing on
+# stdout, and no damage to a previous output.
+. tests/tap.sh
+plan 23
+
+rq-synth -n 4 -s 1 -o "$T/old.rqt" || exit 1
+rq-synth -n 400 -s 2 -o "$T/big.rqt" || exit 1
+cp "$T/old.rqt" "$T/old.orig"
+
+# --- full disk -----------------------------------------------------------
+# stdout on /dev/full: the write error is reported, once, exit 1
+rq-synth -n 4 >/dev/full 2>"$T/full.err"
+is 'rq-synth >/dev/full: exit 1' $? 1
+is 'rq-synth >/dev/full: one line' "$(wc -l <"$T/full.err" | tr -d ' ')" 1
+like 'rq-synth >/dev/full: names stdout and ENOSPC' "$(cat "$T/full.err")" \
+    '<stdout>: record'
+rq-cat "$T/big.rqt" >/dev/full 2>"$T/full.err"
+is 'rq-cat >/dev/full: exit 1' $? 1
+like 'rq-cat >/dev/full: No space left' "$(cat "$T/full.err")" \
+    'No space left on device'
+
+# -o onto a 64 KiB tmpfs already holding a previous output: the old file
+# stays byte for byte, no temporary is left, the error names the file.
+# A private mount namespace (unshare -rm) needs no privilege; where that
+# is refused, RLIMIT_FSIZE with SIGXFSZ ignored gives EFBIG instead.
+fullfs() {	# NAME PROG ARG...: PROG -o fs/out.rqt ARG... on a full fs
+	n=$1
+	shift
+	mkdir -p "$T/$n/fs"
+	cat >"$T/$n/run.sh" <<-EOS
+	cd "$T/$n" || exit 9
+	mode=\$1
+	shift
+	if [ "\$mode" = tmpfs ]; then
+		mount -t tmpfs -o size=64k tmpfs fs || exit 9
+	else
+		trap '' XFSZ
+		ulimit -f 128
+	fi
+	cp "$T/old.rqt" fs/out.rqt || exit 9
+	prog=\$1
+	shift
+	"\$prog" -o fs/out.rqt "\$@" >out 2>err
+	echo \$? >status
+	cmp -s fs/out.rqt "$T/old.orig" && echo same >cmp
+	ls -A fs >ls
+	EOS
+	if unshare -rm sh "$T/$n/run.sh" tmpfs true 2>/dev/null; then
+		unshare -rm sh "$T/$n/run.sh" tmpfs "$@"
+	else
+		diag "no mount namespace; simulating a full disk with ulimit -f"
+		sh "$T/$n/run.sh" ulimit "$@"
+	fi
+	is "$n: exit 1" "$(cat "$T/$n/status")" 1
+	is "$n: one line naming the file" \
+	    "$(wc -l <"$T/$n/err" | tr -d ' '):$(grep -c 'fs/out.rqt' "$T/$n/err")" 1:1
+	is "$n: previous output intact" "$(cat "$T/$n/cmp" 2>/dev/null)" same
+	is "$n: no temporary left" "$(cat "$T/$n/ls")" out.rqt
+	[ -s "$T/$n/out" ] && diag "$n: stdout not empty"
+}
+fullfs 'rq-synth -o on a full disk' rq-synth -n 200
+fullfs 'rq-cat -o on a full disk' rq-cat "$T/big.rqt"
+
+# --- broken pipe ---------------------------------------------------------
+# a filter whose reader went away dies of SIGPIPE (128 + 13), silently
+{ rq-cat "$T/big.rqt" 2>"$T/pipe.err"; echo $? >"$T/pipe.st"; } |
+    head -c 10 >/dev/null
+is 'rq-cat | head -c 10: status 141 (SIGPIPE)' "$(cat "$T/pipe.st")" 141
+is 'rq-cat | head -c 10: no message' "$(cat "$T/pipe.err")" ''
+{ rq-synth -n 400 2>"$T/pipe.err"; echo $? >"$T/pipe.st"; } |
+    head -c 10 >/dev/null
+is 'rq-synth | head -c 10: status 141, no message' \
+    "$(cat "$T/pipe.st"):$(cat "$T/pipe.err")" 141:
+
+# --- missing and unreadable files ------------------------------------------
+fails_cleanly 'missing file: named' "$T/missing.rqt" rq-cat "$T/missing.rqt"
+fails_cleanly 'missing second operand: named' "$T/missing.rqt" \
+    rq-info "$T/missing.rqt"
+mkdir "$T/dir.rqt"
+fails_cleanly 'a directory: file and record named' 'dir.rqt: record 0' \
+    rq-cat "$T/dir.rqt"
+cp "$T/old.rqt" "$T/secret.rqt"
+chmod 000 "$T/secret.rqt"
+if cat "$T/secret.rqt" >/dev/null 2>&1; then
+	skip 'unreadable file: named' 'running as root: mode 000 is readable'
+else
+	fails_cleanly 'unreadable file: named' 'secret.rqt' rq-cat "$T/secret.rqt"
+fi
+printf 'not a stream at all\n' >"$T/text.rqt"
+fails_cleanly 'not a stream: bad magic, record 0' 'text.rqt: record 0: bad magic' \
+    rq-cat "$T/text.rqt"
+
+# --- wrong dtype, mismatched sample counts ---------------------------------
+head -c 24 /dev/zero | mknpy "$T/a64.npy" '<f8' '(1,1,3)'
+rq-npy -n audio "$T/a64.npy" >"$T/a64.rqt"
+fails_cleanly 'f64 audio for rq-noise: record and dtype named' \
+    'record 0: '"'"'audio'"'"': dtype f64' \
+    rq-noise -m audio -s 1 "$T/a64.rqt"
+rq-synth -n 3 -s 3 -o "$T/three.rqt"
+{ rq-cat -n audio "$T/old.rqt"; rq-cat -n visual -n label "$T/three.rqt"; } \
+    >"$T/mismatch.rqt"
+# TODO: rq-noise -f writes the audio record before it has seen the others
+# (8 KiB on stdout); drop the TODO when "TODO passed" shows up in prove.
+tap_keep=$TAP_FAIL
+fails_cleanly 'audio 4 vs visual 3 samples: counts named # TODO rq-noise -f streams audio before checking counts' \
+    'sample counts differ' rq-noise -f 0.5 -s 1 "$T/mismatch.rqt" ||
+    TAP_FAIL=$tap_keep

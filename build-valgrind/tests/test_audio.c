@@ -1,0 +1,264 @@
+/*
+ * test_audio.c: mel filterbank, STFT, log-mel, resampler and the CREMA-D
+ * spectrogram against golden values made by numpy/scipy
+ * (testdata/gen-golden.py), plus WAV round trip and bad WAV input.
+ */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "rq.h"
+
+/* one number a line, '#' lines skipped; returns the count */
+static size_t
+golden(const char *path, double **v)
+{
+	FILE *fp = fopen(path, "r");
+	char line[256];
+	size_t n = 0, cap = 1024;
+
+	cr_assert_not_null(fp, "%s: cannot open (run from the repo root)",
+	    path);
+	*v = malloc(cap * sizeof **v);
+	while (fgets(line, sizeof line, fp)) {
+		if (line[0] == '#')
+			continue;
+		if (n == cap)
+			*v = realloc(*v, (cap *= 2) * sizeof **v);
+		(*v)[n++] = strtod(line, NULL);
+	}
+	fclose(fp);
+	return n;
+}
+
+/* |a - b| <= rel * max(|b|, floor) for every element */
+static void
+near(const char *what, const float *a, const double *b, size_t n,
+    double rel, double floor)
+{
+	for (size_t i = 0; i < n; i++) {
+		double tol = rel * fmax(fabs(b[i]), floor);
+		cr_assert(fabs(a[i] - b[i]) <= tol,
+		    "%s[%zu]: got %.9g, golden %.9g", what, i, a[i], b[i]);
+	}
+}
+
+static float *
+wav(const char *path, size_t *n, int *sr)
+{
+	char err[512];
+	float *x;
+
+	cr_assert_eq(rq_wav_read(path, &x, n, sr, err, sizeof err), RQ_OK,
+	    "%s", err);
+	return x;
+}
+
+Test(audio, mel_filterbank_golden)
+{
+	double *g, *fb = malloc(40 * 129 * sizeof *fb);
+	float *f = malloc(40 * 129 * sizeof *f);
+	size_t n = golden("testdata/melfb.txt", &g);
+
+	cr_assert_eq(n, 40 * 129);
+	cr_assert_eq(rq_mel_filterbank(40, 256, 8000, 0, 4000, fb), RQ_OK);
+	for (size_t i = 0; i < n; i++)
+		f[i] = (float)fb[i];
+	near("melfb", f, g, n, 1e-4, 1e-2);
+	free(g);
+	free(fb);
+	free(f);
+}
+
+Test(audio, mel_scale_inverse)
+{
+	for (double hz = 0; hz < 20000; hz += 137.5)
+		cr_assert_float_eq(rq_mel_mel2hz(rq_mel_hz2mel(hz)), hz, 1e-6);
+	cr_assert_float_eq(rq_mel_hz2mel(700), 2595 * log10(2), 1e-9);
+}
+
+Test(audio, stft_golden)
+{
+	size_t n, nf;
+	int sr;
+	float *x = wav("testdata/tone.wav", &n, &sr), *S;
+	double *g;
+	rq_stft *p = rq_stft_alloc(256, 200);
+	size_t ng = golden("testdata/stft.txt", &g);
+
+	cr_assert_eq(sr, 8000);
+	cr_assert_eq(n, 800);
+	nf = rq_stft_frames(n, 256, 80, 1);
+	cr_assert_eq(nf, 11);
+	cr_assert_eq(ng, 129 * nf);
+	S = malloc(ng * sizeof *S);
+	cr_assert_eq(rq_stft_mag(p, x, n, 80, 1, S, nf), RQ_OK);
+	near("stft", S, g, ng, 1e-4, 1e-2);
+	rq_stft_free(p);
+	free(S);
+	free(x);
+	free(g);
+}
+
+Test(audio, logmel_golden)
+{
+	size_t n;
+	int sr;
+	float *x = wav("testdata/tone.wav", &n, &sr), out[40 * 16];
+	double *g;
+	size_t ng = golden("testdata/logmel.txt", &g);
+	rq_logmel o;
+
+	rq_logmel_defaults(&o);
+	o.frames = 16;
+	cr_assert_eq(ng, 40 * 16);
+	cr_assert_eq(rq_logmel_compute(&o, x, n, out), RQ_OK);
+	near("logmel", out, g, ng, 1e-4, 1.0);
+	free(x);
+	free(g);
+}
+
+/* cropping keeps the centre frames of the uncropped features */
+Test(audio, logmel_centre_crop)
+{
+	size_t n;
+	int sr;
+	float *x = wav("testdata/tone.wav", &n, &sr), a[40 * 11], b[40 * 5];
+	rq_logmel o;
+
+	rq_logmel_defaults(&o);
+	o.frames = 11;
+	cr_assert_eq(rq_logmel_compute(&o, x, n, a), RQ_OK);
+	o.frames = 5;
+	cr_assert_eq(rq_logmel_compute(&o, x, n, b), RQ_OK);
+	for (int m = 0; m < 40; m++)
+		for (int t = 0; t < 5; t++)
+			cr_assert_eq(b[m * 5 + t], a[m * 11 + 3 + t]);
+	free(x);
+}
+
+static void
+resample_case(const char *gold, size_t nin, long up, long down)
+{
+	size_t n, ny;
+	int sr;
+	float *x = wav("testdata/resample_in.wav", &n, &sr), *y;
+	double *g;
+	size_t ng = golden(gold, &g);
+	double mx = 0;
+
+	cr_assert_geq(n, nin);
+	ny = rq_resample_len(nin, up, down);
+	cr_assert_eq(ny, ng, "length %zu, scipy %zu", ny, ng);
+	y = malloc(ny * sizeof *y);
+	cr_assert_eq(rq_resample(x, nin, up, down, y), RQ_OK);
+	for (size_t i = 0; i < ng; i++)
+		mx = fmax(mx, fabs(g[i]));
+	near(gold, y, g, ng, 1e-4, mx * 1e-2);
+	free(x);
+	free(y);
+	free(g);
+}
+
+Test(audio, resample_poly_golden_16k)
+{
+	resample_case("testdata/resample.txt", 1000, 441, 320);
+}
+
+Test(audio, resample_poly_golden_8k)
+{
+	resample_case("testdata/resample2.txt", 500, 22050, 8000);
+}
+
+/* a band-limited tone keeps its amplitude and frequency */
+Test(audio, resample_tone)
+{
+	size_t n = 4000, ny = rq_resample_len(n, 22050, 16000);
+	float *x = malloc(n * sizeof *x), *y = malloc(ny * sizeof *y);
+	double err = 0;
+
+	for (size_t i = 0; i < n; i++)
+		x[i] = (float)sin(2 * M_PI * 1000.0 * i / 16000);
+	cr_assert_eq(rq_resample(x, n, 22050, 16000, y), RQ_OK);
+	for (size_t k = 500; k < ny - 500; k++)
+		err = fmax(err, fabs(y[k] - sin(2 * M_PI * 1000.0 * k / 22050)));
+	cr_assert_lt(err, 5e-3, "max error %g", err);
+	free(x);
+	free(y);
+}
+
+Test(audio, cremad_golden)
+{
+	size_t n;
+	int sr;
+	float *x = wav("testdata/cremad_in.wav", &n, &sr);
+	float *S = malloc(257 * 188 * sizeof *S), sel[257 * 6];
+	static const int fr[6] = {0, 1, 2, 3, 186, 187};
+	double *g;
+	size_t ng = golden("testdata/cremad.txt", &g);
+
+	cr_assert_eq(sr, 22050);
+	cr_assert_eq(ng, 257 * 6);
+	cr_assert_eq(rq_cremad_spec(x, n, S), RQ_OK);
+	for (int k = 0; k < 257; k++)
+		for (int j = 0; j < 6; j++)
+			sel[k * 6 + j] = S[k * 188 + fr[j]];
+	near("cremad", sel, g, ng, 1e-4, 1.0);
+	free(S);
+	free(x);
+	free(g);
+}
+
+Test(audio, wav_round_trip)
+{
+	float x[300], *y;
+	size_t n;
+	int sr;
+
+	mkdir("tests/tmp", 0777);
+	for (int i = 0; i < 300; i++)
+		x[i] = (float)(0.8 * sin(i * 0.1));
+	cr_assert_eq(rq_wav_write("tests/tmp/audio_rt.wav", x, 300, 11025),
+	    RQ_OK);
+	y = wav("tests/tmp/audio_rt.wav", &n, &sr);
+	cr_assert_eq(n, 300);
+	cr_assert_eq(sr, 11025);
+	for (int i = 0; i < 300; i++)
+		cr_assert_float_eq(y[i], x[i], 1e-4);
+	free(y);
+}
+
+static void
+bad_wav(const char *path, const void *bytes, size_t nb)
+{
+	FILE *fp;
+	char err[512];
+	float *x;
+	size_t n;
+	int sr;
+
+	mkdir("tests/tmp", 0777);
+	fp = fopen(path, "wb");
+	fwrite(bytes, 1, nb, fp);
+	fclose(fp);
+	cr_assert_neq(rq_wav_read(path, &x, &n, &sr, err, sizeof err), RQ_OK);
+	cr_assert_not_null(strstr(err, path), "message: %s", err);
+	cr_assert_null(strchr(err, '\n'));
+}
+
+Test(audio, bad_wav)
+{
+	FILE *fp = fopen("testdata/tone.wav", "rb");
+	unsigned char b[2000];
+	size_t nb = fread(b, 1, sizeof b, fp);
+
+	fclose(fp);
+	bad_wav("tests/tmp/audio_garbage.wav", "this is not audio at all....",
+	    28);
+	bad_wav("tests/tmp/audio_header.wav", b, 30);   /* header cut */
+	bad_wav("tests/tmp/audio_empty.wav", b, 0);
+	memcpy(b, "RIFX", 4);
+	bad_wav("tests/tmp/audio_magic.wav", b, nb);
+}

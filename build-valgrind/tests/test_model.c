@@ -1,0 +1,314 @@
+/*
+ * test_model.c: the whole model.  Gradients of every parameter kind vs
+ * central finite differences (with a non-identity R_total, so the
+ * backward through the rotation is checked), the paper-size parameter
+ * count against the authors' figure (DESIGN.md section 5), a falling loss,
+ * and a checkpoint round trip.
+ */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "rq.h"
+
+static void
+tiny(rq_model_cfg *c, int method)
+{
+	rq_model_cfg_defaults(c);
+	c->method = method;
+	c->d = 8;
+	c->depth = 1;
+	c->heads = 2;
+	c->mlp = 2;
+	c->F = 4;
+	c->T = 6;
+	c->pf = 2;
+	c->pt = 3;
+	c->C = 2;
+	c->H = 4;
+	c->W = 4;
+	c->vc = 1;
+	c->ph = c->pw = 2;
+	c->classes = 3;
+	c->batch = 3;
+	c->drop = 0;
+	c->opt_slots = 1;
+}
+
+static rq_model *
+make(const rq_model_cfg *c, uint64_t seed)
+{
+	rq_model *m;
+	rq_rng r;
+
+	cr_assert_eq(rq_model_plan(&m, c), RQ_OK);
+	cr_assert_eq(rq_model_alloc(m), RQ_OK);
+	rq_rng_seed(&r, seed);
+	rq_model_init_params(m, &r);
+	/* larger tokens and biases than the init so every path carries
+	 * gradient */
+	for (int i = 0; i < rq_model_ntable(m); i++) {
+		const rq_param *p = rq_model_table(m, i);
+		float *w = rq_model_params(m) + p->off;
+		if (p->init == RQ_INIT_CLS || p->init == RQ_INIT_FCLS ||
+		    p->init == RQ_INIT_ZERO || p->init == RQ_INIT_POS)
+			for (size_t j = 0; j < p->n; j++)
+				w[j] += (float)(0.3 * rq_rng_normal(&r));
+		if (p->init == RQ_INIT_ONE)
+			for (size_t j = 0; j < p->n; j++)
+				w[j] += (float)(0.2 * rq_rng_normal(&r));
+	}
+	return m;
+}
+
+static void
+data(const rq_model_cfg *c, int B, float *a, float *v, int32_t *y,
+    uint64_t seed)
+{
+	rq_rng r;
+
+	rq_rng_seed(&r, seed);
+	for (int i = 0; i < B * c->F * c->T; i++)
+		a[i] = (float)rq_rng_normal(&r);
+	for (int i = 0; i < B * c->C * c->H * c->W; i++)
+		v[i] = (float)rq_rng_normal(&r);
+	for (int b = 0; b < B; b++)
+		y[b] = (int32_t)rq_rng_below(&r, (uint64_t)c->classes);
+}
+
+/* the loss a parameter's gradient belongs to: probes are detached */
+static double
+lossof(rq_model *m, const rq_param *p, const float *a, const float *v,
+    const int32_t *y, int B)
+{
+	rq_model_forward(m, a, v, y, B, 0, NULL);
+	if (p->group == 1)
+		return rq_model_head_loss(m, 1) + rq_model_head_loss(m, 2);
+	return rq_model_head_loss(m, 0);
+}
+
+static void
+random_rotation(rq_model *m, uint64_t seed)
+{
+	int d = rq_model_config(m)->d;
+	double x[64], yv[64], *R = rq_model_rotation(m, 0);
+	rq_rng r;
+
+	rq_rng_seed(&r, seed);
+	for (int i = 0; i < d; i++) {
+		x[i] = rq_rng_normal(&r);
+		yv[i] = rq_rng_normal(&r);
+	}
+	cr_assert_eq(rq_rotation_plane(R, x, yv, (size_t)d), RQ_OK);
+	*rq_model_rotations(m, 0) = 1;
+}
+
+static void
+gradcheck(int method)
+{
+	rq_model_cfg c;
+	rq_model *m;
+	float a[3 * 24], v[3 * 32], *g, *w;
+	int32_t y[3];
+	int B = 3, checked = 0, bad = 0;
+
+	tiny(&c, method);
+	m = make(&c, 7 + method);
+	if (method == RQ_METHOD_MT)
+		random_rotation(m, 99);
+	data(&c, B, a, v, y, 11);
+	rq_model_zero_grad(m);
+	rq_model_forward(m, a, v, y, B, 0, NULL);
+	rq_model_backward(m, y, B);
+	g = malloc(rq_model_nparams(m) * sizeof *g);
+	memcpy(g, rq_model_grads(m), rq_model_nparams(m) * sizeof *g);
+	w = rq_model_params(m);
+	for (int i = 0; i < rq_model_ntable(m); i++) {
+		const rq_param *p = rq_model_table(m, i);
+		size_t pick[3] = {0, p->n / 2, p->n - 1};
+		for (int k = 0; k < 3; k++) {
+			size_t j = p->off + pick[k];
+			float save = w[j], h = 1e-2f;
+			double lp, lm, num;
+			w[j] = save + h;
+			lp = lossof(m, p, a, v, y, B);
+			w[j] = save - h;
+			lm = lossof(m, p, a, v, y, B);
+			w[j] = save;
+			num = (lp - lm) / (2.0 * h);
+			checked++;
+			if (fabs(num - g[j]) > 2e-3 + 3e-2 * fabs(num)) {
+				bad++;
+				cr_log_error("%s %s[%zu]: analytic %.6g numeric %.6g",
+				    rq_method_name(method), p->name, pick[k], g[j], num);
+			}
+		}
+	}
+	cr_assert_eq(bad, 0, "%d of %d gradient entries differ", bad, checked);
+	free(g);
+	rq_model_free(m);
+}
+
+Test(model, gradcheck_mt_rotated) { gradcheck(RQ_METHOD_MT); }
+Test(model, gradcheck_concat) { gradcheck(RQ_METHOD_CONCAT); }
+Test(model, gradcheck_sum) { gradcheck(RQ_METHOD_SUM); }
+Test(model, gradcheck_audio) { gradcheck(RQ_METHOD_AUDIO); }
+Test(model, gradcheck_visual) { gradcheck(RQ_METHOD_VISUAL); }
+
+/* the rotation matters: gradient of W_q with R differs from without */
+Test(model, rotation_changes_query_gradient)
+{
+	rq_model_cfg c;
+	rq_model *m;
+	float a[72], v[96], g0;
+	int32_t y[3];
+	const rq_param *p;
+
+	tiny(&c, RQ_METHOD_MT);
+	m = make(&c, 3);
+	data(&c, 3, a, v, y, 5);
+	p = rq_model_find(m, "fusion.q.b");
+	cr_assert_not_null(p);
+	rq_model_zero_grad(m);
+	rq_model_forward(m, a, v, y, 3, 0, NULL);
+	rq_model_backward(m, y, 3);
+	g0 = rq_model_grads(m)[p->off];
+	random_rotation(m, 4);
+	rq_model_zero_grad(m);
+	rq_model_forward(m, a, v, y, 3, 0, NULL);
+	rq_model_backward(m, y, 3);
+	cr_assert_gt(fabsf(g0 - rq_model_grads(m)[p->off]), 1e-6f);
+	rq_model_free(m);
+}
+
+/*
+ * DESIGN.md section 5: the authors' Vanilla MT at CREMA-D shapes has
+ * 60,456,198 trainable parameters: encoders 58,086,912 (of which the MBT
+ * bottleneck tokens 4 x 768 are dead) and fusion module 2,369,286 (of
+ * which the fusion LayerNorm 2 x 768 is dead).  Probe heads are outside
+ * that count.
+ */
+Test(model, paper_parameter_count)
+{
+	rq_model_cfg c;
+	rq_model *m;
+	double enc = 0, fus = 0, probe = 0;
+
+	rq_model_cfg_defaults(&c);
+	c.method = RQ_METHOD_MT;
+	c.d = 768;
+	c.depth = 4;
+	c.heads = 12;
+	c.mlp = 4;
+	c.F = 257;
+	c.T = 188;
+	c.pf = c.pt = 16;
+	c.C = 9;
+	c.H = c.W = 224;
+	c.vc = 3;
+	c.ph = c.pw = 16;
+	c.classes = 6;
+	c.batch = 1;
+	cr_assert_eq(rq_model_plan(&m, &c), RQ_OK);
+	for (int i = 0; i < rq_model_ntable(m); i++) {
+		const rq_param *p = rq_model_table(m, i);
+		if (strncmp(p->name, "enc.", 4) == 0)
+			enc += (double)p->n;
+		else if (p->group == 1)
+			probe += (double)p->n;
+		else
+			fus += (double)p->n;
+	}
+	cr_assert_eq((long)enc + 4 * 768, 58086912L);
+	cr_assert_eq((long)fus + 2 * 768, 2369286L);
+	cr_assert_eq((long)(enc + fus) + 6 * 768, 60456198L);
+	cr_assert_eq((long)probe, 2L * (768 * 6 + 6));
+	rq_model_free(m);
+}
+
+Test(model, loss_falls)
+{
+	rq_model_cfg c;
+	rq_model *m;
+	float a[3 * 24], v[3 * 32];
+	int32_t y[3];
+	double l0, l1 = 0;
+
+	tiny(&c, RQ_METHOD_MT);
+	m = make(&c, 21);
+	data(&c, 3, a, v, y, 22);
+	l0 = rq_model_forward(m, a, v, y, 3, 0, NULL);
+	memset(rq_model_state(m, 0), 0, rq_model_nparams(m) * sizeof(float));
+	for (int s = 0; s < 60; s++) {
+		rq_model_zero_grad(m);
+		l1 = rq_model_forward(m, a, v, y, 3, 0, NULL);
+		rq_model_backward(m, y, 3);
+		rq_sgd_step(rq_model_params(m), rq_model_grads(m),
+		    rq_model_state(m, 0), rq_model_nparams(m), 0.05, 0.9, 1e-4);
+	}
+	l1 = rq_model_forward(m, a, v, y, 3, 0, NULL);
+	cr_assert_lt(l1, 0.3 * l0, "loss %g -> %g", l0, l1);
+	rq_model_free(m);
+}
+
+Test(model, checkpoint_round_trip)
+{
+	rq_model_cfg c, c2;
+	rq_model *m, *m2;
+	rq_train_state st, st2;
+	float a[72], v[96];
+	int32_t y[3];
+	char path[] = "/tmp/rq-test-ckptXXXXXX", err[256], hyp[256];
+	int fd;
+	size_t K;
+
+	tiny(&c, RQ_METHOD_MT);
+	c.drop = 0.2f;
+	m = make(&c, 31);
+	random_rotation(m, 32);
+	data(&c, 3, a, v, y, 33);
+	memset(&st, 0, sizeof st);
+	rq_rng_seed(&st.rng, 5);
+	st.epoch = 3;
+	st.best_val = 0.5;
+	snprintf(st.hyper, sizeof st.hyper, "lr=0x1p-3\n");
+	fd = mkstemp(path);
+	cr_assert_geq(fd, 0);
+	close(fd);
+	cr_assert_eq(rq_ckpt_save(path, m, &st, err, sizeof err), RQ_OK, "%s",
+	    err);
+	cr_assert_eq(rq_ckpt_config(path, &c2, hyp, sizeof hyp, err,
+	    sizeof err), RQ_OK, "%s", err);
+	cr_assert_eq(c2.d, c.d);
+	cr_assert_eq(c2.drop, c.drop);
+	cr_assert_str_eq(hyp, "lr=0x1p-3\n");
+	c2.batch = c.batch;
+	cr_assert_eq(rq_model_plan(&m2, &c2), RQ_OK);
+	cr_assert_eq(rq_model_alloc(m2), RQ_OK);
+	memset(&st2, 0, sizeof st2);
+	cr_assert_eq(rq_ckpt_load(path, m2, &st2, err, sizeof err), RQ_OK, "%s",
+	    err);
+	cr_assert_eq(st2.epoch, 3);
+	cr_assert_eq(st2.best_val, 0.5);
+	cr_assert_eq(memcmp(st2.rng.s, st.rng.s, sizeof st.rng.s), 0);
+	cr_assert_eq(*rq_model_rotations(m2, 0), 1);
+	rq_model_forward(m, a, v, NULL, 3, 0, NULL);
+	rq_model_forward(m2, a, v, NULL, 3, 0, NULL);
+	K = (size_t)c.classes;
+	cr_assert_eq(memcmp(rq_model_probs(m, 0), rq_model_probs(m2, 0),
+	    3 * K * sizeof(float)), 0);
+	cr_assert_eq(memcmp(rq_model_query(m, 0), rq_model_query(m2, 0),
+	    (size_t)c.d * sizeof(float)), 0);
+	/* a corrupt checkpoint is refused */
+	FILE *fp = fopen(path, "r+b");
+	cr_assert_not_null(fp);
+	fseek(fp, 200, SEEK_SET);
+	fputc(0x55, fp);
+	fclose(fp);
+	cr_assert_neq(rq_ckpt_load(path, m2, &st2, err, sizeof err), RQ_OK);
+	unlink(path);
+	rq_model_free(m);
+	rq_model_free(m2);
+}
