@@ -66,7 +66,7 @@ def one(a, name, d, L, H, B, rot, work):
     torch.set_num_threads(1)
     ns = argparse.Namespace(d=d, layers=L, heads=H, classes=10,
                             audio=(40, 32), visual=(1, 28, 28),
-                            apatch=(4, 4), vpatch=(4, 4), dropout=0.0,
+                            apatch=(10, 8), vpatch=(7, 7), dropout=0.0,
                             rollingq=rot)
     cfg = torch_mt.Cfg(ns)
     wdir, bdir = os.path.join(work, "w"), os.path.join(work, "b")

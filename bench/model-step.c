@@ -302,6 +302,9 @@ main(int argc, char *argv[])
 	cfg.T = 32;
 	cfg.C = 1;
 	cfg.H = cfg.W = 28;
+	cfg.pf = 10;	/* rq-train's default: a quarter of each dimension */
+	cfg.pt = 8;
+	cfg.ph = cfg.pw = 7;
 	while ((ch = getopt(argc, argv, "a:b:d:e:gH:k:L:n:p:q:rR:s:tv:w:")) !=
 	    -1) {
 		switch (ch) {

@@ -23,7 +23,8 @@
 #   - bench/grad-check.py: one step from identical weights, rq vs PyTorch.
 #
 # Environment knobs: RUNS (3), THREADS ("1 2"), PY (/usr/bin/python3),
-# TORCH_BLAS (/usr/lib/x86_64-linux-gnu/openblas-pthread), LARGE (1: also
+# TORCH_BLAS (/usr/lib/x86_64-linux-gnu/openblas-pthread), TORCH_OMP_WAIT
+# (PASSIVE: PyTorch's OMP_WAIT_POLICY), LARGE (1: also
 # the d 256 / 4 layers / 8 heads model), E2E (1), GRADCHECK (1).
 set -eu
 
@@ -35,6 +36,9 @@ TORCH_BLAS=${TORCH_BLAS:-/usr/lib/x86_64-linux-gnu/openblas-pthread}
 LARGE=${LARGE:-1}
 E2E=${E2E:-1}
 GRADCHECK=${GRADCHECK:-1}
+# libgomp's default busy-wait makes 2-thread PyTorch 10-20x slower when the
+# 2 vCPUs are shared (measured); PASSIVE is its best setting here
+TORCH_OMP_WAIT=${TORCH_OMP_WAIT:-PASSIVE}
 
 if ! "$PY" -c 'import torch, numpy' 2>/dev/null; then
 	echo "run-bench.sh: $PY cannot import torch and numpy;" \
@@ -79,18 +83,23 @@ echo "# cpu: $cpu, $(nproc) vCPU, $isa; load average at start:" \
     "$(cut -d' ' -f1-3 /proc/loadavg)"
 echo "# OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset} (the same for both);" \
     "PyTorch $("$PY" -c 'import torch; print(torch.__version__)')" \
-    "with LD_LIBRARY_PATH=$TORCH_BLAS (libblas.so.3 -> ${blas:-?})"
-echo "# batch 64, audio 40x32 (4x4 patches), visual 1x28x28 (4x4 patches)," \
+    "with LD_LIBRARY_PATH=$TORCH_BLAS (libblas.so.3 -> ${blas:-?})," \
+    "OMP_WAIT_POLICY=$TORCH_OMP_WAIT"
+echo "# batch 64, audio 40x32 (10x8 patches), visual 1x28x28 (7x7 patches)"
+echo "#  (rq-train's default patches: a quarter of each side; 17+17 tokens)," \
     "10 classes; medians of $RUNS runs per side, alternating"
 
-# name d L H flags steps esteps
-configs="default-MT 64 2 4 - 10 20
-default-MT+RollingQ 64 2 4 r 10 20"
+# name d L H flag(r: RollingQ) steps evalsteps warmup allthreads(0: only
+# the first of THREADS); RollingQ costs one d x d product per batch, so it
+# is measured at the primary thread count only
+configs="default-MT 64 2 4 - 30 60 2 1
+default-MT+RollingQ 64 2 4 r 30 60 2 0"
 [ "$LARGE" = 1 ] && configs="$configs
-large-MT 256 4 8 - 2 4"
+large-MT 256 4 8 - 4 8 1 1"
+t1=$(echo "$THREADS" | cut -d' ' -f1)
 
-run_pair() {	# name d L H flag steps esteps threads
-	n=$1 d=$2 L=$3 H=$4 fl=$5 st=$6 es=$7 t=$8
+run_pair() {	# name d L H flag steps esteps warmup threads
+	n=$1 d=$2 L=$3 H=$4 fl=$5 st=$6 es=$7 w=$8 t=$9
 	rqf="" ptf=""
 	[ "$fl" = r ] && rqf="-r" && ptf="--rollingq"
 	i=1
@@ -99,13 +108,14 @@ run_pair() {	# name d L H flag steps esteps threads
 			if [ "$side" = rq ]; then
 				OPENBLAS_NUM_THREADS=$t OMP_NUM_THREADS=$t \
 				    bench/model-step -t -d "$d" -L "$L" -H "$H" \
-				    -b 64 -s "$st" -e "$es" -w 2 -R 1 $rqf \
+				    -b 64 -s "$st" -e "$es" -w "$w" -R 1 $rqf \
 				    >> "$tmp/$n.$t.rq"
 			else
 				LD_LIBRARY_PATH=$TORCH_BLAS OPENBLAS_NUM_THREADS=$t \
-				    OMP_NUM_THREADS=$t "$PY" bench/torch_mt.py bench \
+				    OMP_NUM_THREADS=$t OMP_WAIT_POLICY=$TORCH_OMP_WAIT \
+				    "$PY" bench/torch_mt.py bench \
 				    -d "$d" -L "$L" --heads "$H" -b 64 -t "$t" \
-				    --steps "$st" --eval-steps "$es" --warmup 2 \
+				    --steps "$st" --eval-steps "$es" --warmup "$w" \
 				    --repeats 1 $ptf >> "$tmp/$n.$t.pt"
 			fi
 		done
@@ -114,8 +124,9 @@ run_pair() {	# name d L H flag steps esteps threads
 }
 
 for t in $THREADS; do
-	echo "$configs" | while read -r n d L H fl st es; do
-		run_pair "$n" "$d" "$L" "$H" "$fl" "$st" "$es" "$t"
+	echo "$configs" | while read -r n d L H fl st es w all; do
+		[ "$all" = 1 ] || [ "$t" = "$t1" ] || continue
+		run_pair "$n" "$d" "$L" "$H" "$fl" "$st" "$es" "$w" "$t"
 	done
 done
 
@@ -125,7 +136,8 @@ printf '%-20s %3s | %8s %8s %6s | %8s %8s %6s | %7s %7s %6s\n' \
     "model" "thr" "train rq" "torch" "rq/pt" "eval rq" "torch" "rq/pt" \
     "RSS rq" "torch" "rq/pt"
 for t in $THREADS; do
-	echo "$configs" | while read -r n d L H fl st es; do
+	echo "$configs" | while read -r n d L H fl st es w all; do
+		[ "$all" = 1 ] || [ "$t" = "$t1" ] || continue
 		a=$tmp/$n.$t.rq b=$tmp/$n.$t.pt
 		tr=$(med "$a" train_sps) tp=$(med "$b" train_sps)
 		er=$(med "$a" eval_sps) ep=$(med "$b" eval_sps)
@@ -136,7 +148,7 @@ for t in $THREADS; do
 		    "$(echo "$rp" | awk '{print $1/1024}')" "$(ratio "$rr" "$rp")"
 	done
 done
-ir=$(med "$tmp/default-MT.$(echo "$THREADS" | cut -d' ' -f1).pt" import_rss_kb)
+ir=$(med "$tmp/default-MT.$t1.pt" import_rss_kb)
 echo "# PyTorch RSS includes the interpreter and torch itself:" \
     "$(echo "$ir" | awk '{printf "%.0f", $1/1024}') MB after import."
 
@@ -146,8 +158,9 @@ printf '%-20s %3s | %9s %9s %9s | %11s %11s %6s | %s\n' "model" "thr" \
     "GEMM GF" "rq ms" "torch ms" "rq GFLOP/s" "sgemm@shp" "rq/sg" \
     "sgemm 1024^3 (core)"
 for t in $THREADS; do
-	echo "$configs" | while read -r n d L H fl st es; do
+	echo "$configs" | while read -r n d L H fl st es w all; do
 		[ "$fl" = r ] && continue
+		[ "$all" = 1 ] || [ "$t" = "$t1" ] || continue
 		"$PY" bench/torch_mt.py shapes -d "$d" -L "$L" --heads "$H" -b 64 \
 		    > "$tmp/$n.shapes"
 		OPENBLAS_NUM_THREADS=$t bench/sgemm-peak -m 0.02 \
@@ -189,20 +202,25 @@ for name, n in (("train", 2400), ("trainL", 320), ("val", 64)):
 EOF
 	printf '%-20s | %9s %9s %8s | %9s %9s\n' "model" "samples" \
 	    "train s/s" "RSS MB" "eval s/s" "RSS MB"
-	echo "$configs" | while read -r n d L H fl st es; do
+	echo "$configs" | while read -r n d L H fl st es w all; do
 		data=$tmp/train.rqt
 		[ "$d" = 256 ] && data=$tmp/trainL.rqt
 		rqo=""
 		[ "$fl" = r ] && rqo="--rollingq"
+		# timed without -o (a checkpoint save fsyncs twice per epoch)
 		OPENBLAS_NUM_THREADS=1 bin/rq-train -m mt -d "$d" -n "$L" -h "$H" \
-		    -b 64 -e 1 -j 1 $rqo -o "$tmp/$n.ckpt" -L "$tmp/$n.log" \
+		    -b 64 -e 1 -j 1 $rqo -L "$tmp/$n.log" \
 		    "$data" "$tmp/val.rqt" > /dev/null
+		# a checkpoint of the same model for rq-eval
+		OPENBLAS_NUM_THREADS=1 bin/rq-train -m mt -d "$d" -n "$L" -h "$H" \
+		    -b 64 -e 1 -j 1 $rqo -o "$tmp/$n.ckpt" -L /dev/null \
+		    "$tmp/val.rqt" "$tmp/val.rqt" > /dev/null
 		ns=$(awk -v f="$data" 'BEGIN { print (f ~ /trainL/) ? 320 : 2400 }')
 		sec=$(sed -n 's/^epoch=1 .*seconds=\([^ ]*\).*/\1/p' "$tmp/$n.log")
 		rss=$(sed -n 's/.*peak_rss_kb=\([^ ]*\).*/\1/p' "$tmp/$n.log")
 		/usr/bin/time -f '%e %M' -o "$tmp/$n.etime" env \
 		    OPENBLAS_NUM_THREADS=1 bin/rq-eval -b 64 -j 1 "$tmp/$n.ckpt" \
-		    "$data" > /dev/null
+		    "$data" > /dev/null 2>&1
 		read -r es_ ems < "$tmp/$n.etime"
 		printf '%-20s | %9s %9.1f %8.0f | %9.1f %9.0f\n' "$n" "$ns" \
 		    "$(awk -v n="$ns" -v s="$sec" 'BEGIN { print n / s }')" \

@@ -327,9 +327,9 @@ def main():
     ap.add_argument("--audio", type=ints(2), default=(40, 32), help="FxT")
     ap.add_argument("--visual", type=ints(3), default=(1, 28, 28),
                     help="CxHxW")
-    ap.add_argument("--apatch", type=ints(2), default=(4, 4),
+    ap.add_argument("--apatch", type=ints(2), default=(10, 8),
                     help="audio patch, bins x frames")
-    ap.add_argument("--vpatch", type=ints(2), default=(4, 4))
+    ap.add_argument("--vpatch", type=ints(2), default=(7, 7))
     ap.add_argument("--dropout", type=float, default=0.2)
     ap.add_argument("--rollingq", action="store_true")
     ap.add_argument("-b", "--batch", type=int, default=64)

@@ -50,10 +50,10 @@ main(int argc, char **argv)
 	rq_tensor t;
 	char errbuf[512];
 	const char *out = NULL;
-	int c, B = 64, threads = 1, tsv = 0, sumout = 0, K, d, mt;
+	int c, B = 64, threads = 1, tsv = 0, sumout = 0, K, d, mt, nfl;
 	long v;
 	int32_t *pred, *y;
-	float *probs, *sh, *ka, *kv, *a, *vis, q[65536];
+	float *probs, *sh, *ka, *kv, *a, *vis, q[2][65536];
 	int64_t *idx;
 	double acc, f1 = 0, *tp, *fp, *fn;
 	size_t n, correct = 0;
@@ -105,19 +105,20 @@ main(int argc, char **argv)
 	n = ds.n;
 	K = cfg.classes;
 	d = cfg.d;
-	mt = rq_model_fusion_layers(m) > 0;
+	nfl = rq_model_fusion_layers(m);	/* 1 MT, 2 MT* */
+	mt = nfl > 0;
 	pred = malloc(n * sizeof *pred);
 	y = malloc((size_t)B * sizeof *y);
 	idx = malloc((size_t)B * sizeof *idx);
 	probs = malloc(n * K * sizeof *probs);
 	sh = malloc(3 * n * sizeof *sh);
-	ka = malloc(2 * n * d * sizeof *ka);
+	ka = malloc(2 * (size_t)(nfl > 0 ? nfl : 1) * n * d * sizeof *ka);
 	a = malloc((size_t)B * cfg.F * cfg.T * sizeof *a);
 	vis = malloc((size_t)B * cfg.C * cfg.H * cfg.W * sizeof *vis);
 	tp = calloc(3 * (size_t)K, sizeof *tp);
 	if (!pred || !y || !idx || !probs || !sh || !ka || !a || !vis || !tp)
 		errx(1, "out of memory");
-	kv = ka + n * d;
+	kv = ka + n * d;	/* MT* layer 2: ka + 2nd, kv + 2nd */
 	fp = tp + K;
 	fn = tp + 2 * K;
 	for (size_t i = 0; i < n; i += (size_t)B) {
@@ -138,8 +139,12 @@ main(int argc, char **argv)
 		}
 		if (mt) {
 			rq_model_shares(m, nb, sh + i, sh + n + i, sh + 2 * n + i);
-			rq_model_kmeans(m, 0, nb, ka + i * d, kv + i * d);
-			memcpy(q, rq_model_query(m, 0), (size_t)d * sizeof *q);
+			for (int l = 0; l < nfl; l++) {
+				rq_model_kmeans(m, l, nb, ka + 2 * l * n * d + i * d,
+				    kv + 2 * l * n * d + i * d);
+				memcpy(q[l], rq_model_query(m, l), (size_t)d *
+				    sizeof q[l][0]);
+			}
 		}
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -193,12 +198,20 @@ main(int argc, char **argv)
 			emit(s, &t, "share.visual", RQ_F32, 1, n, 0, sh + n, acc, f1);
 			emit(s, &t, "share.cls", RQ_F32, 1, n, 0, sh + 2 * n, acc,
 			    f1);
-			emit(s, &t, "fusion.q", RQ_F32, 1, (uint64_t)d, 0, q, acc,
-			    f1);
-			emit(s, &t, "fusion.kmean.audio", RQ_F32, 2, n, (uint64_t)d,
-			    ka, acc, f1);
-			emit(s, &t, "fusion.kmean.visual", RQ_F32, 2, n,
-			    (uint64_t)d, kv, acc, f1);
+			for (int l = 0; l < nfl; l++) {
+				/* MT* layer 2: fusion.1.q, fusion.1.kmean.* */
+				char nq[32], na[48], nv[48];
+				const char *pre = l ? "fusion.1" : "fusion";
+				snprintf(nq, sizeof nq, "%s.q", pre);
+				snprintf(na, sizeof na, "%s.kmean.audio", pre);
+				snprintf(nv, sizeof nv, "%s.kmean.visual", pre);
+				emit(s, &t, nq, RQ_F32, 1, (uint64_t)d, 0, q[l], acc,
+				    f1);
+				emit(s, &t, na, RQ_F32, 2, n, (uint64_t)d,
+				    ka + 2 * l * n * d, acc, f1);
+				emit(s, &t, nv, RQ_F32, 2, n, (uint64_t)d,
+				    kv + 2 * l * n * d, acc, f1);
+			}
 		}
 		rq_tensor_free(&t);
 		if (rq_stream_close(s) != RQ_OK)

@@ -51,6 +51,7 @@ typedef struct hyper {
 
 static volatile sig_atomic_t stop_sig;
 static FILE *logfp;
+static int drank, dsize = 1;	/* MPI rank and size (rq_dist_*) */
 
 static void
 on_signal(int sig)
@@ -181,6 +182,58 @@ argmax(const float *p, int K)
 	return k;
 }
 
+/* data-parallel collectives (one process: no-ops); any failure is fatal */
+static void
+dsum(double *v, size_t n)
+{
+	if (rq_dist_sum_f64(v, n) != RQ_OK)
+		errx(1, "%s", rq_dist_error());
+}
+
+static void
+dsumf(float *v, size_t n)
+{
+	if (rq_dist_sum_f32(v, n) != RQ_OK)
+		errx(1, "%s", rq_dist_error());
+}
+
+/* the largest of every rank's v: a signal seen by one rank stops all */
+static int
+dmax(int v)
+{
+	if (rq_dist_max_int(&v) != RQ_OK)
+		errx(1, "%s", rq_dist_error());
+	return v;
+}
+
+/*
+ * Replicas stay bitwise equal when every rank gets the same reduced
+ * gradient; check it once an epoch (a hash of the weights) and, should
+ * an MPI reduction order ever differ between ranks, copy rank 0's.
+ */
+static void
+replica_check(rq_model *m)
+{
+	const unsigned char *p = (const unsigned char *)rq_model_params(m);
+	size_t nb = rq_model_nparams(m) * sizeof(float);
+	uint64_t x = 0xcbf29ce484222325ULL;
+	int hv, hi, lo;
+
+	for (size_t i = 0; i < nb; i++)
+		x = (x ^ p[i]) * 0x100000001b3ULL;
+	hv = (int)(x & 0x7fffffff);
+	hi = dmax(hv);
+	lo = -dmax(-hv);
+	if (hi == lo)
+		return;
+	for (int k = -1; k < rq_model_config(m)->opt_slots; k++)
+		if (rq_dist_bcast(k < 0 ? rq_model_params(m) :
+		    rq_model_state(m, k), nb, 0) != RQ_OK)
+			errx(1, "%s", rq_dist_error());
+	if (drank == 0)
+		fprintf(logfp, "# replicas differed; copied rank 0's weights\n");
+}
+
 typedef struct work {
 	float *a, *v, *la, *lv;
 	int32_t *y;
@@ -193,10 +246,13 @@ evaluate(rq_model *m, const rq_dataset *ds, work *w, int B, double acc[3],
     double *loss)
 {
 	int K = rq_model_config(m)->classes;
-	double c[3] = {0, 0, 0}, l = 0;
+	double c[4] = {0, 0, 0, 0}, l = 0;
+	size_t lo, cnt;
 
-	for (size_t i = 0; i < ds->n; i += (size_t)B) {
-		int nb = (int)RQ_MIN((size_t)B, ds->n - i);
+	/* each rank takes a contiguous part; the sums are reduced below */
+	rq_dist_part(ds->n, drank, dsize, &lo, &cnt);
+	for (size_t i = lo; i < lo + cnt; i += (size_t)B) {
+		int nb = (int)RQ_MIN((size_t)B, lo + cnt - i);
 		for (int b = 0; b < nb; b++)
 			w->idx[b] = (int64_t)(i + b);
 		rq_dataset_batch(ds, w->idx, nb, w->a, w->v, w->y);
@@ -209,30 +265,40 @@ evaluate(rq_model *m, const rq_dataset *ds, work *w, int B, double acc[3],
 				c[h] += argmax(p + (size_t)b * K, K) == w->y[b];
 		}
 	}
+	c[3] = l;
+	dsum(c, 4);
+	l = c[3];
 	for (int h = 0; h < 3; h++)
 		acc[h] = rq_model_probs(m, h) ? c[h] / ds->n : NAN;
 	*loss = l / ds->n;
 }
 
-/* AIR over a data set in eval mode: E[Q], E[Ka], E[Kv] into eq, eka, ekv */
+/* AIR of fusion layer `layer` over a data set in eval mode: E[Q], E[Ka],
+ * E[Kv] into eq, eka, ekv */
 static double
-air_pass(rq_model *m, const rq_dataset *ds, work *w, int B, double *eq,
-    double *eka, double *ekv, float *ka, float *kv, float *dka, float *dkv)
+air_pass(rq_model *m, int layer, const rq_dataset *ds, work *w, int B,
+    double *eq, double *eka, double *ekv, float *ka, float *kv, float *dka,
+    float *dkv)
 {
 	int d = rq_model_config(m)->d;
-	double sa = 0, sv = 0, ca, cv;
+	double sa = 0, sv = 0, ca, cv, s2[2];
 	const float *q;
+	size_t lo, cnt;
 
 	memset(eka, 0, (size_t)d * sizeof *eka);
 	memset(ekv, 0, (size_t)d * sizeof *ekv);
-	for (size_t i = 0; i < ds->n; i += (size_t)B) {
-		int nb = (int)RQ_MIN((size_t)B, ds->n - i);
+	/* each rank a contiguous part; sums reduced so all get one R */
+	rq_dist_part(ds->n, drank, dsize, &lo, &cnt);
+	if (dka != NULL && dsize > 1)
+		memset(dka, 0, ds->n * d * 2 * sizeof(float));
+	for (size_t i = lo; i < lo + cnt; i += (size_t)B) {
+		int nb = (int)RQ_MIN((size_t)B, lo + cnt - i);
 		for (int b = 0; b < nb; b++)
 			w->idx[b] = (int64_t)(i + b);
 		rq_dataset_batch(ds, w->idx, nb, w->a, w->v, w->y);
 		rq_model_forward(m, w->a, w->v, NULL, nb, 0, NULL);
-		rq_model_kmeans(m, 0, nb, ka, kv);
-		q = rq_model_query(m, 0);
+		rq_model_kmeans(m, layer, nb, ka, kv);
+		q = rq_model_query(m, layer);
 		rq_air(q, ka, kv, (size_t)nb, (size_t)d, &ca, &cv);
 		sa += ca * nb;
 		sv += cv * nb;
@@ -246,7 +312,16 @@ air_pass(rq_model *m, const rq_dataset *ds, work *w, int B, double *eq,
 			memcpy(dkv + i * d, kv, (size_t)nb * d * sizeof(float));
 		}
 	}
-	q = rq_model_query(m, 0);
+	s2[0] = sa;
+	s2[1] = sv;
+	dsum(s2, 2);
+	sa = s2[0];
+	sv = s2[1];
+	dsum(eka, (size_t)d);
+	dsum(ekv, (size_t)d);
+	if (dka != NULL && dsize > 1)	/* gather: the parts are disjoint */
+		dsumf(dka, ds->n * d * 2);
+	q = rq_model_query(m, layer);
 	for (int j = 0; j < d; j++) {
 		eka[j] /= (double)ds->n;
 		ekv[j] /= (double)ds->n;
@@ -302,6 +377,8 @@ logline(const char *fmt, ...)
 {
 	va_list ap;
 
+	if (drank != 0)		/* rank 0 alone logs */
+		return;
 	va_start(ap, fmt);
 	vfprintf(logfp, fmt, ap);
 	va_end(ap);
@@ -339,11 +416,27 @@ params_only(rq_model *m, const rq_model_cfg *c)
 		    sum[0] + sum[1] + sum[2] + ln + bot);
 		printf("params nontrainable R=%.0f\n", d * d);
 	}
+	if (c->method == RQ_METHOD_MTSTAR) {
+		/* MT*: two fusion layers of the same form, one R each */
+		double fl[2] = {0, 0};
+		for (int i = 0; i < rq_model_ntable(m); i++) {
+			const rq_param *p = rq_model_table(m, i);
+			if (strncmp(p->name, "fusion.1.", 9) == 0)
+				fl[1] += (double)p->n;
+			else if (strncmp(p->name, "fusion.", 7) == 0 &&
+			    strcmp(p->name, "fusion.fc.w") != 0 &&
+			    strcmp(p->name, "fusion.fc.b") != 0)
+				fl[0] += (double)p->n;
+		}
+		printf("params fusion.layer1=%.0f fusion.layer2=%.0f\n", fl[0],
+		    fl[1]);
+		printf("params nontrainable R=%.0f (R1 + R2)\n", 2 * d * d);
+	}
 	printf("params trainable=%zu (built by rq, probes included)\n",
 	    rq_model_nparams(m));
-	if (c->method == RQ_METHOD_MT)
+	if (rq_model_fusion_layers(m) > 0)
 		printf("flops forward=%.0f without_R=%.0f per sample\n", f,
-		    f - 2 * d * d);
+		    f - rq_model_fusion_layers(m) * 2 * d * d);
 	else
 		printf("flops forward=%.0f per sample\n", f);
 }
@@ -389,8 +482,14 @@ main(int argc, char **argv)
 	double *eq = NULL, *eka = NULL, *ekv = NULL, *Rn = NULL, *qb = NULL;
 	float *ka = NULL, *kv = NULL, *dka = NULL, *dkv = NULL;
 	struct rusage ru;
+	rq_rng drng;
+	int stopnow;
 
 	rq_progname_init(argc, argv);
+	if (rq_dist_init(&argc, &argv) != RQ_OK)
+		errx(1, "%s", rq_dist_error());
+	drank = rq_dist_rank();
+	dsize = rq_dist_size();
 	rq_model_cfg_defaults(&cfg);
 	memset(&h, 0, sizeof h);
 	h.method = RQ_METHOD_MT;
@@ -410,6 +509,9 @@ main(int argc, char **argv)
 		case 'm':
 			if (strcmp(optarg, "mt-rq") == 0) {
 				h.method = RQ_METHOD_MT;
+				h.rollingq = 1;
+			} else if (strcmp(optarg, "mtstar-rq") == 0) {
+				h.method = RQ_METHOD_MTSTAR;
 				h.rollingq = 1;
 			} else if (strcmp(optarg, "ogm") == 0 ||
 			    strcmp(optarg, "concat-ogm") == 0) {
@@ -495,10 +597,9 @@ main(int argc, char **argv)
 		errx(2, "--ogm-*: OGM-GE needs method concat or sum");
 	if (seen_ogm)
 		h.ogm = 1;
-	if (h.method == RQ_METHOD_MTSTAR)
-		errx(2, "-m mtstar: MT* is not built yet");
-	if (h.rollingq && h.method != RQ_METHOD_MT)
-		errx(2, "--rollingq: needs method mt");
+	if (h.rollingq && h.method != RQ_METHOD_MT &&
+	    h.method != RQ_METHOD_MTSTAR)
+		errx(2, "--rollingq: needs method mt or mtstar");
 	if (!(h.lr > 0) || !(h.warmup >= 0) || !(h.wd >= 0))
 		errx(2, "-l, -w, -W: need lr > 0, warmup >= 0, decay >= 0");
 	openblas_set_num_threads(threads);
@@ -520,8 +621,10 @@ main(int argc, char **argv)
 		cfg.vc = vchan ? vchan : cfg.C % 3 == 0 ? 3 : 1;
 		if (rq_model_plan(&m, &cfg) != RQ_OK)
 			errx(2, "impossible model configuration");
-		params_only(m, &cfg);
+		if (drank == 0)
+			params_only(m, &cfg);
 		rq_model_free(m);
+		rq_dist_finalize();
 		return rq_finish_stdout() == 0 ? 0 : 1;
 	}
 	if (argc < 2 || argc > 3)
@@ -605,7 +708,7 @@ main(int argc, char **argv)
 	ekv = eq + 2 * d;
 	qb = eq + 3 * d;
 	kv = ka + (size_t)B * d;
-	if (airdump != NULL && cfg.method == RQ_METHOD_MT) {
+	if (airdump != NULL && rq_model_fusion_layers(m) > 0) {
 		dka = malloc(ds[0].n * d * 2 * sizeof(float));
 		if (dka == NULL)
 			errx(1, "out of memory");
@@ -623,11 +726,26 @@ main(int argc, char **argv)
 		st.best_epoch = -1;
 	}
 	hyper_str(&h, st.hyper, sizeof st.hyper);
+	if (dsize > 1) {
+		/* one replica: rank 0's weights, optimizer state and R */
+		if (rq_dist_bcast(rq_model_params(m), rq_model_nparams(m) *
+		    sizeof(float), 0) != RQ_OK)
+			errx(1, "%s", rq_dist_error());
+		for (int k = 0; k < cfg.opt_slots; k++)
+			if (rq_dist_bcast(rq_model_state(m, k),
+			    rq_model_nparams(m) * sizeof(float), 0) != RQ_OK)
+				errx(1, "%s", rq_dist_error());
+		for (int k = 0; k < rq_model_fusion_layers(m); k++)
+			if (rq_dist_bcast(rq_model_rotation(m, k), (size_t)d * d *
+			    sizeof(double), 0) != RQ_OK)
+				errx(1, "%s", rq_dist_error());
+	}
 
 	logfp = stderr;
-	if (logpath != NULL && (logfp = fopen(logpath, "a")) == NULL)
+	if (drank == 0 && logpath != NULL &&
+	    (logfp = fopen(logpath, "a")) == NULL)
 		err(1, "%s", logpath);
-	tty = isatty(STDERR_FILENO);
+	tty = drank == 0 && isatty(STDERR_FILENO);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	if (out != NULL)
@@ -645,20 +763,28 @@ main(int argc, char **argv)
 		    cfg.ph, cfg.pw, rq_model_nparams(m), h.epochs, B, h.lr,
 		    h.opt == RQ_OPT_SGD ? "sgd" : "adamw",
 		    (unsigned long long)h.seed, threads);
+	if (rq_dist_enabled())
+		logline("# rq-train-mpi ranks=%d global_batch=%d "
+		    "dropout_rng=%s\n", dsize, B, dsize > 1 ?
+		    "per-rank-per-step" : "shared");
 
 	for (; st.epoch < h.epochs; st.epoch++) {
 		double t0 = now(), lr = h.lr, vacc[3], tacc[3], vloss, tloss;
-		double air = NAN, ca, cv;
-		int rotated = 0;
+		double air = NAN, ca, cv, airl[2] = {NAN, NAN};
+		int rotated = 0, nfl, nextl;
+		char x2[96] = "";
 		long e = st.epoch;
 
-		if (st.batch == 0 && stop_sig) {
+		stopnow = dsize > 1 ? dmax(stop_sig) : stop_sig;
+		if (st.batch == 0 && stopnow) {
 			/* between epochs: the epoch checkpoint is the resume point */
 			if (out == NULL)
 				errx(1, "signal %d: stopped after epoch %ld (no -o, "
 				    "nothing saved)", (int)stop_sig, e);
-			if (rq_ckpt_save(out, m, &st, errbuf, sizeof errbuf) != RQ_OK)
+			if (drank == 0 && rq_ckpt_save(out, m, &st, errbuf,
+			    sizeof errbuf) != RQ_OK)
 				errx(1, "%s", errbuf);
+			rq_dist_barrier();
 			errx(1, "signal %d: saved %s after epoch %ld; resume with -r "
 			    "%s", (int)stop_sig, out, e, out);
 		}
@@ -669,37 +795,87 @@ main(int argc, char **argv)
 			memset(st.acc, 0, sizeof st.acc);
 		}
 		for (long bi = st.batch; bi < nb; bi++) {
-			size_t i0 = (size_t)bi * B;
-			int n = (int)RQ_MIN((size_t)B, ds[0].n - i0);
-			double loss;
-			if (stop_sig && bi > 0) {
+			size_t i0 = (size_t)bi * B, off, ln;
+			int n = (int)RQ_MIN((size_t)B, ds[0].n - i0), nl;
+			double loss, red[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+			if (dsize == 1)
+				stopnow = stop_sig;
+			if (stopnow && bi > 0) {
 				st.batch = bi;
 				if (out == NULL)
 					errx(1, "signal %d: stopped at epoch %ld batch "
 					    "%ld (no -o, nothing saved)", (int)stop_sig,
 					    e + 1, bi);
-				if (rq_ckpt_save(out, m, &st, errbuf, sizeof errbuf)
-				    != RQ_OK)
+				if (drank == 0 && rq_ckpt_save(out, m, &st, errbuf,
+				    sizeof errbuf) != RQ_OK)
 					errx(1, "%s", errbuf);
+				rq_dist_barrier();
 				errx(1, "signal %d: saved %s at epoch %ld batch %ld; "
 				    "resume with -r %s", (int)stop_sig, out, e + 1, bi,
 				    out);
 			}
-			rq_dataset_batch(&ds[0], st.perm + i0, n, w.a, w.v, w.y);
+			/*
+			 * Rank r takes the contiguous part r of the global batch
+			 * (every rank holds the same permutation).  Each part's
+			 * loss is a mean over its nl samples, so its gradient is
+			 * scaled by nl/n before the sum: the sum is then the
+			 * gradient of the mean over the global batch.  Dropout
+			 * on more than one rank draws from a per-rank stream
+			 * reseeded every step (st.rng must stay in step on all
+			 * ranks: it shuffles); on one rank it is st.rng as in
+			 * rq-train.
+			 */
+			rq_dist_part((size_t)n, drank, dsize, &off, &ln);
+			nl = (int)ln;
 			rq_model_zero_grad(m);
-			loss = rq_model_forward(m, w.a, w.v, w.y, n, 1, &st.rng);
+			loss = 0;
+			if (nl > 0) {
+				rq_dataset_batch(&ds[0], st.perm + i0 + off, nl, w.a,
+				    w.v, w.y);
+				if (dsize > 1)
+					rq_rng_seed(&drng, h.seed ^ (0x9e3779b97f4a7c15ULL *
+					    ((uint64_t)st.step * (uint64_t)dsize +
+					    (uint64_t)drank + 1)));
+				loss = rq_model_forward(m, w.a, w.v, w.y, nl, 1,
+				    dsize > 1 ? &drng : &st.rng);
+				red[0] = loss * nl;
+				red[1] = nl;
+				for (int hh = 0; hh < 3; hh++) {
+					const float *p = rq_model_probs(m, hh);
+					if (p == NULL)
+						continue;
+					for (int b = 0; b < nl; b++)
+						red[2 + hh] += argmax(p + (size_t)b * K,
+						    K) == w.y[b];
+				}
+			}
+			if (dsize > 1) {
+				red[7] = stop_sig;
+				dsum(red, 8);
+				stopnow = red[7] > 0;
+				loss = red[0] / red[1];
+			}
 			if (!isfinite(loss))
 				errx(1, "%s: epoch %ld batch %ld: loss is %g; stopped; "
 				    "the last good checkpoint is %s", argv[0], e + 1, bi,
 				    loss, out != NULL ? out : "(none: no -o)");
-			rq_model_backward(m, w.y, n);
+			if (nl > 0)
+				rq_model_backward(m, w.y, nl);
+			if (dsize > 1) {
+				float *g = rq_model_grads(m), f = (float)nl / n;
+				size_t P = rq_model_nparams(m);
+				for (size_t j = 0; j < P; j++)
+					g[j] *= f;
+				dsumf(g, P);
+			}
 			if (h.ogm) {
 				double s[2] = {0, 0}, ratio;
 				float coef[2] = {1, 1};
-				rq_model_modality_logits(m, n, w.la, w.lv);
+				if (nl > 0)
+					rq_model_modality_logits(m, nl, w.la, w.lv);
 				for (int md = 0; md < 2; md++) {
 					const float *L = md ? w.lv : w.la;
-					for (int b = 0; b < n; b++) {
+					for (int b = 0; b < nl; b++) {
 						const float *r = L + (size_t)b * K;
 						double mx = r[argmax(r, K)], z = 0;
 						for (int k = 0; k < K; k++)
@@ -707,6 +883,7 @@ main(int argc, char **argv)
 						s[md] += exp(r[w.y[b]] - mx) / z;
 					}
 				}
+				dsum(s, 2);	/* over the global batch */
 				ratio = s[0] / s[1];
 				if (ratio > 1)
 					coef[0] = (float)(1 - tanh(h.ogm_alpha *
@@ -729,16 +906,8 @@ main(int argc, char **argv)
 				    rq_model_nparams(m), lr, 0.9, 0.999, 1e-8, h.wd,
 				    st.step + 1);
 			st.step++;
-			st.acc[0] += loss * n;
-			st.acc[1] += n;
-			for (int hh = 0; hh < 3; hh++) {
-				const float *p = rq_model_probs(m, hh);
-				if (p == NULL)
-					continue;
-				for (int b = 0; b < n; b++)
-					st.acc[2 + hh] += argmax(p + (size_t)b * K, K) ==
-					    w.y[b];
-			}
+			for (int j = 0; j < 5; j++)
+				st.acc[j] += red[j];
 			if (tty) {
 				int done = (int)(40 * (bi + 1) / nb);
 				fprintf(stderr, "\r%ld/%d [%-40.*s] loss %.4f", e + 1,
@@ -749,15 +918,28 @@ main(int argc, char **argv)
 		if (tty)
 			fprintf(stderr, "\r%*s\r", 70, "");
 		st.batch = 0;
+		if (dsize > 1)
+			replica_check(m);
 		tloss = st.acc[0] / st.acc[1];
 		for (int hh = 0; hh < 3; hh++)
 			tacc[hh] = rq_model_probs(m, hh) ? st.acc[2 + hh] / st.acc[1] :
 			    NAN;
 
-		if (cfg.method == RQ_METHOD_MT) {
+		/*
+		 * RollingQ on every fusion layer of MT and MT*.  MT* rotates
+		 * progressively: the layer next in line is the one with fewer
+		 * rotations (layer 1 on ties), so triggers alternate layer 1,
+		 * layer 2, layer 1, ...; --rmax bounds each layer's count.
+		 * Its statistics are computed last so eq, eka, ekv hold them.
+		 */
+		nfl = rq_model_fusion_layers(m);
+		nextl = nfl > 1 && *rq_model_rotations(m, 1) <
+		    *rq_model_rotations(m, 0) ? 1 : 0;
+		for (int k = 0; k < nfl; k++) {
+			int l = (nextl + 1 + k) % nfl;
 			if (h.air_full || airdump != NULL)
-				air = air_pass(m, &ds[0], &w, B, eq, eka, ekv, ka, kv,
-				    dka, dkv);
+				airl[l] = air_pass(m, l, &ds[0], &w, B, eq, eka, ekv,
+				    ka, kv, dka, dkv);
 			if (!h.air_full) {
 				/* the authors' estimate: the last training batch */
 				size_t i0 = (size_t)(nb - 1) * B;
@@ -765,9 +947,9 @@ main(int argc, char **argv)
 				rq_dataset_batch(&ds[0], st.perm + i0, n, w.a, w.v,
 				    w.y);
 				rq_model_forward(m, w.a, w.v, NULL, n, 0, NULL);
-				rq_model_kmeans(m, 0, n, ka, kv);
-				air = rq_air(rq_model_query(m, 0), ka, kv, (size_t)n,
-				    (size_t)d, &ca, &cv);
+				rq_model_kmeans(m, l, n, ka, kv);
+				airl[l] = rq_air(rq_model_query(m, l), ka, kv,
+				    (size_t)n, (size_t)d, &ca, &cv);
 				memset(eka, 0, (size_t)d * sizeof *eka);
 				memset(ekv, 0, (size_t)d * sizeof *ekv);
 				for (int b = 0; b < n; b++)
@@ -776,48 +958,57 @@ main(int argc, char **argv)
 						ekv[j] += kv[(size_t)b * d + j] / (double)n;
 					}
 				for (int j = 0; j < d; j++)
-					eq[j] = rq_model_query(m, 0)[j];
+					eq[j] = rq_model_query(m, l)[j];
 			}
-			if (airdump != NULL)
-				dump_air(airdump, e + 1, rq_model_query(m, 0), dka, dkv,
+			if (airdump != NULL && drank == 0) {
+				/* layer 2 of MT*: <prefix>.l2.<epoch>.rqt */
+				char pfx[3072];
+				snprintf(pfx, sizeof pfx, "%s%s", airdump,
+				    l ? ".l2" : "");
+				dump_air(pfx, e + 1, rq_model_query(m, l), dka, dkv,
 				    ds[0].n, d);
-			if (h.rollingq && *rq_model_rotations(m, 0) < h.rmax &&
-			    fabs(air) > h.beta) {
-				double alpha, *R = rq_model_rotation(m, 0);
-				int rc;
-				if (rq_rollingq_anchor(qb, &alpha, eq, eka, ekv, air,
-				    h.rho, (size_t)d) != RQ_OK)
-					errx(1, "epoch %ld: RollingQ anchor failed "
-					    "(zero key mean?)", e + 1);
-				rc = h.rot_svd ? rq_rotation_svd(Rn, eq, qb, (size_t)d) :
-				    rq_rotation_plane(Rn, eq, qb, (size_t)d);
-				if (rc != RQ_OK)
-					errx(1, "epoch %ld: rotation failed", e + 1);
-				/* R_total <- R_new R_total */
-				double *tmp = eq + 4 * d;
-				for (int j = 0; j < d; j++) {
-					for (int i = 0; i < d; i++) {
-						double s = 0;
-						for (int k = 0; k < d; k++)
-							s += Rn[(size_t)i * d + k] *
-							    R[(size_t)k * d + j];
-						tmp[i] = s;
-					}
-					for (int i = 0; i < d; i++)
-						R[(size_t)i * d + j] = tmp[i];
-				}
-				(*rq_model_rotations(m, 0))++;
-				rotated = 1;
-				logline("# epoch=%ld rotation=%ld air=%.6f alpha=%.6f "
-				    "rho=%g\n", e + 1, *rq_model_rotations(m, 0), air,
-				    alpha, h.rho);
 			}
+		}
+		if (nfl > 0)
+			air = airl[0];
+		if (nfl > 0 && h.rollingq &&
+		    *rq_model_rotations(m, nextl) < h.rmax &&
+		    fabs(airl[nextl]) > h.beta) {
+			double alpha, *R = rq_model_rotation(m, nextl);
+			int rc;
+			if (rq_rollingq_anchor(qb, &alpha, eq, eka, ekv, airl[nextl],
+			    h.rho, (size_t)d) != RQ_OK)
+				errx(1, "epoch %ld: RollingQ anchor failed "
+				    "(zero key mean?)", e + 1);
+			rc = h.rot_svd ? rq_rotation_svd(Rn, eq, qb, (size_t)d) :
+			    rq_rotation_plane(Rn, eq, qb, (size_t)d);
+			if (rc != RQ_OK)
+				errx(1, "epoch %ld: rotation failed", e + 1);
+			/* R_total <- R_new R_total */
+			double *tmp = eq + 4 * d;
+			for (int j = 0; j < d; j++) {
+				for (int i = 0; i < d; i++) {
+					double s = 0;
+					for (int k = 0; k < d; k++)
+						s += Rn[(size_t)i * d + k] *
+						    R[(size_t)k * d + j];
+					tmp[i] = s;
+				}
+				for (int i = 0; i < d; i++)
+					R[(size_t)i * d + j] = tmp[i];
+			}
+			(*rq_model_rotations(m, nextl))++;
+			rotated = nextl + 1;
+			logline("# epoch=%ld rotation=%ld air=%.6f alpha=%.6f "
+			    "rho=%g layer=%d\n", e + 1,
+			    *rq_model_rotations(m, nextl), airl[nextl], alpha, h.rho,
+			    nextl + 1);
 		}
 		evaluate(m, &ds[1], &w, B, vacc, &vloss);
 		/* test accuracy of this epoch, used if it is the best on val */
-		double test_acc = NAN;
+		double test_acc = NAN, ta[3] = {NAN, NAN, NAN};
 		if (nsets > 2) {
-			double ta[3], tl;
+			double tl;
 			evaluate(m, &ds[2], &w, B, ta, &tl);
 			test_acc = ta[0];
 		}
@@ -830,7 +1021,7 @@ main(int argc, char **argv)
 			st.best_epoch = e + 1;
 		}
 		st.epoch = e + 1;
-		if (out != NULL) {
+		if (out != NULL && drank == 0) {
 			if (best && rq_ckpt_save(best_path, m, &st, errbuf,
 			    sizeof errbuf) != RQ_OK)
 				errx(1, "%s", errbuf);
@@ -839,13 +1030,17 @@ main(int argc, char **argv)
 				errx(1, "%s", errbuf);
 		}
 		st.epoch = e;
+		if (nfl > 1)	/* MT*: layer 2 (air, rotations: layer 1) */
+			snprintf(x2, sizeof x2, " air2=%.6f rotations2=%ld", airl[1],
+			    *rq_model_rotations(m, 1));
 		logline("epoch=%ld lr=%.6g loss=%.6f train_acc=%.4f "
 		    "train_acc_a=%.4f train_acc_v=%.4f val_loss=%.6f "
 		    "val_acc=%.4f val_acc_a=%.4f val_acc_v=%.4f test_acc=%.4f "
-		    "air=%.6f rotations=%ld rotated=%d seconds=%.3f\n", e + 1, lr,
-		    tloss, tacc[0], tacc[1], tacc[2], vloss, vacc[0], vacc[1],
-		    vacc[2], test_acc, air, rq_model_rotations(m, 0) ?
-		    *rq_model_rotations(m, 0) : 0L, rotated, now() - t0);
+		    "test_acc_a=%.4f test_acc_v=%.4f "
+		    "air=%.6f rotations=%ld rotated=%d%s seconds=%.3f\n", e + 1,
+		    lr, tloss, tacc[0], tacc[1], tacc[2], vloss, vacc[0], vacc[1],
+		    vacc[2], test_acc, ta[1], ta[2], air, rq_model_rotations(m, 0) ?
+		    *rq_model_rotations(m, 0) : 0L, rotated, x2, now() - t0);
 	}
 	getrusage(RUSAGE_SELF, &ru);
 	logline("best_epoch=%ld val_acc=%.4f test_acc=%.4f train_acc=%.4f "
@@ -853,6 +1048,8 @@ main(int argc, char **argv)
 	    st.best_test, st.best_train, ru.ru_maxrss, rq_model_arena_bytes(m));
 	if (logfp != stderr && fclose(logfp) != 0)
 		err(1, "%s", logpath);
+	rq_dist_barrier();	/* rank 0's checkpoint is whole before exit */
+	rq_dist_finalize();
 	rq_model_free(m);
 	for (int i = 0; i < nsets; i++)
 		rq_dataset_free(&ds[i]);

@@ -131,3 +131,8 @@ put('idx', 'i16-3.idx.gz', gzip.compress(idx(0x0B, [3],
                                              struct.pack('>3h', 1, -1, 2)),
                                          mtime=0))
 put('idx', 'f64-1.idx', idx(0x0E, [1], struct.pack('>d', 3.25)))
+
+# manifests of rq-extract(1): path[;path...],label,split
+put('manifest', 'basic.csv', b'# path,label,split\n'
+    b'a/0.wav,0,train\nb/1.wav;b/1b.png,1,test\r\n\nc,d.wav,9,val\n')
+put('manifest', 'bad-label.csv', b'x.wav,-1,train\n')

@@ -9,6 +9,7 @@
  *   optim.0, optim.1  f32 [P]  optimizer state (as many as it keeps)
  *   rng.state   u64 [4]  meta has_spare, spare (hex float)
  *   fusion.R    f64 [d,d] R_total, meta rotations=
+ *   fusion.1.R  f64 [d,d] MT* layer 2's R_total, meta rotations=
  *   train.perm  i64 [n]  the current epoch's order (only mid-epoch)
  * Doubles in metadata are written with %a so they read back exactly.
  */
@@ -286,6 +287,21 @@ rq_ckpt_config(const char *path, rq_model_cfg *cfg, char *hyper,
 	return rc;
 }
 
+/* fusion layer of an R_total record: "fusion.R" 0, "fusion.<l>.R" l */
+static int
+rot_layer(const char *name)
+{
+	char *end;
+	long l;
+
+	if (strcmp(name, "fusion.R") == 0)
+		return 0;
+	if (strncmp(name, "fusion.", 7) != 0 || name[7] < '1' || name[7] > '9')
+		return -1;
+	l = strtol(name + 7, &end, 10);
+	return strcmp(end, ".R") == 0 && l < 64 ? (int)l : -1;
+}
+
 int
 rq_ckpt_load(const char *path, rq_model *m, rq_train_state *st, char *err,
     size_t errn)
@@ -294,7 +310,7 @@ rq_ckpt_load(const char *path, rq_model *m, rq_train_state *st, char *err,
 	rq_model_cfg c;
 	rq_stream *s;
 	rq_tensor t;
-	int rc, seen_rng = 0, nseen = 0;
+	int rc, seen_rng = 0, nseen = 0, l;
 	long rec;
 
 	if ((s = rq_stream_open(path, "r")) == NULL) {
@@ -373,20 +389,20 @@ rq_ckpt_load(const char *path, rq_model *m, rq_train_state *st, char *err,
 			memcpy(st->rng.s, t.data, 32);
 			st->rng.has_spare = hs;
 			seen_rng = 1;
-		} else if (strcmp(t.name, "fusion.R") == 0 &&
-		    rq_model_fusion_layers(m) > 0) {
+		} else if ((l = rot_layer(t.name)) >= 0 &&
+		    l < rq_model_fusion_layers(m)) {
 			long r;
 			if (t.dtype != RQ_F64 || t.ndim != 2 ||
 			    t.dims[0] != (uint64_t)mc->d ||
 			    t.dims[1] != (uint64_t)mc->d ||
-			    getl(&t, "rotations", &r) != RQ_OK) {
-				snprintf(err, errn, "%s: record %ld: bad fusion.R",
-				    path, rec);
+			    getl(&t, "rotations", &r) != RQ_OK || r < 0) {
+				snprintf(err, errn, "%s: record %ld: bad %s",
+				    path, rec, t.name);
 				rc = RQ_EFORMAT;
 				goto out;
 			}
-			memcpy(rq_model_rotation(m, 0), t.data, t.nbytes);
-			*rq_model_rotations(m, 0) = r;
+			memcpy(rq_model_rotation(m, l), t.data, t.nbytes);
+			*rq_model_rotations(m, l) = r;
 		} else if (strcmp(t.name, "train.perm") == 0 && st != NULL) {
 			if (t.dtype != RQ_I64 || t.ndim != 1 ||
 			    t.dims[0] != st->nperm || st->perm == NULL) {

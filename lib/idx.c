@@ -34,7 +34,7 @@ rq_idx_read(const char *path, rq_tensor *t, char *err, size_t errn)
 	uint64_t dims[RQ_MAX_NDIM];
 	gzFile gz;
 	int dtype, ndim, rc;
-	size_t es;
+	size_t es, nb;
 
 	if ((gz = gzopen(path, "rb")) == NULL) {
 		snprintf(err, errn, "%s: cannot open", path);
@@ -73,22 +73,41 @@ rq_idx_read(const char *path, rq_tensor *t, char *err, size_t errn)
 		dims[i] = (uint64_t)d[0] << 24 | (uint64_t)d[1] << 16 |
 		    (uint64_t)d[2] << 8 | d[3];
 	}
-	if ((rc = rq_tensor_alloc(t, dtype, ndim, dims)) != RQ_OK) {
+	es = rq_dtype_size(dtype);
+	if (rq_numel_of(ndim, dims, es, &nb) != RQ_OK) {
 		snprintf(err, errn, "%s: IDX shape too large", path);
+		gzclose(gz);
+		return RQ_ERANGE;
+	}
+	/* grow the buffer only as bytes arrive: a short file claiming a
+	 * huge shape must not allocate that shape */
+	for (size_t have = 0; have < nb;) {
+		size_t want = RQ_MIN(nb, RQ_MAX(2 * have, (size_t)1 << 20));
+		if ((rc = rq_tensor_reserve(t, want)) != RQ_OK) {
+			snprintf(err, errn, "%s: out of memory", path);
+			gzclose(gz);
+			return rc;
+		}
+		if (gzfull(gz, (char *)t->data + have, want - have) != 0) {
+			snprintf(err, errn, "%s: truncated data: expected %zu "
+			    "items of %zu bytes", path, nb / es, es);
+			goto bad;
+		}
+		have = want;
+	}
+	if ((rc = rq_tensor_reserve(t, nb ? nb : 1)) != RQ_OK) {
 		gzclose(gz);
 		return rc;
 	}
-	if (gzfull(gz, t->data, t->nbytes) != 0) {
-		es = rq_dtype_size(dtype);
-		snprintf(err, errn, "%s: truncated data: expected %zu items of "
-		    "%zu bytes", path, t->nbytes / es, es);
-		goto bad;
-	}
+	t->dtype = dtype;
+	t->ndim = ndim;
+	for (int i = 0; i < RQ_MAX_NDIM; i++)
+		t->dims[i] = i < ndim ? dims[i] : 0;
+	t->nbytes = nb;
 	if (gzread(gz, &extra, 1) != 0) {
 		snprintf(err, errn, "%s: trailing bytes after the data", path);
 		goto bad;
 	}
-	es = rq_dtype_size(dtype);
 	if (es > 1) {   /* big-endian to host (little-endian) */
 		unsigned char *p = t->data;
 		for (size_t i = 0; i < t->nbytes; i += es)

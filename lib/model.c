@@ -1,7 +1,8 @@
 /*
  * model.c: the whole model of DESIGN.md section 2 -- two ViT encoders,
  * the heads of every method, the single-head fusion layer of Vanilla MT
- * with its RollingQ rotation -- forward and backward over one batch.
+ * and the two of MT*, with their RollingQ rotations -- forward and
+ * backward over one batch.
  *
  * Shapes (B batch, d width, L depth, Hh heads, h = mlp d hidden, K classes):
  *   audio  a [B,F,T]    -> P_a = (F/pf)(T/pt) patches of pf*pt values,
@@ -17,6 +18,17 @@
  *            q = R (Wq cls_f + bq)                    [d]  (once per batch)
  *            a = softmax(q.k / sqrt d)                [B,S]
  *            o = sum_s drop(a) v;  y = drop(o Wo^T + bo);  logits = FC(y)
+ *   MT* fusion (two layers, DESIGN.md section 3, last paragraph):
+ *     layer 1, full single-head self-attention over seq = [cls_f ; tok_a ;
+ *            tok_v] [B,S,d]: Q = seq Wq^T + bq, K, V likewise [B,S,d];
+ *            row 0 of Q (cls_f's query, the same for every sample) is
+ *            replaced by R1 (Wq cls_f + bq); A = softmax_row(Q K^T / sqrt d)
+ *            [B,S,S]; O = drop(A) V; Y1 = drop(O Wo^T + bo)   [B,S,d]
+ *     layer 2, the MT form over seq2 = [cls_f2 ; Y1]  [B,S+1,d] with its
+ *            own cls_f2 and R2: q2 = R2 (Wq2 cls_f2 + bq2) [d] ... y2 [B,d];
+ *            logits = FC(y2).  Layer 2's audio tokens are Y1's rows
+ *            1..Na (seq2 rows 2..1+Na), its visual tokens the rest; neither
+ *            holds Y1 row 0 (layer 1's cls_f output) nor cls_f2.
  *   probes on the detached CLS rows; Concat FC([cls_a ; cls_v]);
  *   Sum FC_a(cls_a) + FC_v(cls_v); unimodal FC(cls).
  * Memory: parameters, gradients, optimizer state and every activation of
@@ -54,12 +66,20 @@ typedef struct encoder {
 	blka ba[DEPTH_MAX];
 } encoder;
 
+/*
+ * One fusion layer.  Query form (MT, MT* layer 2): q, qpre [d]; a, ad
+ * [B,S]; o, y, yd [B,d].  Full form (MT* layer 1): q [B,S,d] (row 0 of
+ * every sample = R qpre), qpre [d]; a, ad [B,S,S]; o, y, yd [B,S,d].
+ * seq, k, v [B,S,d] in both; tokens aoff.. are audio, then visual.
+ */
 typedef struct fusion {
+	int full, S, aoff;
 	size_t cls, qw, qb, kw, kb, vw, vb, ow, ob;
 	double *R;
 	long rot;
 	float *seq, *k, *v, *a, *ad, *o, *y, *yd, *q, *qpre;
 	uint8_t *am, *ym;
+	float *dseq, *dk, *dv, *dob, *dy, *dyd, *dq, *dqpre, *dsc;
 } fusion;
 
 struct rq_model {
@@ -68,7 +88,8 @@ struct rq_model {
 	int ntab, tabcap;
 	size_t nparams;             /* floats in the parameter vector */
 	encoder enc[2];
-	fusion fu;
+	fusion fu[2];
+	int nfu;                    /* fusion layers: 1 MT, 2 MT*, else 0 */
 	size_t hw, hb, haw, hab, hvw, hvb, paw, pab, pvw, pvb;
 	int has_head, has_sum, has_probe;
 	float *arena;
@@ -77,7 +98,6 @@ struct rq_model {
 	float *logits[3], *probs[3], *feat, *dlog, *dfeat;
 	/* backward scratch shared by the encoders */
 	float *dres, *dln, *dqkv, *dao, *dh1, *dh2, *scr, *dpe;
-	float *dseq, *dk, *dv, *dob, *dy, *dyd, *dq, *dqpre;
 	double loss[3];
 	float p_used;
 	int B_used;
@@ -218,6 +238,34 @@ plan_encoder(rq_model *m, int e)
 	lnorm(m, nm, &en->lng, &en->lnb);
 }
 
+/* layer l's parameters: "fusion.*" for layer 0, "fusion.<l>.*" after */
+static void
+plan_fusion(rq_model *m, int l, int full, int S, int aoff)
+{
+	fusion *f = &m->fu[l];
+	char pre[32], nm[64];
+	int d = m->cfg.d;
+
+	if (l == 0)
+		snprintf(pre, sizeof pre, "fusion");
+	else
+		snprintf(pre, sizeof pre, "fusion.%d", l);
+	f->full = full;
+	f->S = S;
+	f->aoff = aoff;
+	snprintf(nm, sizeof nm, "%s.cls", pre);
+	f->cls = addp(m, nm, 1, (uint64_t)d, 0, RQ_INIT_FCLS, 0);
+	snprintf(nm, sizeof nm, "%s.q", pre);
+	lin(m, nm, &f->qw, &f->qb, d, d, 0);
+	snprintf(nm, sizeof nm, "%s.k", pre);
+	lin(m, nm, &f->kw, &f->kb, d, d, 0);
+	snprintf(nm, sizeof nm, "%s.v", pre);
+	lin(m, nm, &f->vw, &f->vb, d, d, 0);
+	snprintf(nm, sizeof nm, "%s.o", pre);
+	lin(m, nm, &f->ow, &f->ob, d, d, 0);
+	m->nfu = l + 1;
+}
+
 int
 rq_model_plan(rq_model **mp, const rq_model_cfg *cfg)
 {
@@ -226,7 +274,7 @@ rq_model_plan(rq_model **mp, const rq_model_cfg *cfg)
 	int d = c->d, K = c->classes, meth = c->method;
 
 	*mp = NULL;
-	if (meth < 0 || meth >= RQ_METHOD_COUNT || meth == RQ_METHOD_MTSTAR)
+	if (meth < 0 || meth >= RQ_METHOD_COUNT)
 		return RQ_EINVAL;
 	if (d < 1 || c->heads < 1 || d % c->heads != 0 || c->depth < 0 ||
 	    c->depth > DEPTH_MAX || c->mlp < 1 || K < 2 || c->batch < 1 ||
@@ -263,18 +311,21 @@ rq_model_plan(rq_model **mp, const rq_model_cfg *cfg)
 		lin(m, "head.v", &m->hvw, &m->hvb, K, d, 0);
 		break;
 	case RQ_METHOD_MT:
-		m->fu.cls = addp(m, "fusion.cls", 1, (uint64_t)d, 0,
-		    RQ_INIT_FCLS, 0);
-		lin(m, "fusion.q", &m->fu.qw, &m->fu.qb, d, d, 0);
-		lin(m, "fusion.k", &m->fu.kw, &m->fu.kb, d, d, 0);
-		lin(m, "fusion.v", &m->fu.vw, &m->fu.vb, d, d, 0);
-		lin(m, "fusion.o", &m->fu.ow, &m->fu.ob, d, d, 0);
+	case RQ_METHOD_MTSTAR: {
+		int S = 1 + m->enc[0].N + m->enc[1].N;
+		if (meth == RQ_METHOD_MT)
+			plan_fusion(m, 0, 0, S, 1);
+		else {
+			plan_fusion(m, 0, 1, S, 1);
+			plan_fusion(m, 1, 0, S + 1, 2);
+		}
 		m->has_head = 1;
 		lin(m, "fusion.fc", &m->hw, &m->hb, K, d, 0);
 		break;
 	}
+	}
 	if (meth == RQ_METHOD_CONCAT || meth == RQ_METHOD_SUM ||
-	    meth == RQ_METHOD_MT) {
+	    meth == RQ_METHOD_MT || meth == RQ_METHOD_MTSTAR) {
 		m->has_probe = 1;
 		lin(m, "probe.a", &m->paw, &m->pab, K, d, 1);
 		lin(m, "probe.v", &m->pvw, &m->pvb, K, d, 1);
@@ -298,12 +349,44 @@ take(rq_model *m, size_t *cur, size_t n)
 }
 
 static void
+layout_fusion(rq_model *m, fusion *f, size_t *cur)
+{
+	size_t B = (size_t)m->cfg.batch, d = (size_t)m->cfg.d, S = (size_t)f->S;
+	size_t ro = f->full ? S : 1, nq = f->full ? B * S * d : d;
+	size_t na = f->full ? B * S * S : B * S;
+
+	f->seq = take(m, cur, B * S * d);
+	f->k = take(m, cur, B * S * d);
+	f->v = take(m, cur, B * S * d);
+	f->a = take(m, cur, na);
+	f->ad = take(m, cur, na);
+	f->o = take(m, cur, B * ro * d);
+	f->y = take(m, cur, B * ro * d);
+	f->yd = take(m, cur, B * ro * d);
+	f->q = take(m, cur, nq);
+	f->qpre = take(m, cur, d);
+	f->am = (uint8_t *)take(m, cur, (na + 3) / 4);
+	f->ym = (uint8_t *)take(m, cur, (B * ro * d + 3) / 4);
+	f->dseq = take(m, cur, B * S * d);
+	f->dk = take(m, cur, B * S * d);
+	f->dv = take(m, cur, B * S * d);
+	f->dob = take(m, cur, B * ro * d);
+	f->dy = take(m, cur, B * ro * d);
+	f->dyd = take(m, cur, B * ro * d);
+	f->dq = take(m, cur, nq);
+	f->dqpre = take(m, cur, d);
+	f->dsc = f->full ? take(m, cur, S * S) : NULL;
+	/* R_total in double: 2 floats per element */
+	f->R = (double *)(void *)take(m, cur, 2 * d * d);
+}
+
+static void
 layout(rq_model *m)
 {
 	const rq_model_cfg *c = &m->cfg;
 	size_t cur = 0, B = (size_t)c->batch, d = (size_t)c->d;
 	size_t hd = (size_t)c->mlp * d, H = (size_t)c->heads;
-	size_t K = (size_t)c->classes, Nmax = 1, Pmax = 1, S;
+	size_t K = (size_t)c->classes, Nmax = 1, Pmax = 1;
 
 	m->params = take(m, &cur, m->nparams);
 	m->grads = take(m, &cur, m->nparams);
@@ -358,32 +441,8 @@ layout(rq_model *m)
 	m->dlog = take(m, &cur, B * K);
 	m->feat = take(m, &cur, 2 * B * d);
 	m->dfeat = take(m, &cur, 2 * B * d);
-	if (c->method == RQ_METHOD_MT) {
-		fusion *f = &m->fu;
-		S = 1 + (size_t)m->enc[0].N + (size_t)m->enc[1].N;
-		f->seq = take(m, &cur, B * S * d);
-		f->k = take(m, &cur, B * S * d);
-		f->v = take(m, &cur, B * S * d);
-		f->a = take(m, &cur, B * S);
-		f->ad = take(m, &cur, B * S);
-		f->o = take(m, &cur, B * d);
-		f->y = take(m, &cur, B * d);
-		f->yd = take(m, &cur, B * d);
-		f->q = take(m, &cur, d);
-		f->qpre = take(m, &cur, d);
-		f->am = (uint8_t *)take(m, &cur, (B * S + 3) / 4);
-		f->ym = (uint8_t *)take(m, &cur, (B * d + 3) / 4);
-		m->dseq = take(m, &cur, B * S * d);
-		m->dk = take(m, &cur, B * S * d);
-		m->dv = take(m, &cur, B * S * d);
-		m->dob = take(m, &cur, B * d);
-		m->dy = take(m, &cur, B * d);
-		m->dyd = take(m, &cur, B * d);
-		m->dq = take(m, &cur, d);
-		m->dqpre = take(m, &cur, d);
-		/* R_total in double: 2 floats per element */
-		f->R = (double *)(void *)take(m, &cur, 2 * d * d);
-	}
+	for (int l = 0; l < m->nfu; l++)
+		layout_fusion(m, &m->fu[l], &cur);
 	m->arena_floats = cur;
 }
 
@@ -402,11 +461,11 @@ rq_model_alloc(rq_model *m)
 		return RQ_ENOMEM;
 	memset(m->arena, 0, n * sizeof(float));
 	layout(m);
-	if (m->cfg.method == RQ_METHOD_MT) {
+	for (int l = 0; l < m->nfu; l++) {
 		size_t d = (size_t)m->cfg.d;
 		for (size_t i = 0; i < d; i++)
-			m->fu.R[i * d + i] = 1;
-		m->fu.rot = 0;
+			m->fu[l].R[i * d + i] = 1;
+		m->fu[l].rot = 0;
 	}
 	return RQ_OK;
 }
@@ -426,10 +485,7 @@ size_t rq_model_nparams(const rq_model *m) { return m->nparams; }
 int rq_model_ntable(const rq_model *m) { return m->ntab; }
 float *rq_model_params(rq_model *m) { return m->params; }
 float *rq_model_grads(rq_model *m) { return m->grads; }
-int rq_model_fusion_layers(const rq_model *m)
-{
-	return m->cfg.method == RQ_METHOD_MT ? 1 : 0;
-}
+int rq_model_fusion_layers(const rq_model *m) { return m->nfu; }
 
 size_t
 rq_model_arena_bytes(const rq_model *m)
@@ -473,13 +529,13 @@ rq_model_tokens(const rq_model *m, int *na, int *nv)
 double *
 rq_model_rotation(rq_model *m, int layer)
 {
-	return layer == 0 && m->cfg.method == RQ_METHOD_MT ? m->fu.R : NULL;
+	return layer >= 0 && layer < m->nfu ? m->fu[layer].R : NULL;
 }
 
 long *
 rq_model_rotations(rq_model *m, int layer)
 {
-	return layer == 0 && m->cfg.method == RQ_METHOD_MT ? &m->fu.rot : NULL;
+	return layer >= 0 && layer < m->nfu ? &m->fu[layer].rot : NULL;
 }
 
 /* multiply-accumulate count x 2, per sample; elementwise ops left out */
@@ -503,6 +559,14 @@ rq_model_flops(const rq_model *m)
 		f += 4 * S * d * d + 2 * d * d + 4 * S * d + 2 * d * d +
 		    2 * d * K;
 		f += 2 * d * d;   /* R q; subtract for the model without R */
+	} else if (c->method == RQ_METHOD_MTSTAR) {
+		double S = 1 + m->enc[0].N + m->enc[1].N, S2 = S + 1;
+		/* layer 1: Q K V over S rows, A = QK^T, AV, output map */
+		f += 8 * S * d * d + 4 * S * S * d + 2 * d * d;
+		/* layer 2 as MT over S + 1 tokens, then the head */
+		f += 4 * S2 * d * d + 2 * d * d + 4 * S2 * d + 2 * d * d +
+		    2 * d * K;
+		f += 2 * 2 * d * d;   /* R1 q1, R2 q2 */
 	} else if (c->method == RQ_METHOD_CONCAT)
 		f += 4 * d * K;
 	else
@@ -708,13 +772,35 @@ encoder_backward(rq_model *m, int e, int B)
 	    PP(en->pw), B * P, en->pdim, d);
 }
 
+/* out = R x in double (R [d,d] row-major) */
 static void
-fusion_forward(rq_model *m, int B, int train, rq_rng *rng)
+rot_apply(float *out, const double *R, const float *x, int d)
 {
-	const rq_model_cfg *c = &m->cfg;
-	fusion *f = &m->fu;
-	int d = c->d, Na = m->enc[0].N, Nv = m->enc[1].N, S = 1 + Na + Nv;
-	float p = train ? c->drop : 0;
+	for (int i = 0; i < d; i++) {
+		double s = 0;
+		for (int j = 0; j < d; j++)
+			s += R[(size_t)i * d + j] * x[j];
+		out[i] = (float)s;
+	}
+}
+
+/* out = R^T x; out != x */
+static void
+rot_apply_t(float *out, const double *R, const float *x, int d)
+{
+	for (int j = 0; j < d; j++) {
+		double s = 0;
+		for (int i = 0; i < d; i++)
+			s += R[(size_t)i * d + j] * x[i];
+		out[j] = (float)s;
+	}
+}
+
+/* seq = [cls_f ; tok_a ; tok_v] for a layer reading the encoders */
+static void
+fusion_fill(rq_model *m, fusion *f, int B)
+{
+	int d = m->cfg.d, Na = m->enc[0].N, Nv = m->enc[1].N, S = f->S;
 
 	for (int b = 0; b < B; b++) {
 		float *s = f->seq + (size_t)b * S * d;
@@ -724,64 +810,16 @@ fusion_forward(rq_model *m, int B, int train, rq_rng *rng)
 		memcpy(s + (size_t)(1 + Na) * d, m->enc[1].tok +
 		    (size_t)b * Nv * d, (size_t)Nv * d * sizeof(float));
 	}
-	rq_linear_forward(f->k, f->seq, PP(f->kw), PP(f->kb), B * S, d, d);
-	rq_linear_forward(f->v, f->seq, PP(f->vw), PP(f->vb), B * S, d, d);
-	rq_linear_forward(f->qpre, PP(f->cls), PP(f->qw), PP(f->qb), 1, d, d);
-	for (int i = 0; i < d; i++) {
-		double s = 0;
-		for (int j = 0; j < d; j++)
-			s += f->R[(size_t)i * d + j] * f->qpre[j];
-		f->q[i] = (float)s;
-	}
-	if (p > 0)
-		for (size_t i = 0; i < (size_t)B * S; i++)
-			f->am[i] = rq_rng_uniform(rng) >= p;
-	rq_fusion_attn_forward(f->o, f->a, f->ad, f->q, f->k, f->v,
-	    p > 0 ? f->am : NULL, p, B, S, d);
-	rq_linear_forward(f->y, f->o, PP(f->ow), PP(f->ob), B, d, d);
-	rq_dropout_forward(f->yd, f->ym, f->y, (size_t)B * d, p, rng);
-	rq_linear_forward(m->logits[0], f->yd, PP(m->hw), PP(m->hb), B, d,
-	    c->classes);
 }
 
+/* dL/dseq of a layer filled by fusion_fill back to cls_f and the tokens */
 static void
-fusion_backward(rq_model *m, int B)
+fusion_scatter(rq_model *m, fusion *f, int B)
 {
-	const rq_model_cfg *c = &m->cfg;
-	fusion *f = &m->fu;
-	int d = c->d, Na = m->enc[0].N, Nv = m->enc[1].N, S = 1 + Na + Nv;
-	float p = m->p_used;
-	size_t n = (size_t)B * S * d;
+	int d = m->cfg.d, Na = m->enc[0].N, Nv = m->enc[1].N, S = f->S;
 
-	memset(m->dyd, 0, (size_t)B * d * sizeof(float));
-	rq_linear_backward(m->dyd, GG(m->hw), GG(m->hb), m->dlog, f->yd,
-	    PP(m->hw), B, d, c->classes);
-	memset(m->dy, 0, (size_t)B * d * sizeof(float));
-	rq_dropout_backward(m->dy, m->dyd, f->ym, (size_t)B * d, p);
-	memset(m->dob, 0, (size_t)B * d * sizeof(float));
-	rq_linear_backward(m->dob, GG(f->ow), GG(f->ob), m->dy, f->o,
-	    PP(f->ow), B, d, d);
-	memset(m->dq, 0, (size_t)d * sizeof(float));
-	memset(m->dk, 0, n * sizeof(float));
-	memset(m->dv, 0, n * sizeof(float));
-	rq_fusion_attn_backward(m->dq, m->dk, m->dv, m->dob, f->a, f->ad, f->q,
-	    f->k, f->v, p > 0 ? f->am : NULL, p, B, S, d);
-	/* q = R q_pre: dq_pre = R^T dq */
-	for (int j = 0; j < d; j++) {
-		double s = 0;
-		for (int i = 0; i < d; i++)
-			s += f->R[(size_t)i * d + j] * m->dq[i];
-		m->dqpre[j] = (float)s;
-	}
-	rq_linear_backward(GG(f->cls), GG(f->qw), GG(f->qb), m->dqpre,
-	    PP(f->cls), PP(f->qw), 1, d, d);
-	memset(m->dseq, 0, n * sizeof(float));
-	rq_linear_backward(m->dseq, GG(f->kw), GG(f->kb), m->dk, f->seq,
-	    PP(f->kw), B * S, d, d);
-	rq_linear_backward(m->dseq, GG(f->vw), GG(f->vb), m->dv, f->seq,
-	    PP(f->vw), B * S, d, d);
 	for (int b = 0; b < B; b++) {
-		const float *s = m->dseq + (size_t)b * S * d;
+		const float *s = f->dseq + (size_t)b * S * d;
 		float *gc = GG(f->cls);
 		for (int j = 0; j < d; j++)
 			gc[j] += s[j];
@@ -791,6 +829,212 @@ fusion_backward(rq_model *m, int B)
 			m->enc[1].dtok[(size_t)b * Nv * d + i] +=
 			    s[(size_t)(1 + Na) * d + i];
 	}
+}
+
+/* query form over f->seq (filled): y, yd [B,d] */
+static void
+fusion_q_forward(rq_model *m, fusion *f, int B, float p, rq_rng *rng)
+{
+	int d = m->cfg.d, S = f->S;
+
+	rq_linear_forward(f->k, f->seq, PP(f->kw), PP(f->kb), B * S, d, d);
+	rq_linear_forward(f->v, f->seq, PP(f->vw), PP(f->vb), B * S, d, d);
+	rq_linear_forward(f->qpre, PP(f->cls), PP(f->qw), PP(f->qb), 1, d, d);
+	rot_apply(f->q, f->R, f->qpre, d);
+	if (p > 0)
+		for (size_t i = 0; i < (size_t)B * S; i++)
+			f->am[i] = rq_rng_uniform(rng) >= p;
+	rq_fusion_attn_forward(f->o, f->a, f->ad, f->q, f->k, f->v,
+	    p > 0 ? f->am : NULL, p, B, S, d);
+	rq_linear_forward(f->y, f->o, PP(f->ow), PP(f->ob), B, d, d);
+	rq_dropout_forward(f->yd, f->ym, f->y, (size_t)B * d, p, rng);
+}
+
+/* f->dyd [B,d] holds dL/dyd; writes f->dseq, accumulates the weights' */
+static void
+fusion_q_backward(rq_model *m, fusion *f, int B)
+{
+	int d = m->cfg.d, S = f->S;
+	float p = m->p_used;
+	size_t n = (size_t)B * S * d;
+
+	memset(f->dy, 0, (size_t)B * d * sizeof(float));
+	rq_dropout_backward(f->dy, f->dyd, f->ym, (size_t)B * d, p);
+	memset(f->dob, 0, (size_t)B * d * sizeof(float));
+	rq_linear_backward(f->dob, GG(f->ow), GG(f->ob), f->dy, f->o,
+	    PP(f->ow), B, d, d);
+	memset(f->dq, 0, (size_t)d * sizeof(float));
+	memset(f->dk, 0, n * sizeof(float));
+	memset(f->dv, 0, n * sizeof(float));
+	rq_fusion_attn_backward(f->dq, f->dk, f->dv, f->dob, f->a, f->ad, f->q,
+	    f->k, f->v, p > 0 ? f->am : NULL, p, B, S, d);
+	/* q = R q_pre: dq_pre = R^T dq */
+	rot_apply_t(f->dqpre, f->R, f->dq, d);
+	rq_linear_backward(GG(f->cls), GG(f->qw), GG(f->qb), f->dqpre,
+	    PP(f->cls), PP(f->qw), 1, d, d);
+	memset(f->dseq, 0, n * sizeof(float));
+	rq_linear_backward(f->dseq, GG(f->kw), GG(f->kb), f->dk, f->seq,
+	    PP(f->kw), B * S, d, d);
+	rq_linear_backward(f->dseq, GG(f->vw), GG(f->vb), f->dv, f->seq,
+	    PP(f->vw), B * S, d, d);
+}
+
+/*
+ * Full form over f->seq (filled), per sample (s = 1/sqrt d):
+ *   Q = seq Wq^T + bq, Q[0] <- R (Wq cls_f + bq);  K, V likewise
+ *   A = softmax_row(s Q K^T)  [S,S];  Ad = A m / (1 - p);  O = Ad V
+ *   Y = O Wo^T + bo;  Yd = drop(Y)                        [S,d]
+ */
+static void
+fusion_full_forward(rq_model *m, fusion *f, int B, float p, rq_rng *rng)
+{
+	int d = m->cfg.d, S = f->S;
+	size_t Sd = (size_t)S * d, SS = (size_t)S * S;
+	float sc = 1.0f / sqrtf((float)d), keep = p > 0 ? 1.0f / (1 - p) : 1;
+
+	rq_linear_forward(f->q, f->seq, PP(f->qw), PP(f->qb), B * S, d, d);
+	rq_linear_forward(f->k, f->seq, PP(f->kw), PP(f->kb), B * S, d, d);
+	rq_linear_forward(f->v, f->seq, PP(f->vw), PP(f->vb), B * S, d, d);
+	rq_linear_forward(f->qpre, PP(f->cls), PP(f->qw), PP(f->qb), 1, d, d);
+	rot_apply(f->q, f->R, f->qpre, d);
+	for (int b = 1; b < B; b++)
+		memcpy(f->q + (size_t)b * Sd, f->q, (size_t)d * sizeof(float));
+	if (p > 0)
+		for (size_t i = 0; i < (size_t)B * SS; i++)
+			f->am[i] = rq_rng_uniform(rng) >= p;
+	for (int b = 0; b < B; b++) {
+		float *A = f->a + (size_t)b * SS, *Ad = f->ad + (size_t)b * SS;
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, S, S, d, sc,
+		    f->q + (size_t)b * Sd, d, f->k + (size_t)b * Sd, d, 0.0f, A,
+		    S);
+		for (int i = 0; i < S; i++) {
+			float *r = A + (size_t)i * S, mx = r[0], sum = 0, inv;
+			for (int t = 1; t < S; t++)
+				mx = r[t] > mx ? r[t] : mx;
+			for (int t = 0; t < S; t++)
+				sum += r[t] = expf(r[t] - mx);
+			inv = 1.0f / sum;
+			for (int t = 0; t < S; t++)
+				r[t] *= inv;
+		}
+		if (p > 0) {
+			const uint8_t *mk = f->am + (size_t)b * SS;
+			for (size_t i = 0; i < SS; i++)
+				Ad[i] = mk[i] ? A[i] * keep : 0.0f;
+		} else
+			memcpy(Ad, A, SS * sizeof(float));
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, S, d, S,
+		    1.0f, Ad, S, f->v + (size_t)b * Sd, d, 0.0f,
+		    f->o + (size_t)b * Sd, d);
+	}
+	rq_linear_forward(f->y, f->o, PP(f->ow), PP(f->ob), B * S, d, d);
+	rq_dropout_forward(f->yd, f->ym, f->y, (size_t)B * Sd, p, rng);
+}
+
+/*
+ * f->dyd [B,S,d] holds dL/dYd.  Per sample, G = dO V^T:
+ *   dV += Ad^T dO;  dZ = Ad.G - A.rowsum(Ad.G) (softmax Jacobian, the
+ *   mask entering through Ad as in fusion.c);  dQ = s dZ K;
+ *   dK += s dZ^T Q;  dQ[0] <- R^T dQ[0] (then through Wq as any row).
+ */
+static void
+fusion_full_backward(rq_model *m, fusion *f, int B)
+{
+	int d = m->cfg.d, S = f->S;
+	size_t Sd = (size_t)S * d, SS = (size_t)S * S, n = (size_t)B * Sd;
+	float p = m->p_used, sc = 1.0f / sqrtf((float)d);
+
+	memset(f->dy, 0, n * sizeof(float));
+	rq_dropout_backward(f->dy, f->dyd, f->ym, n, p);
+	memset(f->dob, 0, n * sizeof(float));
+	rq_linear_backward(f->dob, GG(f->ow), GG(f->ob), f->dy, f->o,
+	    PP(f->ow), B * S, d, d);
+	memset(f->dk, 0, n * sizeof(float));
+	memset(f->dv, 0, n * sizeof(float));
+	for (int b = 0; b < B; b++) {
+		const float *A = f->a + (size_t)b * SS, *Ad = f->ad + (size_t)b * SS;
+		const float *dO = f->dob + (size_t)b * Sd;
+		float *G = f->dsc;
+		cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, S, d, S,
+		    1.0f, Ad, S, dO, d, 1.0f, f->dv + (size_t)b * Sd, d);
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, S, S, d,
+		    1.0f, dO, d, f->v + (size_t)b * Sd, d, 0.0f, G, S);
+		for (int i = 0; i < S; i++) {
+			float *g = G + (size_t)i * S;
+			const float *ar = A + (size_t)i * S, *adr = Ad + (size_t)i * S;
+			double t = 0;
+			for (int j = 0; j < S; j++)
+				t += (double)adr[j] * g[j];
+			for (int j = 0; j < S; j++)
+				g[j] = sc * (adr[j] * g[j] - ar[j] * (float)t);
+		}
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, S, d, S,
+		    1.0f, G, S, f->k + (size_t)b * Sd, d, 0.0f,
+		    f->dq + (size_t)b * Sd, d);
+		cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, S, d, S,
+		    1.0f, G, S, f->q + (size_t)b * Sd, d, 1.0f,
+		    f->dk + (size_t)b * Sd, d);
+		rot_apply_t(f->dqpre, f->R, f->dq + (size_t)b * Sd, d);
+		memcpy(f->dq + (size_t)b * Sd, f->dqpre, (size_t)d * sizeof(float));
+	}
+	memset(f->dseq, 0, n * sizeof(float));
+	rq_linear_backward(f->dseq, GG(f->qw), GG(f->qb), f->dq, f->seq,
+	    PP(f->qw), B * S, d, d);
+	rq_linear_backward(f->dseq, GG(f->kw), GG(f->kb), f->dk, f->seq,
+	    PP(f->kw), B * S, d, d);
+	rq_linear_backward(f->dseq, GG(f->vw), GG(f->vb), f->dv, f->seq,
+	    PP(f->vw), B * S, d, d);
+}
+
+static void
+fusion_forward(rq_model *m, int B, int train, rq_rng *rng)
+{
+	const rq_model_cfg *c = &m->cfg;
+	fusion *f0 = &m->fu[0], *f1 = &m->fu[1], *last = &m->fu[m->nfu - 1];
+	int d = c->d;
+	float p = train ? c->drop : 0;
+
+	fusion_fill(m, f0, B);
+	if (m->nfu == 1)
+		fusion_q_forward(m, f0, B, p, rng);
+	else {
+		size_t Sd = (size_t)f0->S * d;
+		fusion_full_forward(m, f0, B, p, rng);
+		for (int b = 0; b < B; b++) {
+			float *s = f1->seq + (size_t)b * f1->S * d;
+			memcpy(s, PP(f1->cls), (size_t)d * sizeof(float));
+			memcpy(s + d, f0->yd + (size_t)b * Sd, Sd * sizeof(float));
+		}
+		fusion_q_forward(m, f1, B, p, rng);
+	}
+	rq_linear_forward(m->logits[0], last->yd, PP(m->hw), PP(m->hb), B, d,
+	    c->classes);
+}
+
+static void
+fusion_backward(rq_model *m, int B)
+{
+	const rq_model_cfg *c = &m->cfg;
+	fusion *f0 = &m->fu[0], *f1 = &m->fu[1], *last = &m->fu[m->nfu - 1];
+	int d = c->d;
+
+	memset(last->dyd, 0, (size_t)B * d * sizeof(float));
+	rq_linear_backward(last->dyd, GG(m->hw), GG(m->hb), m->dlog, last->yd,
+	    PP(m->hw), B, d, c->classes);
+	if (m->nfu == 2) {
+		size_t Sd = (size_t)f0->S * d;
+		fusion_q_backward(m, f1, B);
+		for (int b = 0; b < B; b++) {
+			const float *s = f1->dseq + (size_t)b * f1->S * d;
+			float *gc = GG(f1->cls);
+			for (int j = 0; j < d; j++)
+				gc[j] += s[j];
+			memcpy(f0->dyd + (size_t)b * Sd, s + d, Sd * sizeof(float));
+		}
+		fusion_full_backward(m, f0, B);
+	} else
+		fusion_q_backward(m, f0, B);
+	fusion_scatter(m, f0, B);
 }
 
 double
@@ -832,6 +1076,7 @@ rq_model_forward(rq_model *m, const float *a, const float *v,
 			m->logits[0][i] += m->feat[i];
 		break;
 	case RQ_METHOD_MT:
+	case RQ_METHOD_MTSTAR:
 		fusion_forward(m, B, train, rng);
 		break;
 	}
@@ -928,6 +1173,7 @@ rq_model_backward(rq_model *m, const int32_t *y, int B)
 			}
 		break;
 	case RQ_METHOD_MT:
+	case RQ_METHOD_MTSTAR:
 		fusion_backward(m, B);
 		break;
 	}
@@ -958,27 +1204,31 @@ rq_model_head_loss(const rq_model *m, int which)
 	return which >= 0 && which < 3 ? m->loss[which] : 0;
 }
 
+/* the cls_f query of a layer after R (full form: row 0 of sample 0,
+ * the same for every sample) */
 const float *
 rq_model_query(const rq_model *m, int layer)
 {
-	return layer == 0 && m->cfg.method == RQ_METHOD_MT ? m->fu.q : NULL;
+	return layer >= 0 && layer < m->nfu ? m->fu[layer].q : NULL;
 }
 
+/* mean key over the layer's audio and its visual token positions */
 void
 rq_model_kmeans(const rq_model *m, int layer, int B, float *ka, float *kv)
 {
 	int d = m->cfg.d, Na = m->enc[0].N, Nv = m->enc[1].N;
-	int S = 1 + Na + Nv;
+	const fusion *f;
 
-	if (m->cfg.method != RQ_METHOD_MT || layer != 0)
+	if (layer < 0 || layer >= m->nfu)
 		return;
+	f = &m->fu[layer];
 	for (int b = 0; b < B; b++) {
-		const float *k = m->fu.k + (size_t)b * S * d;
+		const float *k = f->k + ((size_t)b * f->S + f->aoff) * d;
 		for (int j = 0; j < d; j++) {
 			double sa = 0, sv = 0;
-			for (int t = 1; t <= Na; t++)
+			for (int t = 0; t < Na; t++)
 				sa += k[(size_t)t * d + j];
-			for (int t = 1 + Na; t < S; t++)
+			for (int t = Na; t < Na + Nv; t++)
 				sv += k[(size_t)t * d + j];
 			ka[(size_t)b * d + j] = (float)(sa / Na);
 			kv[(size_t)b * d + j] = (float)(sv / Nv);
@@ -986,15 +1236,19 @@ rq_model_kmeans(const rq_model *m, int layer, int B, float *ka, float *kv)
 	}
 }
 
+/* the cls_f row of layer 1 (MT: the only layer) over its tokens */
 void
 rq_model_shares(const rq_model *m, int B, float *sa, float *sv, float *sc)
 {
-	int Na = m->enc[0].N, Nv = m->enc[1].N, S = 1 + Na + Nv;
+	int Na = m->enc[0].N, S;
+	size_t stride;
 
-	if (m->cfg.method != RQ_METHOD_MT)
+	if (m->nfu == 0)
 		return;
+	S = m->fu[0].S;
+	stride = m->fu[0].full ? (size_t)S * S : (size_t)S;
 	for (int b = 0; b < B; b++) {
-		const float *a = m->fu.a + (size_t)b * S;
+		const float *a = m->fu[0].a + (size_t)b * stride;
 		double x = 0, y = 0;
 		for (int t = 1; t <= Na; t++)
 			x += a[t];

@@ -336,8 +336,9 @@ const float *rq_model_probs(const rq_model *m, int which); /* 0 fused 1 a 2 v */
 const float *rq_model_logits(const rq_model *m, int which);
 /* per-head mean CE of the last forward */
 double rq_model_head_loss(const rq_model *m, int which);
-/* MT: the fusion query after R [d], the per-sample mean keys over audio
- * and visual tokens [B,d], and the cls_f-row attention shares [B] */
+/* MT (layer 0), MT* (layers 0, 1): the fusion query after R [d], the
+ * per-sample mean keys over audio and visual tokens [B,d]; the cls_f-row
+ * attention shares [B] (MT*: of layer 1) */
 const float *rq_model_query(const rq_model *m, int layer);
 void rq_model_kmeans(const rq_model *m, int layer, int B, float *ka,
     float *kv);
@@ -428,5 +429,26 @@ int rq_pearson(const double *x, const double *y, size_t n, double level,
 int rq_spearman(const double *x, const double *y, size_t n, double level,
     rq_corr *out);
 int rq_rank(double *r, const double *x, size_t n); /* 1-based, ties mean */
+
+/* dist.c: data-parallel training over MPI */
+/*
+ * Compiled with RQ_MPI (bin/rq-train-mpi): MPI_COMM_WORLD.  Without it
+ * (librq.a): one process, rank 0 of 1, every collective a no-op.  All
+ * collectives must be called by every rank in the same order.  Errors:
+ * RQ_EIO with the message in rq_dist_error().
+ */
+int rq_dist_init(int *argc, char ***argv);
+void rq_dist_finalize(void);
+int rq_dist_enabled(void);                   /* built with RQ_MPI */
+int rq_dist_rank(void);
+int rq_dist_size(void);
+const char *rq_dist_error(void);
+int rq_dist_sum_f32(float *buf, size_t n);   /* allreduce-sum in place */
+int rq_dist_sum_f64(double *buf, size_t n);
+int rq_dist_max_int(int *v);                 /* allreduce-max in place */
+int rq_dist_bcast(void *buf, size_t nbytes, int root);
+int rq_dist_barrier(void);
+/* rank's contiguous part [off, off+cnt) of n items in size parts */
+void rq_dist_part(size_t n, int rank, int size, size_t *off, size_t *cnt);
 
 #endif /* RQ_H */

@@ -148,3 +148,44 @@ Test(fuzzregress, npy_dim_overflow)
 	rq_tensor_free(&t);
 	fclose(fp);
 }
+
+/*
+ * IDX (fuzz_idx, out-of-memory): the header's dims were allocated and
+ * zeroed before any data was read, so a 20-byte file claiming [16384,
+ * 8192] u8 took 128 MiB (the fuzzer's claimed 2 GiB).  A reader must grow
+ * its buffer only as bytes arrive, as rq_tensor_read does.
+ */
+Test(fuzzregress, idx_huge_claim_short_body)
+{
+	const char *path = CRASHES "/idx-huge-claim";
+	char err[256] = "";
+	rq_tensor t;
+
+	rq_tensor_init(&t);
+	cr_expect_eq(rq_idx_read(path, &t, err, sizeof err), RQ_EFORMAT,
+	    "%s", err);
+	one_line(err, path);
+	cr_expect_lt(t.cap, (size_t)16 << 20, "allocated %zu bytes for a "
+	    "20-byte file", t.cap);
+	rq_tensor_free(&t);
+}
+
+static void
+idx_refused(const char *path)
+{
+	char err[256] = "";
+	rq_tensor t;
+
+	rq_tensor_init(&t);
+	cr_expect_neq(rq_idx_read(path, &t, err, sizeof err), RQ_OK,
+	    "%s: accepted", path);
+	one_line(err, path);
+	cr_expect_lt(t.cap, (size_t)16 << 20, "%s: allocated %zu bytes",
+	    path, t.cap);
+	rq_tensor_free(&t);
+}
+
+Test(fuzzregress, idx_reproducers)
+{
+	cr_expect_gt(each_crash("idx-", idx_refused), 1);
+}

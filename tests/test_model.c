@@ -3,7 +3,8 @@
  * central finite differences (with a non-identity R_total, so the
  * backward through the rotation is checked), the paper-size parameter
  * count against the authors' figure (DESIGN.md section 5), a falling loss,
- * and a checkpoint round trip.
+ * and a checkpoint round trip; for MT* (two fusion layers) the same with
+ * R1 and R2 both non-identity, plus dropout with fixed masks.
  */
 #include <criterion/criterion.h>
 #include <math.h>
@@ -12,6 +13,8 @@
 #include <unistd.h>
 
 #include "rq.h"
+
+static float tiny_drop;   /* drop of tiny(): 0 but for one test */
 
 static void
 tiny(rq_model_cfg *c, int method)
@@ -33,7 +36,7 @@ tiny(rq_model_cfg *c, int method)
 	c->ph = c->pw = 2;
 	c->classes = 3;
 	c->batch = 3;
-	c->drop = 0;
+	c->drop = tiny_drop;
 	c->opt_slots = 1;
 }
 
@@ -78,22 +81,30 @@ data(const rq_model_cfg *c, int B, float *a, float *v, int32_t *y,
 		y[b] = (int32_t)rq_rng_below(&r, (uint64_t)c->classes);
 }
 
-/* the loss a parameter's gradient belongs to: probes are detached */
+/* dropout seed for gradcheck with dropout: 0 means eval mode */
+static uint64_t fd_drop_seed;
+
+/* the loss a parameter's gradient belongs to: probes are detached.  With
+ * fd_drop_seed set, train mode with the same dropout masks every call
+ * (the draws do not depend on the parameters) */
 static double
 lossof(rq_model *m, const rq_param *p, const float *a, const float *v,
     const int32_t *y, int B)
 {
-	rq_model_forward(m, a, v, y, B, 0, NULL);
+	rq_rng r;
+
+	rq_rng_seed(&r, fd_drop_seed);
+	rq_model_forward(m, a, v, y, B, fd_drop_seed != 0, &r);
 	if (p->group == 1)
 		return rq_model_head_loss(m, 1) + rq_model_head_loss(m, 2);
 	return rq_model_head_loss(m, 0);
 }
 
 static void
-random_rotation(rq_model *m, uint64_t seed)
+random_rotation_layer(rq_model *m, int layer, uint64_t seed)
 {
 	int d = rq_model_config(m)->d;
-	double x[64], yv[64], *R = rq_model_rotation(m, 0);
+	double x[64], yv[64], *R = rq_model_rotation(m, layer);
 	rq_rng r;
 
 	rq_rng_seed(&r, seed);
@@ -102,7 +113,13 @@ random_rotation(rq_model *m, uint64_t seed)
 		yv[i] = rq_rng_normal(&r);
 	}
 	cr_assert_eq(rq_rotation_plane(R, x, yv, (size_t)d), RQ_OK);
-	*rq_model_rotations(m, 0) = 1;
+	*rq_model_rotations(m, layer) = 1;
+}
+
+static void
+random_rotation(rq_model *m, uint64_t seed)
+{
+	random_rotation_layer(m, 0, seed);
 }
 
 static void
@@ -118,9 +135,14 @@ gradcheck(int method)
 	m = make(&c, 7 + method);
 	if (method == RQ_METHOD_MT)
 		random_rotation(m, 99);
+	if (method == RQ_METHOD_MTSTAR) {
+		/* R1 and R2 both non-identity and different */
+		random_rotation_layer(m, 0, 99);
+		random_rotation_layer(m, 1, 98);
+	}
 	data(&c, B, a, v, y, 11);
 	rq_model_zero_grad(m);
-	rq_model_forward(m, a, v, y, B, 0, NULL);
+	lossof(m, rq_model_table(m, 0), a, v, y, B);
 	rq_model_backward(m, y, B);
 	g = malloc(rq_model_nparams(m) * sizeof *g);
 	memcpy(g, rq_model_grads(m), rq_model_nparams(m) * sizeof *g);
@@ -152,6 +174,18 @@ gradcheck(int method)
 }
 
 Test(model, gradcheck_mt_rotated) { gradcheck(RQ_METHOD_MT); }
+Test(model, mtstar_gradcheck_rotated) { gradcheck(RQ_METHOD_MTSTAR); }
+
+/* the same with dropout 0.2 on both layers' weights and outputs (fixed
+ * masks): checks the mask path of the full-sequence layer's backward */
+Test(model, mtstar_gradcheck_dropout)
+{
+	fd_drop_seed = 77;
+	tiny_drop = 0.2f;
+	gradcheck(RQ_METHOD_MTSTAR);
+	fd_drop_seed = 0;
+	tiny_drop = 0;
+}
 Test(model, gradcheck_concat) { gradcheck(RQ_METHOD_CONCAT); }
 Test(model, gradcheck_sum) { gradcheck(RQ_METHOD_SUM); }
 Test(model, gradcheck_audio) { gradcheck(RQ_METHOD_AUDIO); }
@@ -308,6 +342,180 @@ Test(model, checkpoint_round_trip)
 	fputc(0x55, fp);
 	fclose(fp);
 	cr_assert_neq(rq_ckpt_load(path, m2, &st2, err, sizeof err), RQ_OK);
+	unlink(path);
+	rq_model_free(m);
+	rq_model_free(m2);
+}
+
+/*
+ * MT*: each layer's rotation is live.  Rotating R1 changes the gradient
+ * of layer 1's q bias and the fused output; rotating R2 changes layer 2's;
+ * the probes (detached CLS rows) are unaffected by either.
+ */
+Test(model, mtstar_each_rotation_matters)
+{
+	rq_model_cfg c;
+	rq_model *m;
+	float a[72], v[96], g[2][2], pr[3][9], pa[9];
+	int32_t y[3];
+	const rq_param *q1, *q2;
+
+	tiny(&c, RQ_METHOD_MTSTAR);
+	m = make(&c, 41);
+	cr_assert_eq(rq_model_fusion_layers(m), 2);
+	data(&c, 3, a, v, y, 42);
+	q1 = rq_model_find(m, "fusion.q.b");
+	q2 = rq_model_find(m, "fusion.1.q.b");
+	cr_assert_not_null(q1);
+	cr_assert_not_null(q2);
+	for (int step = 0; step < 3; step++) {
+		if (step == 1)
+			random_rotation_layer(m, 0, 43);
+		if (step == 2)
+			random_rotation_layer(m, 1, 44);
+		rq_model_zero_grad(m);
+		rq_model_forward(m, a, v, y, 3, 0, NULL);
+		rq_model_backward(m, y, 3);
+		memcpy(pr[step], rq_model_probs(m, 0), sizeof pr[step]);
+		if (step == 0)
+			memcpy(pa, rq_model_probs(m, 1), sizeof pa);
+		else
+			cr_assert_eq(memcmp(pa, rq_model_probs(m, 1), sizeof pa),
+			    0);
+		if (step < 2) {
+			g[step][0] = rq_model_grads(m)[q1->off];
+			g[step][1] = rq_model_grads(m)[q2->off];
+		}
+	}
+	cr_assert_gt(fabsf(g[0][0] - g[1][0]), 1e-7f, "R1 does not reach layer 1");
+	cr_assert_gt(fabsf(pr[0][0] - pr[1][0]) + fabsf(pr[0][1] - pr[1][1]),
+	    1e-7f, "R1 does not reach the output");
+	cr_assert_gt(fabsf(pr[1][0] - pr[2][0]) + fabsf(pr[1][1] - pr[2][1]),
+	    1e-7f, "R2 does not reach the output");
+	/* the query each layer reports is R times its unrotated query */
+	{
+		int d = c.d;
+		const float *q = rq_model_query(m, 1);
+		const rq_param *w = rq_model_find(m, "fusion.1.q.w");
+		const rq_param *cl = rq_model_find(m, "fusion.1.cls");
+		const double *R = rq_model_rotation(m, 1);
+		double pre[8];
+		for (int i = 0; i < d; i++) {
+			pre[i] = rq_model_params(m)[q2->off + i];
+			for (int j = 0; j < d; j++)
+				pre[i] += (double)rq_model_params(m)[w->off + i * d +
+				    j] * rq_model_params(m)[cl->off + j];
+		}
+		for (int i = 0; i < d; i++) {
+			double s = 0;
+			for (int j = 0; j < d; j++)
+				s += R[i * d + j] * pre[j];
+			cr_assert_float_eq(q[i], s, 1e-5);
+		}
+	}
+	rq_model_free(m);
+}
+
+/*
+ * MT* parameter count: MT plus one more fusion layer of the same form
+ * (cls_f2, Wq Wk Wv Wo with biases) = d + 4 (d^2 + d), probes included
+ * in both; parameter names of layer 2 are fusion.1.*.
+ */
+Test(model, mtstar_parameter_count)
+{
+	rq_model_cfg c;
+	rq_model *m1, *m2;
+	size_t d;
+
+	tiny(&c, RQ_METHOD_MT);
+	cr_assert_eq(rq_model_plan(&m1, &c), RQ_OK);
+	c.method = RQ_METHOD_MTSTAR;
+	cr_assert_eq(rq_model_plan(&m2, &c), RQ_OK);
+	d = (size_t)c.d;
+	cr_assert_eq(rq_model_nparams(m2), rq_model_nparams(m1) + d +
+	    4 * (d * d + d));
+	cr_assert_not_null(rq_model_find(m2, "fusion.1.cls"));
+	cr_assert_not_null(rq_model_find(m2, "fusion.1.o.w"));
+	cr_assert_null(rq_model_find(m1, "fusion.1.cls"));
+	rq_model_free(m1);
+	rq_model_free(m2);
+}
+
+/* MT* learns: the loss of a fixed batch falls under SGD, with dropout */
+Test(model, mtstar_loss_falls)
+{
+	rq_model_cfg c;
+	rq_model *m;
+	float a[3 * 24], v[3 * 32];
+	int32_t y[3];
+	double l0, l1;
+	rq_rng r;
+
+	tiny(&c, RQ_METHOD_MTSTAR);
+	c.drop = 0.1f;
+	m = make(&c, 51);
+	random_rotation_layer(m, 0, 52);
+	random_rotation_layer(m, 1, 53);
+	data(&c, 3, a, v, y, 54);
+	rq_rng_seed(&r, 55);
+	l0 = rq_model_forward(m, a, v, y, 3, 0, NULL);
+	memset(rq_model_state(m, 0), 0, rq_model_nparams(m) * sizeof(float));
+	for (int s = 0; s < 80; s++) {
+		rq_model_zero_grad(m);
+		rq_model_forward(m, a, v, y, 3, 1, &r);
+		rq_model_backward(m, y, 3);
+		rq_sgd_step(rq_model_params(m), rq_model_grads(m),
+		    rq_model_state(m, 0), rq_model_nparams(m), 0.05, 0.9, 1e-4);
+	}
+	l1 = rq_model_forward(m, a, v, y, 3, 0, NULL);
+	cr_assert_lt(l1, 0.3 * l0, "loss %g -> %g", l0, l1);
+	rq_model_free(m);
+}
+
+/* MT* checkpoint: both R_total and both rotation counts come back */
+Test(model, mtstar_checkpoint_round_trip)
+{
+	rq_model_cfg c, c2;
+	rq_model *m, *m2;
+	rq_train_state st, st2;
+	float a[72], v[96];
+	int32_t y[3];
+	char path[] = "/tmp/rq-test-ckptXXXXXX", err[256];
+	int fd, d;
+
+	tiny(&c, RQ_METHOD_MTSTAR);
+	d = c.d;
+	m = make(&c, 61);
+	random_rotation_layer(m, 0, 62);
+	random_rotation_layer(m, 1, 63);
+	*rq_model_rotations(m, 0) = 2;
+	*rq_model_rotations(m, 1) = 1;
+	data(&c, 3, a, v, y, 64);
+	memset(&st, 0, sizeof st);
+	rq_rng_seed(&st.rng, 5);
+	fd = mkstemp(path);
+	cr_assert_geq(fd, 0);
+	close(fd);
+	cr_assert_eq(rq_ckpt_save(path, m, &st, err, sizeof err), RQ_OK, "%s",
+	    err);
+	cr_assert_eq(rq_ckpt_config(path, &c2, NULL, 0, err, sizeof err),
+	    RQ_OK, "%s", err);
+	cr_assert_eq(c2.method, RQ_METHOD_MTSTAR);
+	c2.batch = c.batch;
+	cr_assert_eq(rq_model_plan(&m2, &c2), RQ_OK);
+	cr_assert_eq(rq_model_alloc(m2), RQ_OK);
+	memset(&st2, 0, sizeof st2);
+	cr_assert_eq(rq_ckpt_load(path, m2, &st2, err, sizeof err), RQ_OK, "%s",
+	    err);
+	cr_assert_eq(*rq_model_rotations(m2, 0), 2);
+	cr_assert_eq(*rq_model_rotations(m2, 1), 1);
+	for (int l = 0; l < 2; l++)
+		cr_assert_eq(memcmp(rq_model_rotation(m, l),
+		    rq_model_rotation(m2, l), (size_t)d * d * sizeof(double)), 0);
+	rq_model_forward(m, a, v, NULL, 3, 0, NULL);
+	rq_model_forward(m2, a, v, NULL, 3, 0, NULL);
+	cr_assert_eq(memcmp(rq_model_probs(m, 0), rq_model_probs(m2, 0),
+	    3 * (size_t)c.classes * sizeof(float)), 0);
 	unlink(path);
 	rq_model_free(m);
 	rq_model_free(m2);

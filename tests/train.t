@@ -2,9 +2,10 @@
 # train.t: CLI tests of rq-train and rq-eval (TAP): the paper-size
 # parameter count, a tiny model overfitting 64 samples, bit-identical
 # resume after SIGKILL and after SIGINT, a NaN loss keeping the last good
-# checkpoint, a rotated model reloaded by rq-eval, bad input.
+# checkpoint, a rotated model reloaded by rq-eval, bad input; MT*: its
+# parameter count, progressive rotation, reload and resume.
 . tests/tap.sh
-plan 15
+plan 23
 
 rq-synth -n 64 -s 3 -S train >"$T/t64.rqt" || exit 1
 rq-synth -n 256 -s 4 -S train >"$T/tr.rqt" || exit 1
@@ -77,3 +78,49 @@ fails_cleanly "rq-train: bad data set fails cleanly" "bad.rqt" \
     rq-train -e 1 "$T/bad.rqt" "$T/va.rqt"
 fails_cleanly "rq-eval: a data set is not a checkpoint" "not an rq checkpoint" \
     rq-eval "$T/va.rqt" "$T/va.rqt"
+
+# 8: MT* (two fusion layers, progressive RollingQ; rq-train(1))
+out=$(rq-train --params-only -m mt -d 768 -n 4 -h 12 -a 16x16 -v 16x16 \
+    -c 3 --audio 257x188 --visual 9x224x224 --classes 6)
+mt=$(printf '%s\n' "$out" | sed -n 's/^params trainable=\([0-9]*\) .*/\1/p')
+out=$(rq-train --params-only -m mtstar -d 768 -n 4 -h 12 -a 16x16 \
+    -v 16x16 -c 3 --audio 257x188 --visual 9x224x224 --classes 6)
+like "mtstar: MT + one fusion layer (cls + 4 maps of 768^2 + 768)" "$out" \
+    "params trainable=$((mt + 768 + 4 * (768 * 768 + 768))) "
+like "mtstar: two non-trainable R" "$out" "params nontrainable R=1179648 "
+MS="-m mtstar --rollingq --rmax 2 -e 5 -b 16 -l 0.05 -d 32 -h 2 -n 1"
+rq-train $MS -o "$T/s.ck" -L "$T/s.log" "$T/tr.rqt" "$T/va.rqt"
+seq=$(sed -n 's/^epoch=.* rotated=\([0-9]\) .*/\1/p' "$T/s.log" | tr -d '\n')
+is "mtstar: rotations alternate layer 1, 2, 1, 2, then rmax stops them" \
+    "$seq" "12120"
+like "mtstar: both AIRs and both counts logged" \
+    "$(grep '^epoch=5 ' "$T/s.log")" "rotations=2 rotated=0 air2="
+rq-info "$T/s.ck" >"$T/s.info"
+like "mtstar: checkpoint holds R2 and its count" \
+    "$(grep 'fusion.1.R' "$T/s.info")" "rotations=2"
+want=$(sed -n 's/^epoch=5 .* val_acc=\([0-9.]*\) .*/\1/p' "$T/s.log")
+got=$(rq-eval -s "$T/s.ck" "$T/va.rqt" | sed 's/^acc=\([0-9.]*\) .*/\1/')
+is "mtstar: rq-eval on the reloaded model = rq-train's val accuracy" \
+    "$got" "$want"
+# SIGINT mid-run once both layers have rotated, resume: same weights, R1,
+# R2 and counts (a lost count would rotate the wrong layer next)
+rq-train $MS -o "$T/u.ck" "$T/tr.rqt" "$T/va.rqt" 2>/dev/null &
+pid=$!
+while kill -0 $pid 2>/dev/null && ! { [ -f "$T/u.ck" ] &&
+    rq-info "$T/u.ck" 2>/dev/null | grep -q 'fusion.1.R.*rotations=1'; }; do
+	sleep 0.01
+done
+kill -INT $pid 2>/dev/null
+wait $pid
+st=$?
+[ $st -eq 1 ] || diag "run ended (status $st) before the signal"
+rq-train -r "$T/u.ck" -o "$T/u.ck" "$T/tr.rqt" "$T/va.rqt" 2>/dev/null
+ok "mtstar: resume after SIGINT: same final checkpoint" cmp "$T/s.ck" \
+    "$T/u.ck"
+# the layer-2 dump, read by rq-air, gives the air2 that was logged
+rq-train -m mtstar -e 1 -b 16 -l 0.05 -d 32 -h 2 -n 1 --air-dump "$T/dd" \
+    -L "$T/d.log" "$T/t64.rqt" "$T/t64.rqt"
+want=$(sed -n 's/^epoch=1 .* air2=\([-0-9.]*\) .*/\1/p' "$T/d.log")
+got=$(rq-air "$T/dd.l2.1.rqt" | sed -n 's/.* air=\([-0-9.e]*\) .*/\1/p')
+is "mtstar: rq-air on the layer-2 dump = logged air2" \
+    "$(printf '%.6f' "$got")" "$want"

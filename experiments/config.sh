@@ -1,0 +1,91 @@
+# config.sh: the data sets and training recipes the tables use; sourced
+# by every script in experiments/.  Override from the environment:
+#   DATASET=synth SEEDS="0 1" experiments/table1.sh
+# The recipe is the authors' protocol (SGD, momentum 0.9, weight decay
+# 1e-4, cosine schedule with linear warm-up, batch 64) with a learning
+# rate and epoch count scaled to these small data sets.
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+PATH=$ROOT/bin:$PATH
+export PATH
+
+DATASET=${DATASET:-avmnist}
+SEEDS=${SEEDS:-0 1 2}
+RESULTS=${RESULTS:-$ROOT/results}
+
+case $DATASET in
+avmnist)
+	DATA=$ROOT/data/avmnist
+	TRAIN_FLAGS=${TRAIN_FLAGS:--e 15 -w 1 -l 0.05 -b 64}
+	;;
+synth)
+	DATA=$ROOT/data/synth
+	TRAIN_FLAGS=${TRAIN_FLAGS:--e 8 -w 1 -l 0.05 -b 64}
+	;;
+*)
+	# any directory data/<name> holding train.rqt, val.rqt, test.rqt
+	DATA=$ROOT/data/$DATASET
+	TRAIN_FLAGS=${TRAIN_FLAGS:--e 15 -w 1 -l 0.05 -b 64}
+	;;
+esac
+
+# Table 1 rows: name, then rq-train flags
+T1_METHODS=${T1_METHODS:-audio visual concat ogm mt mt-rq mtstar-rq}
+method_flags() {
+	case $1 in
+	ogm) echo "-m concat --ogm-ge" ;;
+	mt-rq3) echo "-m mt-rq --rmax 3" ;;
+	*) echo "-m $1" ;;
+	esac
+}
+
+method_label() {
+	case $1 in
+	audio) echo "Audio only" ;;
+	visual) echo "Visual only" ;;
+	concat) echo "Concat" ;;
+	sum) echo "Sum" ;;
+	ogm) echo "Concat + OGM-GE" ;;
+	mt) echo "Vanilla MT" ;;
+	mt-rq) echo "MT + RollingQ" ;;
+	mt-rq3) echo "MT + RollingQ (r_max 3)" ;;
+	mtstar) echo "MT*" ;;
+	mtstar-rq) echo "MT* + RollingQ" ;;
+	*) echo "$1" ;;
+	esac
+}
+
+# mean +- sample std of the numbers on stdin, as percent with one decimal
+# when PCT=1 (the default); "n/a" when empty
+mean_std() {
+	awk -v pct="${PCT:-1}" '{ x[n++] = $1 }
+	END {
+		if (n == 0) { print "n/a"; exit }
+		for (i = 0; i < n; i++) s += x[i]
+		m = s / n
+		for (i = 0; i < n; i++) v += (x[i] - m) ^ 2
+		sd = n > 1 ? sqrt(v / (n - 1)) : 0
+		if (pct) printf "%.1f +- %.1f\n", 100 * m, 100 * sd
+		else printf "%.3f +- %.3f\n", m, sd
+	}'
+}
+
+# value of key=value field $2 in the line $1
+field() {
+	printf '%s\n' "$1" | tr ' ' '\n' | sed -n "s/^$2=//p" | head -n 1
+}
+
+run_dir() {
+	echo "$RESULTS/$DATASET/$1/s$2"
+}
+
+die() {
+	echo "${0##*/}: $*" >&2
+	exit 1
+}
+
+need_run() {
+	[ -f "$(run_dir "$1" "$2")/result" ] ||
+	    die "no finished run $DATASET/$1/s$2 (make the table target, or" \
+	    "experiments/run-one.sh $DATASET/$1/s$2)"
+}

@@ -1,0 +1,69 @@
+#!/bin/sh
+# table3.sh: Table 3 of the paper, accuracy when Gaussian noise of std
+# level in LEVELS is added to the normalised audio of the test split at
+# test time (protocol [ours]; rq-noise -m audio -s level, seeded by the
+# run's seed), Vanilla MT vs MT + RollingQ, mean +- std over seeds, and a
+# PNG plot of the sweep.
+set -eu
+. "$(dirname "$0")/config.sh"
+LEVELS=${LEVELS:-0 0.25 0.5 0.75 1.0}
+out=$RESULTS/$DATASET
+mkdir -p "$out/table3"
+
+for m in mt mt-rq; do
+	for s in $SEEDS; do
+		need_run "$m" "$s"
+		ck=$(run_dir "$m" "$s")/ck.best
+		for l in $LEVELS; do
+			f=$out/table3/$m-s$s-$l.acc
+			[ -s "$f" ] && continue
+			rq-noise -m audio -s "$l" -S "$s" "$DATA/test.rqt" |
+			    rq-eval -s "$ck" - > "$f.tmp"
+			mv "$f.tmp" "$f"
+		done
+	done
+done
+
+acc() {	# method level -> values over seeds
+	for s in $SEEDS; do
+		field "$(cat "$out/table3/$1-s$s-$2.acc")" acc
+	done
+}
+
+{
+	echo "Table 3: test accuracy (%) under audio noise, $DATASET, seeds: $SEEDS"
+	printf '%-16s' "noise std"
+	for l in $LEVELS; do printf '%-16s' "$l"; done
+	echo
+	for m in mt mt-rq; do
+		printf '%-16s' "$(method_label "$m")"
+		for l in $LEVELS; do printf '%-16s' "$(acc "$m" "$l" | mean_std)"; done
+		echo
+	done
+	echo "paper (Kinetics-Sounds, std 0 .25 .5 .75 1.0):"
+	echo "  Vanilla MT     67.0 62.7 52.9 43.2 34.7"
+	echo "  MT + RollingQ  69.3 67.2 58.2 47.5 40.6"
+} > "$out/table3.txt.tmp"
+mv "$out/table3.txt.tmp" "$out/table3.txt"
+cat "$out/table3.txt"
+
+for m in mt mt-rq; do
+	for l in $LEVELS; do
+		printf '%s ' "$l"
+		acc "$m" "$l" | PCT=0 mean_std | sed 's/+-//'
+	done > "$out/table3-$m.dat"
+done
+gnuplot <<EOT
+set terminal pngcairo size 800,500
+set output "$out/table3-noise.png.tmp"
+set title "Accuracy under test-time audio noise ($DATASET, mean +- std over seeds $SEEDS)"
+set xlabel "std of Gaussian noise added to the normalised audio"
+set ylabel "test accuracy"
+set grid
+set key bottom left
+set offsets 0.05, 0.05, 0, 0
+plot "$out/table3-mt.dat" using 1:2:3 with yerrorlines lw 2 title "Vanilla MT", \
+     "$out/table3-mt-rq.dat" using 1:2:3 with yerrorlines lw 2 title "MT + RollingQ"
+EOT
+mv "$out/table3-noise.png.tmp" "$out/table3-noise.png"
+echo "plot: $out/table3-noise.png"
