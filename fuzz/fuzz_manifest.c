@@ -14,6 +14,58 @@
 
 static jmp_buf fuzz_jb;
 static char fuzz_msg[512];
+static FILE *fuzz_fp;	/* the parser's stream, closed after an errx */
+
+static char **fuzz_line;	/* its getline buffer */
+static void *fuzz_items;	/* its item array */
+static char *fuzz_dups[1 << 16];	/* its strdup'ed paths */
+static size_t fuzz_ndups;
+
+static FILE *
+fuzz_fopen(const char *path, const char *mode)
+{
+	return fuzz_fp = fopen(path, mode);
+}
+
+static ssize_t
+fuzz_getline(char **line, size_t *cap, FILE *fp)
+{
+	fuzz_line = line;
+	return getline(line, cap, fp);
+}
+
+static void *
+fuzz_realloc(void *p, size_t n)
+{
+	void *q = realloc(p, n);
+
+	if (q != NULL)
+		fuzz_items = q;
+	return q;
+}
+
+static char *
+fuzz_strdup(const char *s)
+{
+	char *d = strdup(s);
+
+	if (d != NULL && fuzz_ndups < sizeof fuzz_dups / sizeof *fuzz_dups)
+		fuzz_dups[fuzz_ndups++] = d;
+	return d;
+}
+
+/* after an errx: free what the parser held (the process would exit) */
+static void
+fuzz_cleanup(void)
+{
+	if (fuzz_fp != NULL)
+		fclose(fuzz_fp);
+	if (fuzz_line != NULL)
+		free(*fuzz_line);
+	free(fuzz_items);
+	for (size_t i = 0; i < fuzz_ndups; i++)
+		free(fuzz_dups[i]);
+}
 
 static void
 fuzz_errx(int status, const char *fmt, ...)
@@ -34,6 +86,10 @@ __asan_default_options(void)
 	return "detect_leaks=0";
 }
 
+#define fopen fuzz_fopen
+#define getline fuzz_getline
+#define realloc fuzz_realloc
+#define strdup fuzz_strdup
 #define errx fuzz_errx
 #define err fuzz_errx
 #define main rqx_main
@@ -51,6 +107,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		size_t n = 0;
 
 		fuzz_msg[0] = '\0';
+		fuzz_fp = NULL;
+		fuzz_line = NULL;
+		fuzz_items = NULL;
+		fuzz_ndups = 0;
 		if (setjmp(fuzz_jb) == 0) {
 			it = manifest(path, splits[k], &n);
 			for (size_t i = 0; i < n; i++) {
@@ -59,8 +119,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				free(it[i].paths);
 			}
 			free(it);
-		} else if (fuzz_msg[0] == '\0' || strchr(fuzz_msg, '\n')) {
-			abort();
+		} else {
+			fuzz_cleanup();
+			if (fuzz_msg[0] == '\0' || strchr(fuzz_msg, '\n'))
+				abort();
 		}
 	}
 	return 0;
