@@ -455,6 +455,13 @@ main(int argc, char **argv)
 	}
 	if (only && rq_finish_stdout() != 0)
 		err(1, "stdout");
+	for (int i = 0; i < 2; i++) {
+		rq_tensor_free(&mimg[i]);
+		rq_tensor_free(&mlab[i]);
+	}
+	for (int sp = 0; sp < NSPLIT; sp++)
+		for (int k = 0; k < 6; k++)
+			rq_tensor_free(&T[sp][k]);
 	for (size_t i = 0; i < n; i++)
 		free(c[i].path);
 	free(c);

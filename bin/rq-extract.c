@@ -367,5 +367,12 @@ main(int argc, char **argv)
 	}
 	if (strcmp(out, "-") == 0 && rq_finish_stdout() != 0)
 		err(1, "stdout");
+	rq_tensor_free(&feat);
+	rq_tensor_free(&lab);
+	rq_tensor_free(&id);
+	if (man)        /* operands point into argv */
+		for (size_t i = 0; i < n; i++)
+			free(it[i].paths);
+	free(it);
 	return 0;
 }

@@ -136,7 +136,10 @@ indicators(rq_tensor ind[2], uint64_t off, uint64_t n, const struct opts *o,
  * Records are held back (copied) until the stream has shown everything
  * the mode needs (the -m modality; audio, visual and label for -f), so
  * that a stream lacking it fails with nothing written; but never more
- * than HOLD_MAX bytes, so memory stays near one record.
+ * than HOLD_MAX bytes, so memory stays near one record.  With -f the
+ * records are held (without that cap) until the audio, visual and label
+ * sample counts agree, i.e. one chunk at a time, so that mismatched
+ * counts fail with nothing written.
  */
 #define HOLD_MAX ((size_t)16 << 20)
 
@@ -145,6 +148,7 @@ struct out {
 	rq_tensor *held;
 	size_t nheld, cap, bytes;
 	int ready;
+	int nocap;        /* -f: hold whole chunks, whatever their size */
 };
 
 static void go(struct out *);
@@ -152,7 +156,7 @@ static void go(struct out *);
 static void
 emit(struct out *w, const rq_tensor *t)
 {
-	if (!w->ready && w->bytes + t->nbytes > HOLD_MAX)
+	if (!w->ready && !w->nocap && w->bytes + t->nbytes > HOLD_MAX)
 		go(w);
 	if (!w->ready) {
 		if (w->nheld == w->cap) {
@@ -175,8 +179,9 @@ emit(struct out *w, const rq_tensor *t)
 		errx(1, "%s", rq_stream_error(w->s));
 }
 
+/* write the held records; with keep, go on holding the next ones */
 static void
-go(struct out *w)
+flush(struct out *w, int keep)
 {
 	w->ready = 1;
 	for (size_t i = 0; i < w->nheld; i++) {
@@ -185,7 +190,14 @@ go(struct out *w)
 	}
 	free(w->held);
 	w->held = NULL;
-	w->nheld = 0;
+	w->nheld = w->cap = w->bytes = 0;
+	w->ready = !keep;
+}
+
+static void
+go(struct out *w)
+{
+	flush(w, 0);
 }
 
 int
@@ -244,6 +256,7 @@ main(int argc, char **argv)
 	if ((w.s = rq_stream_open("-", "w")) == NULL)
 		err(1, "<stdout>");
 	file = rq_stream_name(in);
+	w.nocap = o.fmode;
 	rq_tensor_init(&t);
 	rq_tensor_init(&ind[0]);
 	rq_tensor_init(&ind[1]);
@@ -265,8 +278,7 @@ main(int argc, char **argv)
 			memset(t.data, 0, t.nbytes);
 			set_meta(&t, &o, file, rec);
 		}
-		if (!w.ready && (o.fmode ? seen[AUDIO] && seen[VISUAL] &&
-		    seen[2] : seen[o.mod]))
+		if (!o.fmode && !w.ready && seen[o.mod])
 			go(&w);
 		emit(&w, &t);
 		if (o.fmode && strcmp(t.name, "label") == 0) {
@@ -275,14 +287,14 @@ main(int argc, char **argv)
 				    "tensor", file, rec);
 			indicators(ind, off[2], t.dims[0], &o, file, rec);
 			off[2] += t.dims[0];
-			if (!seen[2]) {
-				seen[2] = 1;
-				if (seen[AUDIO] && seen[VISUAL])
-					go(&w);
-			}
+			seen[2] = 1;
 			emit(&w, &ind[AUDIO]);
 			emit(&w, &ind[VISUAL]);
 		}
+		/* -f: a chunk is complete when the counts agree again */
+		if (o.fmode && seen[AUDIO] && seen[VISUAL] && seen[2] &&
+		    off[AUDIO] == off[2] && off[VISUAL] == off[2])
+			flush(&w, 1);
 	}
 	if (rc != RQ_EOF)
 		errx(1, "%s", rq_stream_error(in));

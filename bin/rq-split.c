@@ -3,7 +3,10 @@
  * per group, and/or keep rows start..end-1 along axis 0.  Rows are counted
  * per record name across the whole input, so a data set stored in chunks
  * is sliced as if its chunks were concatenated.  One record is held at a
- * time.
+ * time, except that with -r the sliced rows of the per-sample records of
+ * a data set (audio, visual, label, id, quality.*, clean.*) are held until
+ * their sample counts agree, one chunk at a time, so that a data set whose
+ * modalities have different sample counts fails with nothing written.
  */
 #include <err.h>
 #include <errno.h>
@@ -21,6 +24,22 @@ struct seen {		/* rows of each name seen so far */
 
 static struct seen *seen;
 static size_t nseen;
+
+/* -r: per-sample records held until the counts agree (see above) */
+static rq_tensor *held;
+static size_t nheld, heldcap;
+static char (*inchunk)[RQ_NAME_MAX + 1];	/* names read since a flush */
+static size_t ninchunk, chunkcap;
+static int known;	/* the first chunk is complete: all names seen */
+
+static int
+per_sample(const char *name)
+{
+	return strcmp(name, "audio") == 0 || strcmp(name, "visual") == 0 ||
+	    strcmp(name, "label") == 0 || strcmp(name, "id") == 0 ||
+	    strncmp(name, "quality.", 8) == 0 ||
+	    strncmp(name, "clean.", 6) == 0;
+}
 
 static void
 usage(void)
@@ -41,6 +60,49 @@ rows_of(const char *name)
 	strcpy(seen[nseen].name, name);
 	seen[nseen].rows = 0;
 	return &seen[nseen++].rows;
+}
+
+/* do the per-sample records seen so far all have the same row count? */
+static int
+counts_agree(void)
+{
+	uint64_t n = 0;
+	int first = 1;
+
+	for (size_t i = 0; i < nseen; i++) {
+		if (!per_sample(seen[i].name))
+			continue;
+		if (!first && seen[i].rows != n)
+			return 0;
+		n = seen[i].rows;
+		first = 0;
+	}
+	return 1;
+}
+
+/* "name N, name N, ..." of the per-sample records, for an error */
+static const char *
+counts_str(void)
+{
+	static char buf[512];
+	size_t len = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < nseen && len < sizeof buf; i++)
+		if (per_sample(seen[i].name))
+			len += (size_t)snprintf(buf + len, sizeof buf - len,
+			    "%s%s %llu", len ? ", " : "", seen[i].name,
+			    (unsigned long long)seen[i].rows);
+	return buf;
+}
+
+static int
+in_chunk(const char *name)
+{
+	for (size_t i = 0; i < ninchunk; i++)
+		if (strcmp(inchunk[i], name) == 0)
+			return 1;
+	return 0;
 }
 
 /* "start:end", "start:", ":end"; end exclusive */
@@ -65,17 +127,107 @@ parse_range(const char *arg, uint64_t *lo, uint64_t *hi)
 	free(dup);
 }
 
+static const char *prefix = "split-", *group;
+static char path[PATH_MAX];
+static rq_stream *out;
+static long every, nfile, inpart;
+static int tofiles;
+
+/* write v (to the next file with -n or -g); warn and -1 on error */
+static int
+put(const rq_tensor *v)
+{
+	if (tofiles && (out == NULL || (every && inpart == every) ||
+	    (group && strcmp(v->name, group) == 0 && inpart > 0))) {
+		if (out != NULL && rq_stream_close(out) != 0) {
+			out = NULL;
+			warn("%s", path);
+			return -1;
+		}
+		out = NULL;
+		if ((size_t)snprintf(path, sizeof path, "%s%04ld.rqt", prefix,
+		    nfile++) >= sizeof path)
+			errx(1, "-p %s: path too long", prefix);
+		if ((out = rq_stream_open(path, "w")) == NULL) {
+			warn("%s", path);
+			return -1;
+		}
+		inpart = 0;
+	}
+	if (rq_tensor_write(out, v) != RQ_OK) {
+		warnx("%s", rq_stream_error(out));
+		return -1;
+	}
+	inpart++;
+	return 0;
+}
+
+/* write the held records; -1 on error */
+static int
+flush(void)
+{
+	int rc = 0;
+
+	for (size_t i = 0; i < nheld; i++) {
+		if (rc == 0)
+			rc = put(&held[i]);
+		rq_tensor_free(&held[i]);
+	}
+	nheld = ninchunk = 0;
+	return rc;
+}
+
+/* hold a copy of v (the kept rows); -1 on error */
+static int
+hold(const rq_tensor *v)
+{
+	if (nheld == heldcap) {
+		size_t cap = heldcap ? 2 * heldcap : 8;
+		rq_tensor *p = reallocarray(held, cap, sizeof *p);
+
+		if (p == NULL) {
+			warn(NULL);
+			return -1;
+		}
+		held = p;
+		heldcap = cap;
+	}
+	rq_tensor_init(&held[nheld]);
+	if (rq_tensor_copy(&held[nheld], v) != RQ_OK) {
+		rq_tensor_free(&held[nheld]);
+		warnx("out of memory");
+		return -1;
+	}
+	nheld++;
+	return 0;
+}
+
+/* note that the current chunk has a per-sample record of this name */
+static void
+mark(const char *name)
+{
+	if (in_chunk(name))
+		return;
+	if (ninchunk == chunkcap) {
+		size_t cap = chunkcap ? 2 * chunkcap : 8;
+		char (*q)[RQ_NAME_MAX + 1] = reallocarray(inchunk, cap,
+		    sizeof *q);
+
+		if (q == NULL)
+			err(1, NULL);
+		inchunk = q;
+		chunkcap = cap;
+	}
+	strcpy(inchunk[ninchunk++], name);
+}
+
 int
 main(int argc, char **argv)
 {
 	static char *stdin_only[] = {"-", NULL};
-	const char *prefix = "split-", *group = NULL;
-	char path[PATH_MAX];
-	rq_stream *out = NULL;
 	rq_tensor t;
 	uint64_t lo = 0, hi = UINT64_MAX;
-	long every = 0, nfile = 0, inpart = 0;
-	int c, rc, slice = 0, tofiles;
+	int c, rc, slice = 0;
 
 	rq_progname_init(argc, argv);
 	while ((c = getopt(argc, argv, "g:n:p:r:")) != -1) {
@@ -102,7 +254,7 @@ main(int argc, char **argv)
 	argv += optind;
 	if ((every && group) || (!every && !group && !slice))
 		usage();
-	tofiles = every || group;
+	tofiles = every || group != NULL;
 	if (argc == 0)
 		argv = stdin_only;
 	if (!tofiles && (out = rq_stream_open("-", "w")) == NULL)
@@ -111,6 +263,7 @@ main(int argc, char **argv)
 	rq_tensor_init(&t);
 	for (; *argv; argv++) {
 		rq_stream *in = rq_stream_open(*argv, "r");
+		long rec = -1;
 
 		if (in == NULL) {
 			warn("%s", *argv);
@@ -118,7 +271,26 @@ main(int argc, char **argv)
 		}
 		while ((rc = rq_tensor_read(in, &t)) == RQ_OK) {
 			rq_tensor v = t;	/* a view: shares t's data */
+			int ps = slice && t.ndim > 0 && per_sample(t.name);
+			int keep = 1;
 
+			rec++;
+			/* a per-sample name again: a new chunk begins */
+			if (ps && in_chunk(t.name)) {
+				if (!counts_agree()) {
+					warnx("%s: record %ld: '%s' starts a new "
+					    "chunk but the sample counts differ: %s",
+					    rq_stream_name(in), rec, t.name,
+					    counts_str());
+					rq_stream_abort(in);
+					goto fail;
+				}
+				known = 1;
+				if (flush() != 0) {
+					rq_stream_abort(in);
+					goto fail;
+				}
+			}
 			if (slice && t.ndim > 0) {
 				uint64_t *seen_rows = rows_of(t.name);
 				uint64_t off = *seen_rows, n = t.dims[0];
@@ -126,51 +298,50 @@ main(int argc, char **argv)
 				size_t row = n ? t.nbytes / n : 0;
 
 				*seen_rows += n;
-				if (hi <= off)
-					continue;	/* past the range */
-				b = hi - off < n ? hi : off + n;
+				b = hi <= off ? off : hi - off < n ? hi : off + n;
 				if (a >= b)
-					continue;	/* outside the range */
-				v.dims[0] = b - a;
-				v.data = (char *)t.data + (a - off) * row;
-				v.nbytes = (size_t)(b - a) * row;
+					keep = 0;	/* outside the range */
+				else {
+					v.dims[0] = b - a;
+					v.data = (char *)t.data + (a - off) * row;
+					v.nbytes = (size_t)(b - a) * row;
+				}
 			}
-			if (tofiles && (out == NULL || (every && inpart ==
-			    every) || (group && strcmp(t.name, group) == 0 &&
-			    inpart > 0))) {
-				if (out != NULL && rq_stream_close(out) != 0) {
-					out = NULL;
-					warn("%s", path);
+			if (ps)
+				mark(t.name);
+			if (keep && (ps || nheld > 0)) {
+				if (hold(&v) != 0) {
 					rq_stream_abort(in);
 					goto fail;
 				}
-				if ((size_t)snprintf(path, sizeof path,
-				    "%s%04ld.rqt", prefix, nfile++) >=
-				    sizeof path)
-					errx(1, "-p %s: path too long", prefix);
-				if ((out = rq_stream_open(path, "w")) == NULL) {
-					warn("%s", path);
-					rq_stream_abort(in);
-					goto fail;
-				}
-				inpart = 0;
-			}
-			if (rq_tensor_write(out, &v) != RQ_OK) {
-				warnx("%s", rq_stream_error(out));
+			} else if (keep && put(&v) != 0) {
 				rq_stream_abort(in);
 				goto fail;
 			}
-			inpart++;
+			if (ps && known && counts_agree() && flush() != 0) {
+				rq_stream_abort(in);
+				goto fail;
+			}
 		}
 		if (rc != RQ_EOF) {
 			warnx("%s", rq_stream_error(in));
 			rq_stream_abort(in);
 			goto fail;
 		}
+		if (argv[1] == NULL && !counts_agree()) {
+			warnx("%s: record %ld: sample counts differ: %s",
+			    rq_stream_name(in), rec < 0 ? 0 : rec, counts_str());
+			rq_stream_abort(in);
+			goto fail;
+		}
 		rq_stream_close(in);
 	}
+	if (flush() != 0)
+		goto fail;
 	rq_tensor_free(&t);
 	free(seen);
+	free(held);
+	free(inchunk);
 	if (out != NULL && rq_stream_close(out) != RQ_OK)
 		err(1, "%s", tofiles ? path : "stdout");
 	if (!tofiles && rq_finish_stdout() != 0)
@@ -178,7 +349,11 @@ main(int argc, char **argv)
 	return 0;
 fail:
 	rq_stream_abort(out);
+	for (size_t i = 0; i < nheld; i++)
+		rq_tensor_free(&held[i]);
 	rq_tensor_free(&t);
 	free(seen);
+	free(held);
+	free(inchunk);
 	return 1;
 }

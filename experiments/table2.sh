@@ -22,7 +22,7 @@ row() {	# method form -> "r +- sd  (max p)"
 	for s in $SEEDS; do
 		f=$out/table2/$1-s$s-$2.corr
 		sed -n 's/.*\<r=\([^ ]*\).* p=\([^ ]*\).*/\1 \2/p' "$f"
-	done | awk '{ r[n] = $1; if ($2 > pmax) pmax = $2; n++ }
+	done | awk '{ if ($2 > pmax) pmax = $2; r[n++] = $1 }
 	END {
 		for (i = 0; i < n; i++) s += r[i]; m = s / n
 		for (i = 0; i < n; i++) v += (r[i] - m) ^ 2

@@ -23,6 +23,7 @@
  * dqkv accumulates (+=); dqkv NULL skips the backward.
  */
 #include <math.h>
+#include <string.h>
 
 #if defined(__AVX2__) && defined(__FMA__)
 #include <immintrin.h>
@@ -197,8 +198,8 @@ softmax_rows(float *a, int T)
 	}
 }
 
-void
-rq_mhsa_forward(float *out, float *att, const float *qkv, int B, int T,
+static void
+mhsa_forward_blas(float *out, float *att, const float *qkv, int B, int T,
     int C, int H)
 {
 	int hs = C / H, C3 = 3 * C;
@@ -221,15 +222,12 @@ rq_mhsa_forward(float *out, float *att, const float *qkv, int B, int T,
 	}
 }
 
-void
-rq_mhsa_backward(float *dqkv, float *scratch, const float *dout,
+static void
+mhsa_backward_blas(float *dqkv, float *scratch, const float *dout,
     const float *qkv, const float *att, int B, int T, int C, int H)
 {
 	int hs = C / H, C3 = 3 * C;
 	float sc = 1.0f / sqrtf((float)hs), *dA = scratch;
-
-	if (dqkv == NULL)
-		return;
 	for (int b = 0; b < B; b++) {
 		const float *base = qkv + (size_t)b * T * C3;
 		float *dbase = dqkv + (size_t)b * T * C3;
@@ -257,4 +255,248 @@ rq_mhsa_backward(float *dqkv, float *scratch, const float *dout,
 			    T, hs, T, sc, dA, T, Q, C3, 1.0f, dK, C3);
 		}
 	}
+}
+
+#if defined(__AVX2__) && defined(__FMA__)
+/*
+ * The direct path: per (b, h) the products are 17 x 17 x 16 at the
+ * default sizes, where a cblas_sgemm call costs about as much as its
+ * arithmetic.  Here every product is one small register-blocked kernel,
+ * C[M, N] (+)= s A[M, K] B[K, N] (N a multiple of 8, A entries broadcast,
+ * B rows loaded 8 wide, tiles of 4 rows x 24 columns in 12 accumulators),
+ * on per-head buffers of Tp = T rounded up to 8 columns, zero past T:
+ *   Kt = K^T [hs, Tp];  S = s Q Kt [T, Tp];  A = softmax rows;  O = A V
+ *   backward: At = A^T, dV += At dO;  dA = dO Vt;  dS = A (dA - rowdot);
+ *   dQ += s dS K;  dSt = dS^T, dK += s dSt Q.
+ * Taken when hs is a multiple of 8, hs Tp <= DIRECT_MAX and T Tp <=
+ * DIRECT_TT (buffers on the stack); larger T goes to BLAS, where it is
+ * efficient.  The sums run in a fixed order: results are reproducible
+ * (they differ from the BLAS path in the last bits only).
+ */
+#define DIRECT_MAX 8192
+#define DIRECT_TT 6144
+
+static int
+direct_ok(int T, int hs)
+{
+	long Tp = (T + 7) & ~7;
+
+	return hs % 8 == 0 && T >= 1 && hs * Tp <= DIRECT_MAX &&
+	    T * Tp <= DIRECT_TT;
+}
+
+/* Xt[k*ldt + j] = X[j*ld + k] for j < T, k < n; zero for T <= j < Tp */
+static void
+transpose_pad(float *Xt, int ldt, const float *X, int ld, int T, int Tp,
+    int n)
+{
+	for (int k = 0; k < n; k++) {
+		float *o = Xt + (size_t)k * ldt;
+		int j;
+
+		for (j = 0; j < T; j++)
+			o[j] = X[(size_t)j * ld + k];
+		for (; j < Tp; j++)
+			o[j] = 0;
+	}
+}
+
+/* P[j*n + k] = X[j*ld + k], j < T, k < n: a B operand with a short row
+ * stride (rows 3C apart alias a few L1 sets and thrash) */
+static void
+pack_rows(float *P, const float *X, int ld, int T, int n)
+{
+	for (int j = 0; j < T; j++)
+		memcpy(P + (size_t)j * n, X + (size_t)j * ld, (size_t)n * sizeof(*P));
+}
+
+/* one nr x (8 nv) tile of C (+)= s A B; nr <= 4, nv <= 3 */
+static inline __attribute__((always_inline)) void
+tile(float *C, int ldc, const float *A, int lda, const float *B, int ldb,
+    int K, float s, int beta, const int nr, const int nv)
+{
+	__m256 acc[4][3], vs = _mm256_set1_ps(s);
+
+#pragma GCC unroll 4
+	for (int r = 0; r < nr; r++)
+#pragma GCC unroll 3
+		for (int v = 0; v < nv; v++)
+			acc[r][v] = _mm256_setzero_ps();
+	for (int k = 0; k < K; k++) {
+		__m256 bv[3];
+#pragma GCC unroll 3
+		for (int v = 0; v < nv; v++)
+			bv[v] = _mm256_loadu_ps(B + (size_t)k * ldb + 8 * v);
+#pragma GCC unroll 4
+		for (int r = 0; r < nr; r++) {
+			__m256 a = _mm256_broadcast_ss(A + (size_t)r * lda + k);
+#pragma GCC unroll 3
+			for (int v = 0; v < nv; v++)
+				acc[r][v] = _mm256_fmadd_ps(a, bv[v], acc[r][v]);
+		}
+	}
+#pragma GCC unroll 4
+	for (int r = 0; r < nr; r++)
+#pragma GCC unroll 3
+		for (int v = 0; v < nv; v++) {
+			float *c = C + (size_t)r * ldc + 8 * v;
+			__m256 x = _mm256_mul_ps(acc[r][v], vs);
+
+			if (beta)
+				x = _mm256_add_ps(x, _mm256_loadu_ps(c));
+			_mm256_storeu_ps(c, x);
+		}
+}
+
+/* C[M, N] = s A B (beta 0) or C += s A B (beta 1); N % 8 == 0 */
+static void
+small_gemm(int M, int N, int K, float s, const float *A, int lda,
+    const float *B, int ldb, int beta, float *C, int ldc)
+{
+	for (int i = 0; i < M; i += 4) {
+		int nr = RQ_MIN(4, M - i);
+		const float *Ai = A + (size_t)i * lda;
+		float *Ci = C + (size_t)i * ldc;
+
+		for (int v = 0; v < N / 8; v += 3) {
+			int nv = RQ_MIN(3, N / 8 - v);
+			float *c = Ci + 8 * v;
+			const float *b = B + 8 * v;
+
+#define TILE(R, V) case (R) * 4 + (V): \
+	tile(c, ldc, Ai, lda, b, ldb, K, s, beta, R, V); break
+			switch (nr * 4 + nv) {
+			TILE(1, 1); TILE(1, 2); TILE(1, 3);
+			TILE(2, 1); TILE(2, 2); TILE(2, 3);
+			TILE(3, 1); TILE(3, 2); TILE(3, 3);
+			TILE(4, 1); TILE(4, 2); TILE(4, 3);
+			}
+#undef TILE
+		}
+	}
+}
+
+/* softmax of r[0..T) in place; r[T..Tp) ends 0 */
+static inline void
+softmax_row_pad(float *r, int T, int Tp)
+{
+	float m = row_max(r, T), s;
+	__m256 vm = _mm256_set1_ps(m), vs = _mm256_setzero_ps(), vi;
+	int j;
+
+	for (j = 0; j < Tp; j += 8) {
+		__m256 e = exp_neg8(_mm256_sub_ps(_mm256_load_ps(r + j), vm));
+		_mm256_store_ps(r + j, e);
+	}
+	for (j = T; j < Tp; j++)
+		r[j] = 0;
+	for (j = 0; j < Tp; j += 8)
+		vs = _mm256_add_ps(vs, _mm256_load_ps(r + j));
+	s = hsum8(vs);
+	vi = _mm256_set1_ps(1.0f / s);
+	for (j = 0; j < Tp; j += 8)
+		_mm256_store_ps(r + j, _mm256_mul_ps(_mm256_load_ps(r + j), vi));
+}
+
+static void
+mhsa_forward_direct(float *out, float *att, const float *qkv, int B, int T,
+    int C, int H)
+{
+	int hs = C / H, C3 = 3 * C, Tp = (T + 7) & ~7;
+	float sc = 1.0f / sqrtf((float)hs);
+	_Alignas(32) float Kt[DIRECT_MAX], S[DIRECT_TT], Vp[DIRECT_MAX];
+
+	for (int b = 0; b < B; b++) {
+		const float *base = qkv + (size_t)b * T * C3;
+		for (int h = 0; h < H; h++) {
+			const float *Q = base + h * hs, *K = Q + C;
+			const float *V = Q + 2 * C;
+			float *A = att + ((size_t)b * H + h) * T * T;
+			float *O = out + (size_t)b * T * C + h * hs;
+
+			transpose_pad(Kt, Tp, K, C3, T, Tp, hs);
+			small_gemm(T, Tp, hs, sc, Q, C3, Kt, Tp, 0, S, Tp);
+			for (int i = 0; i < T; i++) {
+				softmax_row_pad(S + (size_t)i * Tp, T, Tp);
+				memcpy(A + (size_t)i * T, S + (size_t)i * Tp,
+				    (size_t)T * sizeof(*S));
+			}
+			pack_rows(Vp, V, C3, T, hs);
+			small_gemm(T, hs, T, 1.0f, S, Tp, Vp, hs, 0, O, C);
+		}
+	}
+}
+
+static void
+mhsa_backward_direct(float *dqkv, const float *dout, const float *qkv,
+    const float *att, int B, int T, int C, int H)
+{
+	int hs = C / H, C3 = 3 * C, Tp = (T + 7) & ~7;
+	float sc = 1.0f / sqrtf((float)hs);
+	_Alignas(32) float Vt[DIRECT_MAX], Ab[DIRECT_TT], D[DIRECT_TT];
+	_Alignas(32) float Xt[DIRECT_TT], P[DIRECT_MAX];
+
+	for (int b = 0; b < B; b++) {
+		const float *base = qkv + (size_t)b * T * C3;
+		float *dbase = dqkv + (size_t)b * T * C3;
+		for (int h = 0; h < H; h++) {
+			const float *Q = base + h * hs, *K = Q + C;
+			const float *V = Q + 2 * C;
+			float *dQ = dbase + h * hs, *dK = dQ + C;
+			float *dV = dQ + 2 * C;
+			const float *A = att + ((size_t)b * H + h) * T * T;
+			const float *dO = dout + (size_t)b * T * C + h * hs;
+
+			/* dV += A^T dO */
+			transpose_pad(Xt, Tp, A, T, T, Tp, T);
+			pack_rows(P, dO, C, T, hs);
+			small_gemm(T, hs, T, 1.0f, Xt, Tp, P, hs, 1, dV, C3);
+			/* dA = dO V^T, then the softmax Jacobian row by row */
+			transpose_pad(Vt, Tp, V, C3, T, Tp, hs);
+			small_gemm(T, Tp, hs, 1.0f, dO, C, Vt, Tp, 0, D, Tp);
+			for (int i = 0; i < T; i++) {
+				float *a = Ab + (size_t)i * Tp, *d = D + (size_t)i * Tp;
+
+				memcpy(a, A + (size_t)i * T, (size_t)T * sizeof(*a));
+				for (int j = T; j < Tp; j++)
+					a[j] = 0;
+				row_jacobian(d, a, row_dot(a, d, Tp), Tp);
+			}
+			/* dQ += s dS K;  dK += s dS^T Q */
+			pack_rows(P, K, C3, T, hs);
+			small_gemm(T, hs, T, sc, D, Tp, P, hs, 1, dQ, C3);
+			transpose_pad(Xt, Tp, D, Tp, T, Tp, T);
+			pack_rows(P, Q, C3, T, hs);
+			small_gemm(T, hs, T, sc, Xt, Tp, P, hs, 1, dK, C3);
+		}
+	}
+}
+#endif /* AVX2 */
+
+void
+rq_mhsa_forward(float *out, float *att, const float *qkv, int B, int T,
+    int C, int H)
+{
+#if defined(__AVX2__) && defined(__FMA__)
+	if (direct_ok(T, C / H)) {
+		mhsa_forward_direct(out, att, qkv, B, T, C, H);
+		return;
+	}
+#endif
+	mhsa_forward_blas(out, att, qkv, B, T, C, H);
+}
+
+void
+rq_mhsa_backward(float *dqkv, float *scratch, const float *dout,
+    const float *qkv, const float *att, int B, int T, int C, int H)
+{
+	if (dqkv == NULL)
+		return;
+#if defined(__AVX2__) && defined(__FMA__)
+	if (direct_ok(T, C / H)) {
+		mhsa_backward_direct(dqkv, dout, qkv, att, B, T, C, H);
+		return;
+	}
+#endif
+	mhsa_backward_blas(dqkv, scratch, dout, qkv, att, B, T, C, H);
 }

@@ -47,7 +47,7 @@ rq_dataset_load(rq_dataset *ds, const char *path, char *err, size_t errn)
 	char buf[64];
 	double kd;
 	int rc, K = 0;
-	long rec;
+	long rec = 0, krec = 0, last = 0;	/* krec: largest label's */
 
 	memset(ds, 0, sizeof *ds);
 	if ((s = rq_stream_open(path, "r")) == NULL) {
@@ -58,7 +58,7 @@ rq_dataset_load(rq_dataset *ds, const char *path, char *err, size_t errn)
 	while ((rc = rq_tensor_read(s, &t)) == RQ_OK) {
 		const char *nm = t.name;
 		size_t n0 = t.ndim > 0 ? (size_t)t.dims[0] : 0;
-		rec = rq_stream_record(s);
+		rec = rq_stream_record(s) - 1;	/* the record just read */
 		if (strcmp(nm, "audio") == 0) {
 			if (t.dtype != RQ_F32 || t.ndim != 3)
 				goto bad;
@@ -101,8 +101,10 @@ rq_dataset_load(rq_dataset *ds, const char *path, char *err, size_t errn)
 					    (int)ds->label[nl + i]);
 					rc = RQ_EFORMAT;
 					goto fail;
-				} else if (ds->label[nl + i] >= K)
+				} else if (ds->label[nl + i] >= K) {
 					K = ds->label[nl + i] + 1;
+					krec = rec;
+				}
 			nl += n0;
 			if (rq_meta_getd(&t, "classes", &kd) == RQ_OK &&
 			    kd >= 2 && kd < 1e6)
@@ -117,6 +119,7 @@ rq_dataset_load(rq_dataset *ds, const char *path, char *err, size_t errn)
 			ni += n0;
 		} else
 			continue;
+		last = rec;
 		if (rq_meta_get(&t, "dataset", buf, sizeof buf) != NULL)
 			snprintf(ds->name, sizeof ds->name, "%s", buf);
 		if (rq_meta_get(&t, "split", buf, sizeof buf) != NULL)
@@ -132,11 +135,27 @@ rq_dataset_load(rq_dataset *ds, const char *path, char *err, size_t errn)
 	rq_stream_close(s);
 	rq_tensor_free(&t);
 	ds->n = nl;
-	if (nl == 0 || ds->F == 0 || ds->C == 0 ||
-	    na != nl * (size_t)ds->F * ds->T ||
-	    nv != nl * (size_t)ds->C * ds->H * ds->W || (ni != 0 && ni != nl)) {
+	if (nl == 0 || ds->F == 0 || ds->C == 0) {
 		snprintf(err, errn, "%s: need audio [N,F,T], visual [N,C,H,W] and "
 		    "label [N] with one N (got %zu labels)", path, nl);
+		rq_dataset_free(ds);
+		return RQ_EFORMAT;
+	}
+	if (na != nl * (size_t)ds->F * ds->T ||
+	    nv != nl * (size_t)ds->C * ds->H * ds->W || (ni != 0 && ni != nl)) {
+		size_t sa = (size_t)ds->F * ds->T;
+		size_t sv = (size_t)ds->C * ds->H * ds->W;
+
+		snprintf(err, errn, "%s: record %ld: sample counts differ: audio "
+		    "%zu, visual %zu, label %zu%s", path, last, sa ? na / sa : 0,
+		    sv ? nv / sv : 0, nl, ni != 0 && ni != nl ? ", id differs" :
+		    "");
+		rq_dataset_free(ds);
+		return RQ_EFORMAT;
+	}
+	if (ds->classes >= 2 && K > ds->classes) {
+		snprintf(err, errn, "%s: record %ld: label %d out of range "
+		    "(classes=%d)", path, krec, K - 1, ds->classes);
 		rq_dataset_free(ds);
 		return RQ_EFORMAT;
 	}

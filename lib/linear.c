@@ -10,9 +10,29 @@
  *           dL/db[o]   = sum_i dy[i,o]
  * Every gradient accumulates (+=); a NULL gradient pointer is skipped.
  */
+#include <string.h>
+
+#if defined(__AVX2__)
+#include <immintrin.h>
+#endif
 #include <cblas.h>
 
 #include "rq.h"
+
+/* d[0..n) += s[0..n) */
+static inline void
+vadd(float *d, const float *s, int n)
+{
+	int j = 0;
+
+#if defined(__AVX2__)
+	for (; j + 8 <= n; j += 8)
+		_mm256_storeu_ps(d + j, _mm256_add_ps(_mm256_loadu_ps(d + j),
+		    _mm256_loadu_ps(s + j)));
+#endif
+	for (; j < n; j++)
+		d[j] += s[j];
+}
 
 void
 rq_linear_forward(float *y, const float *x, const float *w, const float *b,
@@ -24,8 +44,7 @@ rq_linear_forward(float *y, const float *x, const float *w, const float *b,
 		return;
 	if (b != NULL) {
 		for (int i = 0; i < n; i++)
-			for (int o = 0; o < out; o++)
-				y[(size_t)i * out + o] = b[o];
+			memcpy(y + (size_t)i * out, b, (size_t)out * sizeof(*y));
 		beta = 1;
 	}
 	if (in <= 0) {
@@ -51,9 +70,6 @@ rq_linear_backward(float *dx, float *dw, float *db, const float *dy,
 		cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, out, in,
 		    n, 1.0f, dy, out, x, in, 1.0f, dw, in);
 	if (db != NULL)
-		for (int i = 0; i < n; i++) {
-			const float *r = dy + (size_t)i * out;
-			for (int o = 0; o < out; o++)
-				db[o] += r[o];
-		}
+		for (int i = 0; i < n; i++)
+			vadd(db, dy + (size_t)i * out, out);
 }

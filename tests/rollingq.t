@@ -88,8 +88,10 @@ main(int argc, char **argv)
 EOF
 LIBS=$(pkg-config --libs gsl libpng sndfile zlib openblas 2>/dev/null |
     sed 's/-lgslcblas//g')
-cc -std=c11 -D_POSIX_C_SOURCE=200809L -Ilib -o "$T/tmk" "$T/helper.c" \
-    lib/librq.a $LIBS -lm -lpthread 2>"$T/cc.err"
+# under `make check-asan` lib/librq.a is built with sanitizers, whose
+# flags the helper must link with too ($RQ_SANFLAGS, empty otherwise)
+cc $RQ_SANFLAGS -std=c11 -D_POSIX_C_SOURCE=200809L -Ilib -o "$T/tmk" \
+    "$T/helper.c" lib/librq.a $LIBS -lm -lpthread 2>"$T/cc.err"
 ok $? "helper builds"
 ln -s tmk "$T/tdump"
 mk() { "$T/tmk"; }

@@ -1,7 +1,7 @@
 #!/bin/sh
 # stream.t: rq-info, rq-cat and rq-split on good and damaged streams.
 . tests/tap.sh
-plan 46
+plan 50
 
 # fixtures: u8 a[2,3] = 0..5, i32 label[2] = 7, 9 (with metadata), f64 s[]
 printf '\000\001\002\003\004\005' | mknpy "$T/a.npy" '|u1' '(2, 3)'
@@ -122,3 +122,31 @@ is 'rq-split -r :1 keeps the first row, scalars pass' \
 fails_cleanly 'rq-split: truncated input' 'record 1: truncated' \
     sh -c "cd '$T' && rq-split -n 1 -p bad- cut-data.rqt"
 nok 'rq-split without -n, -g or -r is a usage error' rq-split "$T/x.rqt"
+
+# rq-split -r on a data set whose modalities have different sample counts:
+# slicing would pair rows of different samples, so it is an error naming
+# the file and record, with nothing written (issue 9)
+rq-synth -n 6 -s 1 -o "$T/ds6.rqt"
+rq-synth -n 5 -s 2 -o "$T/ds5.rqt"
+{ rq-cat -n audio "$T/ds6.rqt"; rq-cat -n visual -n label "$T/ds5.rqt"; } \
+    >"$T/mm.rqt"
+fails_cleanly 'rq-split -r: audio 6 vs visual 5 samples: file, record named' \
+    'mm.rqt: record 2: sample counts differ: audio 6, visual 5, label 5' \
+    rq-split -r :2 "$T/mm.rqt"
+# chunk 2 has 3 audio rows but 2 visual ones: found when chunk 3 begins
+rq-split -r 0:3 "$T/ds6.rqt" >"$T/ck1.rqt"
+{ rq-split -r 3:6 "$T/ds6.rqt" | rq-cat -n audio -n label
+  rq-split -r 3:5 "$T/ds6.rqt" | rq-cat -n visual; } >"$T/ck2.rqt"
+cat "$T/ck1.rqt" "$T/ck2.rqt" "$T/ds6.rqt" >"$T/ckmm.rqt"
+fails_cleanly 'rq-split -r: a chunk with short visual: record of the next chunk named' \
+    "ckmm.rqt: record 9: 'audio' starts a new chunk but the sample counts differ" \
+    -f "$T/ckp-0000.rqt" sh -c "cd '$T' && rq-split -r 1: -n 100 -p ckp- ckmm.rqt"
+# a well-formed data set in two chunks is still sliced as if concatenated
+rq-split -r 3:6 "$T/ds6.rqt" >"$T/ck2ok.rqt"
+cat "$T/ck1.rqt" "$T/ck2ok.rqt" >"$T/ck.rqt"
+is 'rq-split -r 2:5 on a chunked data set: rows 2 | 3, 4 of every record' \
+    "$(rq-split -r 2:5 "$T/ck.rqt" | rq-info -v | awk -F'\t' '$2 == "id" { print $4, $6 }' | tr '\n' '|')" \
+    '[1] min=2 max=2 mean=2 std=0|[2] min=3 max=4 mean=3.5 std=0.5|'
+is '  ... and the records of a chunk stay together' \
+    "$(rq-split -r 2:5 "$T/ck.rqt" | rq-info | cut -f2 | tr '\n' ' ')" \
+    'audio visual label id quality.audio quality.visual audio visual label id quality.audio quality.visual '

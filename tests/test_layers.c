@@ -320,16 +320,18 @@ ln_ld(void *c)
 	return dotd(l->dy, l->yd, (size_t)l->n * l->c);
 }
 
-Test(layers, layernorm_forward_backward)
+/* n rows of c: c = 9 runs one 8-wide block and the scalar tail */
+static void
+ln_check(int n, int c, uint64_t seed)
 {
-	struct ln l = { .n = 4, .c = 9, .eps = 1e-6f };
-	size_t nx = 36, nc = 9;
+	struct ln l = { .n = n, .c = c, .eps = 1e-6f };
+	size_t nx = (size_t)n * c, nc = (size_t)c;
 	float *dx = falloc(nx), *dg = falloc(nc), *db = falloc(nc), *dyf;
 	float *px, *pg, *pb;
 	double *g = dalloc(nx);
 	rq_rng r;
 
-	rq_rng_seed(&r, 3);
+	rq_rng_seed(&r, seed);
 	l.x = falloc(nx); l.g = falloc(nc); l.b = falloc(nc);
 	l.y = falloc(nx); l.mean = falloc(l.n); l.rstd = falloc(l.n);
 	fill_normal(l.x, nx, &r, 2);
@@ -362,6 +364,17 @@ Test(layers, layernorm_forward_backward)
 	check_grad("layernorm dg flt", dg, pg, g, nc, TOL_FLT);
 	fd_float(l.b, nc, ln_lf, &l, H_FLT, g);
 	check_grad("layernorm db flt", db, pb, g, nc, TOL_FLT);
+}
+
+Test(layers, layernorm_forward_backward)
+{
+	ln_check(4, 9, 3);
+}
+
+Test(layers, layernorm_forward_backward_wide)
+{
+	ln_check(3, 20, 31);	/* two blocks and a tail of 4 */
+	ln_check(2, 64, 32);	/* the default model's width */
 }
 
 Test(layers, layernorm_normalises)
@@ -470,6 +483,61 @@ Test(layers, gelu_golden)
 	for (int i = 0; i < 6; i++)
 		cr_expect(fabs(y[i] - want[i]) < 1e-6, "gelu(%g) = %.9g, "
 		    "want %.9g", x[i], y[i], want[i]);
+}
+
+/*
+ * The vectorised erf/erfc of gelu.c, swept: 200001 points over [-12.4,
+ * 12.4] plus the branch edges, against libm's double erfc: Phi = y/x to
+ * 1e-6 relative (gelu.c documents 6e-7), GELU to 1e-6 max(1, |x|)
+ * absolute, the derivative to 1e-6 max(1, |d|).  Lengths 1..19 check the
+ * padded tail gives the same values as the 8-wide body.
+ */
+Test(layers, gelu_sweep_accuracy)
+{
+	size_t n = 200001 + 8, k;
+	float *x = falloc(n), *y = falloc(n), *dx = falloc(n), *one = falloc(n);
+	float edge[8] = { -0.5f, -0.49999997f, -0.50000006f, 1.4142135f,
+	    1.4142137f, -12.4f, 12.4f, 1e-20f };
+	double ephi = 0, ey = 0, ed = 0;
+
+	for (k = 0; k < 200001; k++)
+		x[k] = (float)(-12.4 + 24.8 * k / 200000.0);
+	memcpy(x + 200001, edge, sizeof edge);
+	for (k = 0; k < n; k++)
+		one[k] = 1;
+	rq_gelu_forward(y, x, n);
+	rq_gelu_backward(dx, one, x, n);
+	for (k = 0; k < n; k++) {
+		double X = x[k], ph = 0.5 * erfc(-X / sqrt(2.0));
+		double d = ph + X * exp(-X * X / 2) / sqrt(2 * M_PI);
+
+		if (X != 0)
+			ephi = fmax(ephi, fabs(y[k] / X / ph - 1));
+		ey = fmax(ey, fabs(y[k] - X * ph) / fmax(1, fabs(X)));
+		ed = fmax(ed, fabs(dx[k] - d) / fmax(1, fabs(d)));
+	}
+	cr_log_info("gelu sweep: Phi rel %.3g, y abs %.3g, dy/dx %.3g", ephi,
+	    ey, ed);
+	cr_expect(ephi <= 1e-6, "gelu: Phi relative error %g", ephi);
+	cr_expect(ey <= 1e-6, "gelu: absolute error %g", ey);
+	cr_expect(ed <= 1e-6, "gelu: derivative error %g", ed);
+	for (size_t len = 1; len < 20; len++) {
+		float yy[19], dd[19];
+
+		rq_gelu_forward(yy, x + 1000, len);
+		memset(dd, 0, sizeof dd);
+		rq_gelu_backward(dd, one, x + 1000, len);
+		for (k = 0; k < len; k++) {
+			cr_expect(yy[k] == y[1000 + k], "gelu tail %zu", len);
+			cr_expect(dd[k] == dx[1000 + k], "gelu' tail %zu", len);
+		}
+	}
+	/* far tails: no NaN from finite input */
+	x[0] = -1e30f; x[1] = 1e30f; x[2] = -20; x[3] = 20;
+	rq_gelu_forward(y, x, 4);
+	cr_expect(y[0] == 0 && y[1] == 1e30f && y[2] == 0 && y[3] == 20,
+	    "gelu tails: %g %g %g %g", y[0], y[1], y[2], y[3]);
+	free(x); free(y); free(dx); free(one);
 }
 
 /* ------------------------------------------------------------------ mhsa */
@@ -581,6 +649,29 @@ Test(layers, mhsa_forward_backward)
 	mhsa_case(1, 7, 12, 3, 7);
 	mhsa_case(2, 1, 4, 1, 8);
 	mhsa_case(1, 19, 8, 2, 18);  /* T >= 8: the vector softmax path */
+}
+
+/* head sizes that are multiples of 8: attention.c's direct AVX2 path */
+Test(layers, mhsa_forward_backward_direct)
+{
+	mhsa_case(2, 17, 32, 2, 19);	/* the default model's T and hs */
+	mhsa_case(1, 3, 8, 1, 20);	/* T < 8: all padding */
+	mhsa_case(1, 9, 24, 1, 21);	/* hs 24, T one past a block */
+	mhsa_case(1, 24, 16, 2, 22);	/* T a whole number of blocks */
+}
+
+Test(layers, mhsa_large_scores_stable_direct)
+{
+	enum { T = 11, C = 16 };
+	float qkv[T * 3 * C], out[T * C], att[T * T];
+
+	for (int i = 0; i < T * 3 * C; i++)
+		qkv[i] = 300;  /* scores 3.6e5: exp would overflow */
+	rq_mhsa_forward(out, att, qkv, 1, T, C, 1);
+	for (int i = 0; i < T * C; i++)
+		cr_expect(isfinite(out[i]) && fabsf(out[i] - 300) < 1e-3f);
+	for (int i = 0; i < T * T; i++)
+		cr_expect(fabsf(att[i] - 1.0f / T) < 1e-6f);
 }
 
 Test(layers, mhsa_known_outputs)
