@@ -246,7 +246,7 @@ mpi-clean:
 # results/DATASET/METHOD/sSEED/result is each run's target.
 DATASET ?= $(if $(wildcard ../shared/data/fsdd ../shared/data/mnist),avmnist,synth)
 SEEDS ?= 0 1 2
-T1_METHODS ?= audio visual concat ogm mt mt-rq mtstar-rq
+T1_METHODS ?= audio visual concat ogm mt mt-rq mt-rq3 mtstar-rq
 SYNTH_N ?= 2000
 RESULTS ?= results
 override RESULTS := $(abspath $(RESULTS))

@@ -16,7 +16,10 @@
  *     set of -n random samples in memory, random batches gathered from it,
  *     forward (dropout 0.2) + backward + SGD (momentum 0.9, wd 1e-4), then
  *     evaluation forwards; print one key=value line: train_sps eval_sps
- *     peak_rss_kb step_ms.  -r applies a non-trivial RollingQ rotation.
+ *     peak_rss_kb step_ms, and step_cpu_ms / train_cpu_sps from the
+ *     process CPU time (less disturbed by other processes on a shared
+ *     machine; with one thread it equals the wall time when idle).
+ *     -r applies a non-trivial RollingQ rotation.
  * Threads: OPENBLAS_NUM_THREADS.
  */
 #include <sys/resource.h>
@@ -36,6 +39,15 @@ now(void)
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static double
+cputime(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
 	return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
@@ -205,7 +217,7 @@ timemode(rq_model *m, long n, long steps, long esteps, long warm,
 	float *A, *V, *ba, *bv;
 	int32_t *Y, *by;
 	rq_rng rng;
-	double tt[16], te[16], t0, tr, ev;
+	double tt[16], te[16], tc[16], t0, c0, tr, ev;
 	struct rusage ru;
 
 	rq_rng_seed(&rng, 1);
@@ -248,6 +260,7 @@ timemode(rq_model *m, long n, long steps, long esteps, long warm,
 	for (long r = -1; r < reps; r++) {
 		long ns = r < 0 ? warm : steps;
 		t0 = now();
+		c0 = cputime();
 		for (long s = 0; s < ns; s++) {
 			GATHER();
 			rq_model_zero_grad(m);
@@ -256,8 +269,10 @@ timemode(rq_model *m, long n, long steps, long esteps, long warm,
 			rq_sgd_step(rq_model_params(m), rq_model_grads(m),
 			    rq_model_state(m, 0), np, 1e-3, 0.9, 1e-4);
 		}
-		if (r >= 0)
+		if (r >= 0) {
 			tt[r] = now() - t0;
+			tc[r] = cputime() - c0;
+		}
 	}
 	for (long r = -1; r < reps; r++) {
 		long ns = r < 0 ? warm : esteps;
@@ -271,14 +286,17 @@ timemode(rq_model *m, long n, long steps, long esteps, long warm,
 	}
 	qsort(tt, (size_t)reps, sizeof tt[0], cmpd);
 	qsort(te, (size_t)reps, sizeof te[0], cmpd);
+	qsort(tc, (size_t)reps, sizeof tc[0], cmpd);
 	tr = (double)B * steps / tt[reps / 2];
 	ev = (double)B * esteps / te[reps / 2];
 	getrusage(RUSAGE_SELF, &ru);
 	printf("impl=rq batch=%zu d=%d layers=%d heads=%d train_sps=%.1f "
 	    "eval_sps=%.1f peak_rss_kb=%ld step_ms=%.3f arena_kb=%zu "
-	    "fwd_flop_per_sample=%.6g\n", B, c->d, c->depth, c->heads, tr, ev,
+	    "fwd_flop_per_sample=%.6g step_cpu_ms=%.3f train_cpu_sps=%.1f\n",
+	    B, c->d, c->depth, c->heads, tr, ev,
 	    ru.ru_maxrss, tt[reps / 2] / steps * 1e3,
-	    rq_model_arena_bytes(m) / 1024, rq_model_flops(m));
+	    rq_model_arena_bytes(m) / 1024, rq_model_flops(m),
+	    tc[reps / 2] / steps * 1e3, (double)B * steps / tc[reps / 2]);
 	free(A);
 	free(V);
 	free(Y);

@@ -151,6 +151,19 @@ done
 ir=$(med "$tmp/default-MT.$t1.pt" import_rss_kb)
 echo "# PyTorch RSS includes the interpreter and torch itself:" \
     "$(echo "$ir" | awk '{printf "%.0f", $1/1024}') MB after import."
+echo
+echo "## Training step by process CPU time (ms/step; on a shared machine" \
+    "less disturbed than wall time)"
+printf '%-20s %3s | %9s %9s %6s\n' "model" "thr" "rq ms" "torch ms" "pt/rq"
+for t in $THREADS; do
+	echo "$configs" | while read -r n d L H fl st es w all; do
+		[ "$all" = 1 ] || [ "$t" = "$t1" ] || continue
+		cr=$(med "$tmp/$n.$t.rq" step_cpu_ms)
+		cp=$(med "$tmp/$n.$t.pt" step_cpu_ms)
+		printf '%-20s %3s | %9.1f %9.1f %6s\n' "$n" "$t" "$cr" "$cp" \
+		    "$(ratio "$cp" "$cr")"
+	done
+done
 
 echo
 echo "## rq training step GFLOP/s vs OpenBLAS sgemm at the step's GEMM shapes"
@@ -163,11 +176,15 @@ for t in $THREADS; do
 		[ "$all" = 1 ] || [ "$t" = "$t1" ] || continue
 		"$PY" bench/torch_mt.py shapes -d "$d" -L "$L" --heads "$H" -b 64 \
 		    > "$tmp/$n.shapes"
-		OPENBLAS_NUM_THREADS=$t bench/sgemm-peak -m 0.02 \
+		# one thread: CPU time on both sides (robust on a shared
+		# machine); more threads: wall time
+		ck="" key=step_ms
+		[ "$t" = 1 ] && ck="-c" && key=step_cpu_ms
+		OPENBLAS_NUM_THREADS=$t bench/sgemm-peak $ck -m 0.02 \
 		    < "$tmp/$n.shapes" > "$tmp/$n.$t.sg"
 		fl_=$(kv "$tmp/$n.$t.sg" step_gemm_flop)
-		ms=$(med "$tmp/$n.$t.rq" step_ms)
-		pms=$(med "$tmp/$n.$t.pt" step_ms)
+		ms=$(med "$tmp/$n.$t.rq" $key)
+		pms=$(med "$tmp/$n.$t.pt" $key)
 		sg=$(kv "$tmp/$n.$t.sg" sgemm_shapes_gflops)
 		gf=$(awk -v f="$fl_" -v m="$ms" 'BEGIN { printf "%.1f", f / m / 1e6 }')
 		printf '%-20s %3s | %9.2f %9.1f %9.1f | %11s %11s %6s | %s (%s)\n' \
@@ -180,7 +197,7 @@ done
 echo "# GEMM GF: matrix-product FLOPs of one training step of 64 samples" \
     "(elementwise work not counted);"
 echo "# sgemm@shp: OpenBLAS on exactly those GEMMs, timed alone" \
-    "(bench/sgemm-peak)."
+    "(bench/sgemm-peak); with 1 thread every time here is process CPU time."
 
 if [ "$E2E" = 1 ]; then
 	echo

@@ -1,7 +1,7 @@
 /*
  * sgemm-peak: OpenBLAS sgemm throughput at a model's matrix shapes.
  *
- * usage: sgemm-peak [-v] [-m seconds] [-s size] < shapes
+ * usage: sgemm-peak [-cv] [-m seconds] [-s size] < shapes
  *
  * Each input line is "ta tb M N K count" (ta, tb: N or T), the GEMMs of
  * one training step as printed by `torch_mt.py shapes`; '#' lines are
@@ -13,7 +13,9 @@
  * G = F / T is the rate OpenBLAS reaches on exactly the step's GEMMs;
  * S is the rate on one square size x size x size product (-s, default
  * 1024), a near-peak reference.  -v also prints every shape's rate on
- * standard error.  Thread count: OPENBLAS_NUM_THREADS.
+ * standard error.  -c times by process CPU time instead of wall time
+ * (with one thread: less disturbed by other processes on a shared
+ * machine).  Thread count: OPENBLAS_NUM_THREADS.
  */
 #include <err.h>
 #include <stdio.h>
@@ -24,12 +26,14 @@
 
 #include <cblas.h>
 
+static clockid_t clk = CLOCK_MONOTONIC;	/* -c: CLOCK_PROCESS_CPUTIME_ID */
+
 static double
 now(void)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(clk, &ts);
 	return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
@@ -82,7 +86,7 @@ time_gemm(int ta, int tb, int M, int N, int K, double minsec)
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: sgemm-peak [-v] [-m seconds] [-s size] "
+	fprintf(stderr, "usage: sgemm-peak [-cv] [-m seconds] [-s size] "
 	    "< shapes\n");
 	exit(2);
 }
@@ -95,8 +99,11 @@ main(int argc, char *argv[])
 	int ch, verbose = 0, size = 1024, M, N, K, cnt, lineno = 0;
 	char *end;
 
-	while ((ch = getopt(argc, argv, "m:s:v")) != -1) {
+	while ((ch = getopt(argc, argv, "cm:s:v")) != -1) {
 		switch (ch) {
+		case 'c':
+			clk = CLOCK_PROCESS_CPUTIME_ID;
+			break;
 		case 'm':
 			minsec = strtod(optarg, &end);
 			if (*end != '\0' || !(minsec > 0 && minsec < 100))

@@ -211,24 +211,31 @@ def cmd_bench(a, cfg):
         with torch.no_grad():
             return forward(P, cfg, au[idx], vi[idx], R, False)[0]
 
-    def timeit(fn, steps):
+    cpu = []    # process CPU time of each timed training repeat
+
+    def timeit(fn, steps, keep_cpu=False):
         for i in range(a.warmup):
             fn(i)
         best = []
         for r in range(a.repeats):
             t0 = time.perf_counter()
+            c0 = time.process_time()
             for i in range(steps):
                 fn(i)
             best.append(time.perf_counter() - t0)
+            if keep_cpu:
+                cpu.append(time.process_time() - c0)
         return B * steps / float(np.median(best))
 
-    tr = timeit(train_step, a.steps)
+    tr = timeit(train_step, a.steps, True)
     ev = timeit(eval_step, a.eval_steps)
+    tc = float(np.median(cpu)) / a.steps
+    # step_cpu_ms / train_cpu_sps: process CPU time, as model-step -t
     print("impl=pytorch threads=%d batch=%d d=%d layers=%d heads=%d "
           "train_sps=%.1f eval_sps=%.1f peak_rss_kb=%d import_rss_kb=%d "
-          "step_ms=%.3f torch=%s" % (a.threads, B, cfg.d, cfg.layers,
-                                     cfg.heads, tr, ev, rss_kb(), base_rss,
-                                     1e3 * B / tr, torch.__version__))
+          "step_ms=%.3f torch=%s step_cpu_ms=%.3f train_cpu_sps=%.1f" % (
+              a.threads, B, cfg.d, cfg.layers, cfg.heads, tr, ev, rss_kb(),
+              base_rss, 1e3 * B / tr, torch.__version__, 1e3 * tc, B / tc))
 
 
 def gemm_shapes(cfg, B):

@@ -30,7 +30,7 @@ synth)
 esac
 
 # Table 1 rows: name, then rq-train flags
-T1_METHODS=${T1_METHODS:-audio visual concat ogm mt mt-rq mtstar-rq}
+T1_METHODS=${T1_METHODS:-audio visual concat ogm mt mt-rq mt-rq3 mtstar-rq}
 method_flags() {
 	case $1 in
 	ogm) echo "-m concat --ogm-ge" ;;

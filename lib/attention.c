@@ -21,9 +21,12 @@
  *   dS_ij = A_ij (dA_ij - sum_k A_ik dA_ik)   softmax Jacobian, row-wise
  *   dQ += s dS K,  dK += s dS^T Q          (S = s Q K^T)
  * dqkv accumulates (+=); dqkv NULL skips the backward.
+ * That is the BLAS path (one cblas_sgemm per product per head); with AVX2
+ * and a head size that is a multiple of 8, the same products run through
+ * the direct path further below (small register-blocked kernels, no
+ * per-call BLAS overhead), which is what the default model uses.
  */
 #include <math.h>
-#include <string.h>
 
 #if defined(__AVX2__) && defined(__FMA__)
 #include <immintrin.h>
@@ -269,12 +272,15 @@ mhsa_backward_blas(float *dqkv, float *scratch, const float *dout,
  *   backward: At = A^T, dV += At dO;  dA = dO Vt;  dS = A (dA - rowdot);
  *   dQ += s dS K;  dSt = dS^T, dK += s dSt Q.
  * Taken when hs is a multiple of 8, hs Tp <= DIRECT_MAX and T Tp <=
- * DIRECT_TT (buffers on the stack); larger T goes to BLAS, where it is
- * efficient.  The sums run in a fixed order: results are reproducible
- * (they differ from the BLAS path in the last bits only).
+ * DIRECT_TT (buffers on the stack), and in the backward T <= DIRECT_BWD_T;
+ * larger T goes to BLAS, which is as fast or faster there (measured at
+ * T 17 and 65, hs 16 and 32).  The sums run in a fixed order: results
+ * are reproducible (they differ from the BLAS path in the last bits).
  */
 #define DIRECT_MAX 8192
 #define DIRECT_TT 6144
+#define DIRECT_BWD_T 40	/* measured: BLAS is faster for T = 65 */
+#define DIRECT_BWD_TT (DIRECT_BWD_T * DIRECT_BWD_T)	/* T Tp, T <= 40 */
 
 static int
 direct_ok(int T, int hs)
@@ -285,12 +291,52 @@ direct_ok(int T, int hs)
 	    T * Tp <= DIRECT_TT;
 }
 
-/* Xt[k*ldt + j] = X[j*ld + k] for j < T, k < n; zero for T <= j < Tp */
+/* r[0..8), eight rows of eight, transposed in place */
+static inline void
+tr8x8(__m256 r[8])
+{
+	__m256 t[8], u[8];
+
+	for (int i = 0; i < 8; i += 2) {
+		t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+		t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+	}
+	for (int i = 0; i < 8; i += 4) {
+		u[i] = _mm256_shuffle_ps(t[i], t[i + 2], 0x44);
+		u[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], 0xEE);
+		u[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0x44);
+		u[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
+	}
+	for (int i = 0; i < 4; i++) {
+		r[i] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x20);
+		r[i + 4] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x31);
+	}
+}
+
+/*
+ * Xt[k*ldt + j] = X[j*ld + k] for j < T, k < n; zero for T <= j < Tp
+ * (Tp % 8 == 0, Xt 32-byte aligned, ldt % 8 == 0): 8 x 8 blocks in
+ * registers, the last n % 8 columns one by one.
+ */
 static void
 transpose_pad(float *Xt, int ldt, const float *X, int ld, int T, int Tp,
     int n)
 {
-	for (int k = 0; k < n; k++) {
+	int k = 0;
+
+	for (; k + 8 <= n; k += 8)
+		for (int j = 0; j < Tp; j += 8) {
+			__m256 r[8];
+
+			for (int i = 0; i < 8; i++)
+				r[i] = j + i < T ? _mm256_loadu_ps(X +
+				    (size_t)(j + i) * ld + k) : _mm256_setzero_ps();
+			tr8x8(r);
+			for (int i = 0; i < 8; i++)
+				_mm256_store_ps(Xt + (size_t)(k + i) * ldt + j,
+				    r[i]);
+		}
+	for (; k < n; k++) {
 		float *o = Xt + (size_t)k * ldt;
 		int j;
 
@@ -307,7 +353,35 @@ static void
 pack_rows(float *P, const float *X, int ld, int T, int n)
 {
 	for (int j = 0; j < T; j++)
-		memcpy(P + (size_t)j * n, X + (size_t)j * ld, (size_t)n * sizeof(*P));
+		for (int k = 0; k < n; k += 8)	/* n % 8 == 0 */
+			_mm256_storeu_ps(P + (size_t)j * n + k,
+			    _mm256_loadu_ps(X + (size_t)j * ld + k));
+}
+
+/* d[0..T) = s[0..T), d[T..Tp) = 0; short rows, no libc call */
+static inline void
+copy_pad(float *d, const float *s, int T, int Tp)
+{
+	int j = 0;
+
+	for (; j + 8 <= T; j += 8)
+		_mm256_storeu_ps(d + j, _mm256_loadu_ps(s + j));
+	for (; j < T; j++)
+		d[j] = s[j];
+	for (; j < Tp; j++)
+		d[j] = 0;
+}
+
+/* d[0..T) = s[0..T) */
+static inline void
+copy_row(float *d, const float *s, int T)
+{
+	int j = 0;
+
+	for (; j + 8 <= T; j += 8)
+		_mm256_storeu_ps(d + j, _mm256_loadu_ps(s + j));
+	for (; j < T; j++)
+		d[j] = s[j];
 }
 
 /* one nr x (8 nv) tile of C (+)= s A B; nr <= 4, nv <= 3 */
@@ -418,8 +492,7 @@ mhsa_forward_direct(float *out, float *att, const float *qkv, int B, int T,
 			small_gemm(T, Tp, hs, sc, Q, C3, Kt, Tp, 0, S, Tp);
 			for (int i = 0; i < T; i++) {
 				softmax_row_pad(S + (size_t)i * Tp, T, Tp);
-				memcpy(A + (size_t)i * T, S + (size_t)i * Tp,
-				    (size_t)T * sizeof(*S));
+				copy_row(A + (size_t)i * T, S + (size_t)i * Tp, T);
 			}
 			pack_rows(Vp, V, C3, T, hs);
 			small_gemm(T, hs, T, 1.0f, S, Tp, Vp, hs, 0, O, C);
@@ -433,8 +506,8 @@ mhsa_backward_direct(float *dqkv, const float *dout, const float *qkv,
 {
 	int hs = C / H, C3 = 3 * C, Tp = (T + 7) & ~7;
 	float sc = 1.0f / sqrtf((float)hs);
-	_Alignas(32) float Vt[DIRECT_MAX], Ab[DIRECT_TT], D[DIRECT_TT];
-	_Alignas(32) float Xt[DIRECT_TT], P[DIRECT_MAX];
+	_Alignas(32) float Vt[DIRECT_MAX], Ab[DIRECT_BWD_TT], D[DIRECT_BWD_TT];
+	_Alignas(32) float Xt[DIRECT_BWD_TT], P[DIRECT_MAX];
 
 	for (int b = 0; b < B; b++) {
 		const float *base = qkv + (size_t)b * T * C3;
@@ -457,9 +530,7 @@ mhsa_backward_direct(float *dqkv, const float *dout, const float *qkv,
 			for (int i = 0; i < T; i++) {
 				float *a = Ab + (size_t)i * Tp, *d = D + (size_t)i * Tp;
 
-				memcpy(a, A + (size_t)i * T, (size_t)T * sizeof(*a));
-				for (int j = T; j < Tp; j++)
-					a[j] = 0;
+				copy_pad(a, A + (size_t)i * T, T, Tp);
 				row_jacobian(d, a, row_dot(a, d, Tp), Tp);
 			}
 			/* dQ += s dS K;  dK += s dS^T Q */
@@ -493,7 +564,7 @@ rq_mhsa_backward(float *dqkv, float *scratch, const float *dout,
 	if (dqkv == NULL)
 		return;
 #if defined(__AVX2__) && defined(__FMA__)
-	if (direct_ok(T, C / H)) {
+	if (direct_ok(T, C / H) && T <= DIRECT_BWD_T) {
 		mhsa_backward_direct(dqkv, dout, qkv, att, B, T, C, H);
 		return;
 	}

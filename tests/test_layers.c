@@ -658,6 +658,7 @@ Test(layers, mhsa_forward_backward_direct)
 	mhsa_case(1, 3, 8, 1, 20);	/* T < 8: all padding */
 	mhsa_case(1, 9, 24, 1, 21);	/* hs 24, T one past a block */
 	mhsa_case(1, 24, 16, 2, 22);	/* T a whole number of blocks */
+	mhsa_case(1, 41, 16, 2, 23);	/* direct forward, BLAS backward */
 }
 
 Test(layers, mhsa_large_scores_stable_direct)
