@@ -38,7 +38,7 @@
 /*
  * exp for softmax arguments x <= 0: x = n ln2 + r, |r| <= ln2/2, e^r by
  * the Cephes degree-6 polynomial (about 1 ulp), 2^n through the exponent
- * bits.  x is clamped at -87 (e^-87 ~ 1.6e-38, still normal), which is
+ * bits.  x is clamped to [-87, 0] (e^-87 ~ 1.6e-38, still normal), which is
  * harmless next to the row maximum's term 1.  The AVX2 path computes the
  * same formula eight lanes at a time; GCC does not vectorise the scalar
  * loop at -O2 (float compares may trap).
@@ -49,7 +49,10 @@ exp_neg(float x)
 	union { int32_t i; float f; } s;
 	float n, r, p;
 
-	x = x < -87.0f ? -87.0f : x;
+	if (x != x)		/* NaN (a diverged model): pass it on */
+		return x;
+	/* keep n in [-126, 0] so the exponent arithmetic cannot overflow */
+	x = x < -87.0f ? -87.0f : x > 0.0f ? 0.0f : x;
 	n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
 	r = x - n * 0.693359375f;
 	r = r - n * -2.12194440e-4f;
