@@ -18,11 +18,13 @@ usage(void)
 	    "[-m manifest] [-S split] [-r rate]\n"
 	    "                  [-M mels] [-T frames] [-n n_fft] [-w win] "
 	    "[-H hop] [-s size] [-I]\n"
-	    "                  [-z | -N stats] [-o file] [file ...]\n");
+	    "                  [-z | -N stats] [-o file] [file ...]\n"
+	    "       rq-extract -k idx [-S split] [-z | -N stats] [-o file] "
+	    "images [labels]\n");
 	exit(2);
 }
 
-enum { LOGMEL, CREMAD, IMAGE };
+enum { LOGMEL, CREMAD, IMAGE, IDX };
 
 struct item {
 	char *paths;        /* ';'-separated */
@@ -88,6 +90,60 @@ manifest(const char *path, const char *split, size_t *np)
 	return it;
 }
 
+/*
+ * -k idx: an MNIST-style IDX file of u8 images [N,H,W] (plain or .gz)
+ * becomes visual f32 [N,1,H,W] = bytes / 255; an optional IDX label file
+ * [N] gives label (else -1); id is the image index.  Returns N.
+ */
+static size_t
+idx_input(int argc, char **argv, rq_tensor *feat, rq_tensor *lab,
+    rq_tensor *id, size_t *per)
+{
+	rq_tensor im, lb;
+	char msg[600];
+	size_t n;
+
+	if (argc < 1 || argc > 2)
+		usage();
+	rq_tensor_init(&im);
+	rq_tensor_init(&lb);
+	if (rq_idx_read(argv[0], &im, msg, sizeof msg) != RQ_OK)
+		errx(1, "%s", msg);
+	if (im.ndim != 3 || im.dtype != RQ_U8)
+		errx(1, "%s: want u8 images [N,H,W], not %s with %d dims",
+		    argv[0], rq_dtype_name(im.dtype), im.ndim);
+	n = (size_t)im.dims[0];
+	*per = (size_t)(im.dims[1] * im.dims[2]);
+	{
+		uint64_t d4[4] = {n, 1, im.dims[1], im.dims[2]}, d1[1] = {n};
+		if (rq_tensor_alloc(feat, RQ_F32, 4, d4) ||
+		    rq_tensor_alloc(lab, RQ_I32, 1, d1) ||
+		    rq_tensor_alloc(id, RQ_I64, 1, d1))
+			errx(1, "%s: out of memory", argv[0]);
+	}
+	for (size_t i = 0; i < n * *per; i++)
+		((float *)feat->data)[i] = ((uint8_t *)im.data)[i] / 255.0f;
+	for (size_t i = 0; i < n; i++) {
+		((int32_t *)lab->data)[i] = -1;
+		((int64_t *)id->data)[i] = (int64_t)i;
+	}
+	if (argc == 2) {
+		if (rq_idx_read(argv[1], &lb, msg, sizeof msg) != RQ_OK)
+			errx(1, "%s", msg);
+		if (lb.ndim != 1 || lb.dtype != RQ_U8)
+			errx(1, "%s: want u8 labels [N], not %s with %d dims",
+			    argv[1], rq_dtype_name(lb.dtype), lb.ndim);
+		if (lb.dims[0] != n)
+			errx(1, "%s: %llu labels for %zu images in %s", argv[1],
+			    (unsigned long long)lb.dims[0], n, argv[0]);
+		for (size_t i = 0; i < n; i++)
+			((int32_t *)lab->data)[i] = ((uint8_t *)lb.data)[i];
+	}
+	rq_tensor_free(&im);
+	rq_tensor_free(&lb);
+	return n;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -113,6 +169,8 @@ main(int argc, char **argv)
 				kind = CREMAD;
 			else if (strcmp(optarg, "image") == 0)
 				kind = IMAGE;
+			else if (strcmp(optarg, "idx") == 0)
+				kind = IDX;
 			else
 				errx(2, "-k: unknown kind: %s", optarg);
 			break;
@@ -142,7 +200,8 @@ main(int argc, char **argv)
 	argc -= optind;
 	argv += optind;
 	if ((man != NULL) == (argc > 0) || (zscore && stats) ||
-	    (imnet && kind != IMAGE) || lm.win > lm.n_fft)
+	    (imnet && kind != IMAGE) || lm.win > lm.n_fft ||
+	    (kind == IDX && man != NULL))
 		usage();
 	if (rate) {
 		lm.sr = (double)rate;
@@ -168,7 +227,8 @@ main(int argc, char **argv)
 		rq_stream *ss = rq_stream_open(stats, "r");
 		rq_tensor t;
 		int rc, found = 0;
-		const char *want = kind == IMAGE ? "visual" : "audio";
+		const char *want = kind == IMAGE || kind == IDX ? "visual" :
+		    "audio";
 
 		if (ss == NULL)
 			err(1, "%s", stats);
@@ -193,13 +253,15 @@ main(int argc, char **argv)
 	rq_tensor_init(&feat);
 	rq_tensor_init(&lab);
 	rq_tensor_init(&id);
-	{
+	if (kind == IDX)
+		n = idx_input(argc, argv, &feat, &lab, &id, &per);
+	else {
 		uint64_t d1[1] = {n};
 		if (rq_tensor_alloc(&lab, RQ_I32, 1, d1) ||
 		    rq_tensor_alloc(&id, RQ_I64, 1, d1))
 			errx(1, "out of memory");
 	}
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; kind != IDX && i < n; i++) {
 		char *paths = strdup(it[i].paths), *p, *save = NULL;
 		size_t frames = 0, chans = 0;
 
@@ -321,7 +383,8 @@ main(int argc, char **argv)
 		for (size_t i = 0; i < n * per; i++)
 			((float *)feat.data)[i] = (float)((((float *)
 			    feat.data)[i] - mean) / sd);
-	if (rq_tensor_set_name(&feat, kind == IMAGE ? "visual" : "audio") ||
+	if (rq_tensor_set_name(&feat, kind == IMAGE || kind == IDX ? "visual" :
+	    "audio") ||
 	    rq_tensor_set_name(&lab, "label") || rq_tensor_set_name(&id, "id"))
 		errx(1, "name");
 	{
@@ -338,6 +401,8 @@ main(int argc, char **argv)
 			else if (kind == CREMAD)
 				rc |= rq_meta_set(all[k], "feature", "cremad sr=22050 "
 				    "n_fft=512 hop=353 log_eps=1e-7");
+			else if (kind == IDX)
+				rc |= rq_meta_set(all[k], "feature", "idx bytes/255");
 			else
 				rc |= rq_meta_set(all[k], "feature", "image size=%d%s",
 				    size, imnet ? " imagenet" : "");

@@ -2,7 +2,7 @@
 # extract.t: rq-extract from operands and manifests; training statistics
 # carried to another split; bad WAV, PNG and manifest lines fail cleanly.
 . tests/tap.sh
-plan 12
+plan 16
 
 cp testdata/tone.wav "$T/a.wav"
 cp testdata/cremad_in.wav "$T/b.wav"
@@ -34,3 +34,19 @@ printf '%s,3,train\n%s/none.wav,1,train\n' "$T/a.wav" "$T" >"$T/bad4.csv"
 fails_cleanly 'missing file' "none.wav" rq-extract -m "$T/bad4.csv"
 rq-extract -k nope "$T/a.wav" >/dev/null 2>&1
 is 'bad kind is a usage error' $? 2
+
+# -k idx: MNIST-style IDX images and labels (2 images of 1x3, labels 7, 3)
+printf '\000\000\010\003\000\000\000\002\000\000\000\001\000\000\000\003\000\377\063\146\314\000' >"$T/im.idx"
+printf '\000\000\010\001\000\000\000\002\007\003' >"$T/lb.idx"
+is 'idx: images / 255 with their labels' \
+    "$(rq-extract -k idx "$T/im.idx" "$T/lb.idx" | rq-tsv -n label -n visual | tr '\t\n' ',|')" \
+    '7,0,1,0.200000003|3,0.400000006,0.800000012,0|'
+gzip -c "$T/im.idx" >"$T/im.idx.gz"
+is 'idx: gzip read through zlib' \
+    "$(rq-extract -k idx "$T/im.idx.gz" | rq-info | cut -f2-4 | head -n 1 | tr '\t' ' ')" \
+    'visual f32 [2,1,1,3]'
+printf '\000\000\010\001\000\000\000\003\007\003\001' >"$T/lb3.idx"
+fails_cleanly 'idx: label count differs' '3 labels for 2 images' -f "$T/o.rqt" \
+    rq-extract -k idx -o "$T/o.rqt" "$T/im.idx" "$T/lb3.idx"
+head -c 15 "$T/im.idx" >"$T/short.idx"
+fails_cleanly 'idx: truncated file' 'short.idx: truncated' rq-extract -k idx "$T/short.idx"
