@@ -278,7 +278,7 @@ table4: all
 tables: table1 table2 table3 table4
 
 # The README's main command: the whole pipeline on the synthetic set that
-# rq generates itself (no download), small enough for about two minutes.
+# rq generates itself (no download): about a minute on 2 vCPUs.
 demo:
 	$(MAKE) DATASET=synth SYNTH_N=1000 \
 	    TRAIN_FLAGS="-e 6 -w 1 -l 0.05 -b 64" RESULTS=results/demo \
