@@ -153,7 +153,7 @@ fuzz: fuzz-build
 	done; [ -z "$$bad" ] || { echo "fuzz: crashes in:$$bad (fuzz/out/crashes/)"; exit 1; }
 
 check-asan:
-	mkdir -p build-asan
+	rm -rf build-asan && mkdir build-asan
 	$(TREE_COPY) build-asan
 	$(MAKE) -C build-asan SANFLAGS='$(ASAN_FLAGS)' all tests/unit
 	cd build-asan && RQ_SANFLAGS='$(ASAN_FLAGS)' \
@@ -172,7 +172,7 @@ VG_FLAGS = --error-exitcode=99 --leak-check=full \
 # training under valgrind is slow: e.g. make check-valgrind VG_TESTS=tests/faults.t
 VG_TESTS ?= $(CLI_TESTS)
 check-valgrind:
-	mkdir -p build-valgrind
+	rm -rf build-valgrind && mkdir build-valgrind
 	$(TREE_COPY) build-valgrind
 	$(MAKE) -C build-valgrind OPT=-O1 all
 	cd build-valgrind && mkdir -p bin/.real && for b in $(notdir $(BINS)); do \
@@ -258,13 +258,17 @@ MT_RUNS = $(foreach m,mt mt-rq,$(foreach s,$(SEEDS),$(RESULTS)/$(DATASET)/$(m)/s
 data/avmnist/.done: | bin/rq-avmnist
 	$(MAKE) data
 	touch $@
-data/synth/.done: | bin/rq-synth
+# the stamp names the size, so make demo (1000) and make tables (2000)
+# each regenerate data/synth when the other changed it
+DATA_STAMP = $(if $(filter synth,$(DATASET)),data/synth/.done-$(SYNTH_N),data/$(DATASET)/.done)
+data/synth/.done-$(SYNTH_N): | bin/rq-synth
+	rm -f data/synth/.done-*
 	mkdir -p data/synth
 	bin/rq-synth -n $(SYNTH_N) -s 1 -S train -o data/synth/train.rqt
 	bin/rq-synth -n $$(($(SYNTH_N) / 4)) -s 1 -S val -o data/synth/val.rqt
 	bin/rq-synth -n $$(($(SYNTH_N) / 4)) -s 1 -S test -o data/synth/test.rqt
 	touch $@
-$(RESULTS)/$(DATASET)/%/result: | all data/$(DATASET)/.done
+$(RESULTS)/$(DATASET)/%/result: | all $(DATA_STAMP)
 	experiments/run-one.sh $(DATASET)/$*
 
 table1: $(T1_RUNS)

@@ -216,6 +216,11 @@ main(int argc, char **argv)
 		}
 		rq_stream_close(in);
 	}
+	if (newname != NULL && nsel != 1) {
+		warnx("-N %s needs exactly one selected record, not %ld",
+		    newname, nsel);
+		goto fail;
+	}
 	rq_tensor_free(&t);
 	free(ranges);
 	if (rq_stream_close(out) != RQ_OK)

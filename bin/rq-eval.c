@@ -229,5 +229,7 @@ main(int argc, char **argv)
 	rq_dataset_free(&ds);
 	free(pred); free(y); free(idx); free(probs); free(sh); free(ka);
 	free(a); free(vis); free(tp);
-	return rq_finish_stdout() == 0 ? 0 : 1;
+	if (rq_finish_stdout() != 0)
+		err(1, "stdout");
+	return 0;
 }

@@ -49,7 +49,7 @@ default_name(const char *path, char *name)
 }
 
 /* metadata from "x.meta" beside "x.npy", if present */
-static void
+static int
 read_sidecar(const char *path, rq_tensor *t)
 {
 	char side[PATH_MAX];
@@ -58,29 +58,42 @@ read_sidecar(const char *path, rq_tensor *t)
 	char *buf;
 
 	if (n < 4 || strcmp(path + n - 4, ".npy") != 0 || n >= sizeof side)
-		return;
+		return 0;
 	memcpy(side, path, n - 4);
 	strcpy(side + n - 4, ".meta");
 	if ((fp = fopen(side, "rb")) == NULL) {
 		if (errno == ENOENT)
-			return;
-		err(1, "%s", side);
+			return 0;
+		warn("%s", side);
+		return -1;
 	}
-	if ((buf = malloc(RQ_META_MAX + 2)) == NULL)
-		err(1, NULL);
+	if ((buf = malloc(RQ_META_MAX + 2)) == NULL) {
+		warn(NULL);
+		fclose(fp);
+		return -1;
+	}
 	got = fread(buf, 1, RQ_META_MAX + 1, fp);
-	if (ferror(fp))
-		err(1, "%s", side);
+	if (ferror(fp)) {
+		warn("%s", side);
+		fclose(fp);
+		free(buf);
+		return -1;
+	}
 	fclose(fp);
-	if (got > RQ_META_MAX)
-		errx(1, "%s: longer than %d bytes", side, RQ_META_MAX);
-	if (!rq_meta_valid(buf, got))
-		errx(1, "%s: not key=value lines", side);
+	if (got > RQ_META_MAX || !rq_meta_valid(buf, got)) {
+		if (got > RQ_META_MAX)
+			warnx("%s: longer than %d bytes", side, RQ_META_MAX);
+		else
+			warnx("%s: not key=value lines", side);
+		free(buf);
+		return -1;
+	}
 	buf[got] = '\0';
 	free(t->meta);
 	t->meta = buf;
 	t->meta_len = got;
 	t->meta_cap = RQ_META_MAX + 2;
+	return 0;
 }
 
 static int
@@ -115,7 +128,8 @@ import(int argc, char **argv, char **names, int nnames, char **kv, int nkv,
 		}
 		if (!std) {
 			fclose(fp);
-			read_sidecar(argv[i], &t);
+			if (read_sidecar(argv[i], &t) != 0)
+				goto fail;
 		}
 		if (i < nnames)
 			snprintf(name, sizeof name, "%s", names[i]);

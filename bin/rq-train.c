@@ -144,7 +144,10 @@ hyper_parse(hyper *h, const char *s, const char *path)
 	HD("warmup", h->warmup);
 	HD("wd", h->wd);
 	HD("mom", h->mom);
-	HD("seed", h->seed);
+	/* the seed is a u64: through strtod it would lose bits past 2^53 */
+	if (hget(s, "seed", b, sizeof b) == NULL ||
+	    rq_parse_u64(b, &h->seed) != 0)
+		errx(1, "%s: record 0: train.seed missing or bad", path);
 	HD("rollingq", h->rollingq);
 	HD("rho", h->rho);
 	HD("beta", h->beta);
@@ -757,12 +760,14 @@ main(int argc, char **argv)
 	if (resume == NULL)
 		logline("# rq-train method=%s%s d=%d depth=%d heads=%d mlp=%d "
 		    "patches=%dx%d,%dx%d params=%zu epochs=%d batch=%d "
-		    "lr=%g opt=%s seed=%llu threads=%d\n",
+		    "lr=%g opt=%s seed=%llu threads=%d rho=%g beta=%g rmax=%d "
+		    "air_est=%s rot=%s\n",
 		    rq_method_name(cfg.method), h.rollingq ? "+rollingq" : h.ogm ?
 		    "+ogm" : "", d, cfg.depth, cfg.heads, cfg.mlp, cfg.pf, cfg.pt,
 		    cfg.ph, cfg.pw, rq_model_nparams(m), h.epochs, B, h.lr,
 		    h.opt == RQ_OPT_SGD ? "sgd" : "adamw",
-		    (unsigned long long)h.seed, threads);
+		    (unsigned long long)h.seed, threads, h.rho, h.beta, h.rmax,
+		    h.air_full ? "full" : "last", h.rot_svd ? "svd" : "plane");
 	if (rq_dist_enabled())
 		logline("# rq-train-mpi ranks=%d global_batch=%d "
 		    "dropout_rng=%s\n", dsize, B, dsize > 1 ?

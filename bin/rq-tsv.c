@@ -117,8 +117,10 @@ main(int argc, char **argv)
 		}
 		if (rc != RQ_EOF)
 			errx(1, "%s", rq_stream_error(s));
-		fclose(out);
-		fwrite(buf, 1, len, stdout);
+		if (fclose(out) != 0)
+			err(1, "open_memstream");
+		if (len && fwrite(buf, 1, len, stdout) != len)
+			err(1, "stdout");
 		free(buf);
 	} else {
 		long rec = 0;

@@ -10,9 +10,9 @@
 # share results/ without clobbering: each writes only its own directory and
 # every file appears atomically.
 set -eu
-. "$(dirname "$0")/config.sh"
 
 if [ "${1:-}" = -l ]; then
+	. "$(dirname "$0")/config.sh"
 	for m in $T1_METHODS; do
 		for s in $SEEDS; do echo "$DATASET/$m/s$s"; done
 	done
@@ -20,12 +20,12 @@ if [ "${1:-}" = -l ]; then
 fi
 [ $# -eq 1 ] || { echo "usage: run-one.sh dataset/method/sSEED | -l" >&2; exit 2; }
 
-IFS=/ read -r ds method seed <<EOT
+# the data set comes from the id, so config.sh picks its recipe
+IFS=/ read -r DATASET method seed <<EOT
 $1
 EOT
-case $seed in s[0-9]*) seed=${seed#s} ;; *) die "bad run id: $1" ;; esac
-DATASET=$ds
 . "$(dirname "$0")/config.sh"
+case $seed in s[0-9]*) seed=${seed#s} ;; *) die "bad run id: $1" ;; esac
 
 dir=$(run_dir "$method" "$seed")
 [ -f "$dir/result" ] && exit 0

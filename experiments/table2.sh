@@ -40,11 +40,13 @@ for m in mt mt-rq; do
 		p=$out/table2/$m-s$s
 		rq-noise -f 1 -s "$CORRUPT_STD" -S "$s" "$test" > "$p.noisy.tmp"
 		mv "$p.noisy.tmp" "$p.noisy.rqt"
-		rq-eval -o "$p.eval-noisy.rqt" "$ck" "$p.noisy.rqt" 2>/dev/null
+		rq-eval -o "$p.eval-noisy.rqt" "$ck" "$p.noisy.rqt" 2>"$p.eval.log" ||
+		    { cat "$p.eval.log" >&2; exit 1; }
 		rq-cat "$p.noisy.rqt" "$p.eval-noisy.rqt" |
 		    rq-pearson -x share.audio -y clean.audio > "$p-a.corr"
 		if [ $has_quality = 1 ]; then
-			rq-eval -o "$p.eval.rqt" "$ck" "$test" 2>/dev/null
+			rq-eval -o "$p.eval.rqt" "$ck" "$test" 2>"$p.eval.log" ||
+			    { cat "$p.eval.log" >&2; exit 1; }
 			rq-cat "$test" "$p.eval.rqt" |
 			    rq-pearson -x share.audio -y quality.audio > "$p-b.corr"
 		fi

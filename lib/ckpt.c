@@ -351,7 +351,7 @@ rq_ckpt_load(const char *path, rq_model *m, rq_train_state *st, char *err,
 	}
 	while ((rc = rq_tensor_read(s, &t)) == RQ_OK) {
 		const rq_param *p = rq_model_find(m, t.name);
-		rec = rq_stream_record(s);
+		rec = rq_stream_record(s) - 1;	/* the record just read */
 		if (p != NULL) {
 			if (t.dtype != RQ_F32 || t.ndim != p->ndim ||
 			    t.dims[0] != p->dims[0] ||

@@ -577,13 +577,18 @@ rq_model_flops(const rq_model *m)
 }
 
 /* truncated normal at +-2 std */
+/*
+ * N(0, std^2) truncated to [-2, 2] in absolute units, as torch's
+ * trunc_normal_(std=std) with its default a=-2, b=2 (at std 0.02 the cut
+ * is at 100 standard deviations, so in practice a plain normal).
+ */
 static double
-tnormal(rq_rng *r)
+tnormal(rq_rng *r, double std)
 {
 	double x;
 
 	do
-		x = rq_rng_normal(r);
+		x = std * rq_rng_normal(r);
 	while (x < -2 || x > 2);
 	return x;
 }
@@ -611,7 +616,7 @@ rq_model_init_params(rq_model *m, rq_rng *rng)
 		case RQ_INIT_POS:
 		case RQ_INIT_FCLS:
 			for (size_t j = 0; j < p->n; j++)
-				w[j] = (float)(0.02 * tnormal(rng));
+				w[j] = (float)tnormal(rng, 0.02);
 			break;
 		case RQ_INIT_CLS:
 			for (size_t j = 0; j < p->n; j++)

@@ -72,7 +72,9 @@ rq_progname_init(int argc, char **argv)
 int
 rq_finish_stdout(void)
 {
-	if (fclose(stdout) != 0 && errno != EPIPE)
+	int bad = ferror(stdout);	/* an earlier write may have failed */
+
+	if ((fclose(stdout) != 0 || bad) && errno != EPIPE)
 		return -1;
 	return 0;
 }
