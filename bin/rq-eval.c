@@ -81,6 +81,8 @@ main(int argc, char **argv)
 	argv += optind;
 	if (argc != 2)
 		usage();
+	if (out != NULL && (tsv || sumout))
+		errx(2, "-o: writes the tensor stream; not with -s or -t");
 	openblas_set_num_threads(threads);
 	if (rq_ckpt_config(argv[0], &cfg, NULL, 0, errbuf, sizeof errbuf) !=
 	    RQ_OK)
