@@ -5,7 +5,7 @@
  *            [-k classes] [-a FxT] [-v CxHxW] [-p pfxpt] [-q phxpw]
  *            -g params.rqt batch.rqt
  *        model-step [-r] [...same sizes...] [-n samples] [-s steps]
- *            [-e evalsteps] [-w warmup] [-R repeats] -t
+ *            [-e evalsteps] [-w warmup] [-R repeats] [-u micro] -t
  *
  * -g: read parameters (records named as rq's parameter table, plus an
  *     optional "R" f64 [d,d] rotation) and one batch (audio, visual,
@@ -19,7 +19,9 @@
  *     peak_rss_kb step_ms, and step_cpu_ms / train_cpu_sps from the
  *     process CPU time (less disturbed by other processes on a shared
  *     machine; with one thread it equals the wall time when idle).
- *     -r applies a non-trivial RollingQ rotation.
+ *     -r applies a non-trivial RollingQ rotation.  -u runs each batch
+ *     as micro-batches of that many samples whose gradients add up (as
+ *     rq-train -u): the arena then holds one micro-batch's activations.
  * Threads: OPENBLAS_NUM_THREADS.
  */
 #include <sys/resource.h>
@@ -68,7 +70,7 @@ usage(void)
 	    "-g params.rqt batch.rqt\n"
 	    "       model-step [-r] [sizes] [-n samples] [-s steps] "
 	    "[-e evalsteps] [-w warmup]\n"
-	    "           [-R repeats] -t\n");
+	    "           [-R repeats] [-u micro] -t\n");
 	exit(2);
 }
 
@@ -208,12 +210,12 @@ gradmode(rq_model *m, const char *ppath, const char *bpath)
 }
 
 static void
-timemode(rq_model *m, long n, long steps, long esteps, long warm,
+timemode(rq_model *m, size_t B, long n, long steps, long esteps, long warm,
     long reps, int rolling)
 {
 	const rq_model_cfg *c = rq_model_config(m);
 	size_t fa = (size_t)c->F * c->T, fv = (size_t)c->C * c->H * c->W;
-	size_t B = (size_t)c->batch, np = rq_model_nparams(m);
+	size_t U = (size_t)c->batch, np = rq_model_nparams(m);
 	float *A, *V, *ba, *bv;
 	int32_t *Y, *by;
 	rq_rng rng;
@@ -264,8 +266,13 @@ timemode(rq_model *m, long n, long steps, long esteps, long warm,
 		for (long s = 0; s < ns; s++) {
 			GATHER();
 			rq_model_zero_grad(m);
-			rq_model_forward(m, ba, bv, by, (int)B, 1, &rng);
-			rq_model_backward(m, by, (int)B);
+			/* micro-batches of U (-u) add up to the batch's gradient */
+			for (size_t o = 0; o < B; o += U) {
+				int nc = (int)(B - o < U ? B - o : U);
+				rq_model_forward(m, ba + o * fa, bv + o * fv, by + o,
+				    nc, 1, &rng);
+				rq_model_backward_part(m, by + o, nc, (int)B);
+			}
 			rq_sgd_step(rq_model_params(m), rq_model_grads(m),
 			    rq_model_state(m, 0), np, 1e-3, 0.9, 1e-4);
 		}
@@ -279,7 +286,9 @@ timemode(rq_model *m, long n, long steps, long esteps, long warm,
 		t0 = now();
 		for (long s = 0; s < ns; s++) {
 			GATHER();
-			rq_model_forward(m, ba, bv, NULL, (int)B, 0, NULL);
+			for (size_t o = 0; o < B; o += U)
+				rq_model_forward(m, ba + o * fa, bv + o * fv, NULL,
+				    (int)(B - o < U ? B - o : U), 0, NULL);
 		}
 		if (r >= 0)
 			te[r] = now() - t0;
@@ -290,10 +299,10 @@ timemode(rq_model *m, long n, long steps, long esteps, long warm,
 	tr = (double)B * steps / tt[reps / 2];
 	ev = (double)B * esteps / te[reps / 2];
 	getrusage(RUSAGE_SELF, &ru);
-	printf("impl=rq batch=%zu d=%d layers=%d heads=%d train_sps=%.1f "
+	printf("impl=rq batch=%zu micro=%zu d=%d layers=%d heads=%d train_sps=%.1f "
 	    "eval_sps=%.1f peak_rss_kb=%ld step_ms=%.3f arena_kb=%zu "
 	    "fwd_flop_per_sample=%.6g step_cpu_ms=%.3f train_cpu_sps=%.1f\n",
-	    B, c->d, c->depth, c->heads, tr, ev,
+	    B, U, c->d, c->depth, c->heads, tr, ev,
 	    ru.ru_maxrss, tt[reps / 2] / steps * 1e3,
 	    rq_model_arena_bytes(m) / 1024, rq_model_flops(m),
 	    tc[reps / 2] / steps * 1e3, (double)B * steps / tc[reps / 2]);
@@ -310,7 +319,7 @@ main(int argc, char *argv[])
 {
 	rq_model_cfg cfg;
 	rq_model *m;
-	int ch, mode = 0, rolling = 0, sh[3];
+	int ch, mode = 0, rolling = 0, sh[3], micro = 0, B;
 	long n = 2400, steps = 20, esteps = 40, warm = 3, reps = 3;
 
 	rq_progname_init(argc, argv);
@@ -323,7 +332,7 @@ main(int argc, char *argv[])
 	cfg.pf = 10;	/* rq-train's default: a quarter of each dimension */
 	cfg.pt = 8;
 	cfg.ph = cfg.pw = 7;
-	while ((ch = getopt(argc, argv, "a:b:d:e:gH:k:L:n:p:q:rR:s:tv:w:")) !=
+	while ((ch = getopt(argc, argv, "a:b:d:e:gH:k:L:n:p:q:rR:s:tu:v:w:")) !=
 	    -1) {
 		switch (ch) {
 		case 'a':
@@ -377,6 +386,9 @@ main(int argc, char *argv[])
 		case 't':
 			mode = 't';
 			break;
+		case 'u':
+			micro = (int)num(optarg, 1, 1 << 16, ch);
+			break;
 		case 'v':
 			dims(optarg, sh, 3, ch);
 			cfg.C = sh[0];
@@ -396,12 +408,15 @@ main(int argc, char *argv[])
 	if (mode == 0 || (mode == 'g') != (argc == 2) ||
 	    (mode == 't' && argc != 0))
 		usage();
+	B = cfg.batch;
+	if (mode == 't' && micro > 0 && micro < B)
+		cfg.batch = micro;	/* the arena holds one micro-batch */
 	if (rq_model_plan(&m, &cfg) != RQ_OK || rq_model_alloc(m) != RQ_OK)
 		errx(1, "cannot build the model (sizes or memory)");
 	if (mode == 'g')
 		gradmode(m, argv[0], argv[1]);
 	else
-		timemode(m, n, steps, esteps, warm, reps, rolling);
+		timemode(m, (size_t)B, n, steps, esteps, warm, reps, rolling);
 	rq_model_free(m);
 	return rq_finish_stdout() == 0 ? 0 : 1;
 }

@@ -89,19 +89,25 @@ echo "# batch 64, audio 40x32 (10x8 patches), visual 1x28x28 (7x7 patches)"
 echo "#  (rq-train's default patches: a quarter of each side; 17+17 tokens)," \
     "10 classes; medians of $RUNS runs per side, alternating"
 
-# name d L H flag(r: RollingQ) steps evalsteps warmup allthreads(0: only
-# the first of THREADS); RollingQ costs one d x d product per batch, so it
-# is measured at the primary thread count only
+# name d L H flag steps evalsteps warmup allthreads(0: only the first of
+# THREADS).  flag r: RollingQ (one d x d product per batch, so measured at
+# the primary thread count only); uN: rq runs the batch of 64 as
+# micro-batches of N (model-step -u N, as rq-train -u N: same gradient,
+# the arena holds N samples' activations), PyTorch the plain batch of 64
 configs="default-MT 64 2 4 - 30 60 2 1
 default-MT+RollingQ 64 2 4 r 30 60 2 0"
 [ "$LARGE" = 1 ] && configs="$configs
-large-MT 256 4 8 - 4 8 1 1"
+large-MT 256 4 8 - 4 8 1 1
+large-MT-u8 256 4 8 u8 4 8 1 0"
 t1=$(echo "$THREADS" | cut -d' ' -f1)
 
 run_pair() {	# name d L H flag steps esteps warmup threads
 	n=$1 d=$2 L=$3 H=$4 fl=$5 st=$6 es=$7 w=$8 t=$9
 	rqf="" ptf=""
-	[ "$fl" = r ] && rqf="-r" && ptf="--rollingq"
+	case $fl in
+	r) rqf="-r" ptf="--rollingq" ;;
+	u*) rqf="-u ${fl#u}" ;;
+	esac
 	i=1
 	while [ "$i" -le "$RUNS" ]; do
 		for side in $( [ $((i % 2)) = 1 ] && echo "rq pt" || echo "pt rq"); do
@@ -222,8 +228,11 @@ EOF
 	echo "$configs" | while read -r n d L H fl st es w all; do
 		data=$tmp/train.rqt
 		[ "$d" = 256 ] && data=$tmp/trainL.rqt
-		rqo=""
-		[ "$fl" = r ] && rqo="--rollingq"
+		case $fl in
+		r) rqo="--rollingq" ;;
+		u*) rqo="-u ${fl#u}" ;;
+		*) rqo="" ;;
+		esac
 		# timed without -o (a checkpoint save fsyncs twice per epoch)
 		OPENBLAS_NUM_THREADS=1 bin/rq-train -m mt -d "$d" -n "$L" -h "$H" \
 		    -b 64 -e 1 -j 1 $rqo -L "$tmp/$n.log" \

@@ -27,7 +27,7 @@ usage(void)
 	    "[-x ratio]\n"
 	    "                [-a FxT] [-v HxW] [-c channels] [-D drop] "
 	    "[-e epochs] [-b batch]\n"
-	    "                [-l lr] [-w warmup] [-O sgd|adamw] [-W decay] "
+	    "                [-u micro] [-l lr] [-w warmup] [-O sgd|adamw] [-W decay] "
 	    "[-s seed] [-j threads]\n"
 	    "                [-o ckpt] [-r ckpt] [-L log] [--rollingq] "
 	    "[--rho r] [--beta b]\n"
@@ -44,7 +44,7 @@ usage(void)
 
 typedef struct hyper {
 	int method, epochs, batch, opt, rollingq, rmax, air_full, rot_svd;
-	int ogm, ogm_ge;
+	int ogm, ogm_ge, micro;
 	double lr, warmup, wd, mom, rho, beta, ogm_alpha;
 	uint64_t seed;
 } hyper;
@@ -105,11 +105,12 @@ hyper_str(const hyper *h, char *buf, size_t n)
 	snprintf(buf, n,
 	    "epochs=%d\nbatch=%d\nopt=%s\nlr=%a\nwarmup=%a\nwd=%a\nmom=%a\n"
 	    "seed=%llu\nrollingq=%d\nrho=%a\nbeta=%a\nrmax=%d\nair_est=%s\n"
-	    "rot=%s\nogm=%d\nogm_ge=%d\nogm_alpha=%a\n",
+	    "rot=%s\nogm=%d\nogm_ge=%d\nogm_alpha=%a\nmicro=%d\n",
 	    h->epochs, h->batch, h->opt == RQ_OPT_SGD ? "sgd" : "adamw", h->lr,
 	    h->warmup, h->wd, h->mom, (unsigned long long)h->seed, h->rollingq,
 	    h->rho, h->beta, h->rmax, h->air_full ? "full" : "last",
-	    h->rot_svd ? "svd" : "plane", h->ogm, h->ogm_ge, h->ogm_alpha);
+	    h->rot_svd ? "svd" : "plane", h->ogm, h->ogm_ge, h->ogm_alpha,
+	    h->micro);
 }
 
 static const char *
@@ -163,6 +164,8 @@ hyper_parse(hyper *h, const char *s, const char *path)
 	    strcmp(b, "full") == 0;
 	h->rot_svd = hget(s, "rot", b, sizeof b) != NULL &&
 	    strcmp(b, "svd") == 0;
+	/* checkpoints from before -u ran whole batches */
+	h->micro = hget(s, "micro", b, sizeof b) != NULL ? atoi(b) : 0;
 }
 
 static double
@@ -242,6 +245,29 @@ typedef struct work {
 	int32_t *y;
 	int64_t *idx;
 } work;
+
+/*
+ * OGM-GE: add each modality's summed softmax score of the true class
+ * (from the unimodal logits of the last forward, nc samples) to s[0]
+ * (audio) and s[1] (visual)
+ */
+static void
+ogm_scores(rq_model *m, int nc, const int32_t *y, work *w, double s[2])
+{
+	int K = rq_model_config(m)->classes;
+
+	rq_model_modality_logits(m, nc, w->la, w->lv);
+	for (int md = 0; md < 2; md++) {
+		const float *L = md ? w->lv : w->la;
+		for (int b = 0; b < nc; b++) {
+			const float *r = L + (size_t)b * K;
+			double mx = r[argmax(r, K)], z = 0;
+			for (int k = 0; k < K; k++)
+				z += exp(r[k] - mx);
+			s[md] += exp(r[y[b]] - mx) / z;
+		}
+	}
+}
 
 /* accuracy of the fused head and the probes over a data set (eval mode) */
 static void
@@ -480,8 +506,9 @@ main(int argc, char **argv)
 	const char *airdump = NULL;
 	int c, threads = 1, paonly = 0, pa[2] = {0, 0}, pv[2] = {0, 0};
 	int vchan = 0, sh_a[2] = {0, 0}, sh_v[3] = {0, 0, 0}, ncls = 0;
-	int nsets, K, d, B, tty, seen_ogm = 0, set_e = 0, set_l = 0;
+	int nsets, K, d, B, U, tty, seen_ogm = 0, set_e = 0, set_l = 0;
 	long nb, total, warm;
+	size_t fa, fv;
 	double *eq = NULL, *eka = NULL, *ekv = NULL, *Rn = NULL, *qb = NULL;
 	float *ka = NULL, *kv = NULL, *dka = NULL, *dkv = NULL;
 	struct rusage ru;
@@ -506,7 +533,7 @@ main(int argc, char **argv)
 	h.rmax = 1;
 	h.air_full = 1;
 	h.ogm_alpha = 0.5;
-	while ((c = getopt_long(argc, argv, "m:d:n:h:x:a:v:c:D:e:b:l:w:O:W:"
+	while ((c = getopt_long(argc, argv, "m:d:n:h:x:a:v:c:D:e:b:u:l:w:O:W:"
 	    "s:j:o:r:L:", lo, NULL)) != -1) {
 		switch (c) {
 		case 'm':
@@ -539,6 +566,7 @@ main(int argc, char **argv)
 			set_e = 1;
 			break;
 		case 'b': h.batch = (int)num(optarg, 1, 1 << 20, "-b"); break;
+		case 'u': h.micro = (int)num(optarg, 1, 1 << 20, "-u"); break;
 		case 'l': h.lr = dbl(optarg, "-l"); set_l = 1; break;
 		case 'w': h.warmup = dbl(optarg, "-w"); break;
 		case 'O':
@@ -678,8 +706,16 @@ main(int argc, char **argv)
 	    cfg.H != ds[0].H || cfg.W != ds[0].W || K > cfg.classes)
 		errx(1, "%s: data shapes differ from checkpoint %s", argv[0],
 		    resume);
+	/*
+	 * The arena holds U samples' activations: a rank's share of the
+	 * batch, or -u's micro-batch if smaller.  Larger batches run in parts
+	 * whose gradients add up (rq_model_backward_part).
+	 */
 	B = h.batch;
-	cfg.batch = B;
+	U = (B + dsize - 1) / dsize;
+	if (h.micro > 0 && h.micro < U)
+		U = h.micro;
+	cfg.batch = U;
 	cfg.opt_slots = h.opt == RQ_OPT_SGD ? 1 : 2;
 	if ((c = rq_model_plan(&m, &cfg)) != RQ_OK)
 		errx(2, "impossible model configuration (width %d, heads %d, "
@@ -689,6 +725,8 @@ main(int argc, char **argv)
 	if (rq_model_alloc(m) != RQ_OK)
 		errx(1, "out of memory: %zu bytes", rq_model_arena_bytes(m));
 	d = cfg.d;
+	fa = (size_t)cfg.F * cfg.T;
+	fv = (size_t)cfg.C * cfg.H * cfg.W;
 
 	/* everything a step needs, allocated once */
 	w.a = malloc((size_t)B * cfg.F * cfg.T * sizeof(float));
@@ -760,11 +798,11 @@ main(int argc, char **argv)
 	if (resume == NULL)
 		logline("# rq-train method=%s%s d=%d depth=%d heads=%d mlp=%d "
 		    "patches=%dx%d,%dx%d params=%zu epochs=%d batch=%d "
-		    "lr=%g opt=%s seed=%llu threads=%d rho=%g beta=%g rmax=%d "
+		    "micro=%d lr=%g opt=%s seed=%llu threads=%d rho=%g beta=%g rmax=%d "
 		    "air_est=%s rot=%s\n",
 		    rq_method_name(cfg.method), h.rollingq ? "+rollingq" : h.ogm ?
 		    "+ogm" : "", d, cfg.depth, cfg.heads, cfg.mlp, cfg.pf, cfg.pt,
-		    cfg.ph, cfg.pw, rq_model_nparams(m), h.epochs, B, h.lr,
+		    cfg.ph, cfg.pw, rq_model_nparams(m), h.epochs, B, U, h.lr,
 		    h.opt == RQ_OPT_SGD ? "sgd" : "adamw",
 		    (unsigned long long)h.seed, threads, h.rho, h.beta, h.rmax,
 		    h.air_full ? "full" : "last", h.rot_svd ? "svd" : "plane");
@@ -803,6 +841,7 @@ main(int argc, char **argv)
 			size_t i0 = (size_t)bi * B, off, ln;
 			int n = (int)RQ_MIN((size_t)B, ds[0].n - i0), nl;
 			double loss, red[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+			double ogs[2] = {0, 0};
 			if (dsize == 1)
 				stopnow = stop_sig;
 			if (stopnow && bi > 0) {
@@ -821,9 +860,10 @@ main(int argc, char **argv)
 			}
 			/*
 			 * Rank r takes the contiguous part r of the global batch
-			 * (every rank holds the same permutation).  Each part's
-			 * loss is a mean over its nl samples, so its gradient is
-			 * scaled by nl/n before the sum: the sum is then the
+			 * (every rank holds the same permutation) and runs it in
+			 * micro-batches of at most U samples.  Each part's
+			 * gradient is that of its losses' sum over the n samples
+			 * of the global batch, so the parts and ranks sum to the
 			 * gradient of the mean over the global batch.  Dropout
 			 * on more than one rank draws from a per-rank stream
 			 * reseeded every step (st.rng must stay in step on all
@@ -833,63 +873,54 @@ main(int argc, char **argv)
 			rq_dist_part((size_t)n, drank, dsize, &off, &ln);
 			nl = (int)ln;
 			rq_model_zero_grad(m);
-			loss = 0;
-			if (nl > 0) {
+			if (nl > 0)
 				rq_dataset_batch(&ds[0], st.perm + i0 + off, nl, w.a,
 				    w.v, w.y);
-				if (dsize > 1)
-					rq_rng_seed(&drng, h.seed ^ (0x9e3779b97f4a7c15ULL *
-					    ((uint64_t)st.step * (uint64_t)dsize +
-					    (uint64_t)drank + 1)));
-				loss = rq_model_forward(m, w.a, w.v, w.y, nl, 1,
-				    dsize > 1 ? &drng : &st.rng);
-				red[0] = loss * nl;
-				red[1] = nl;
+			if (nl > 0 && dsize > 1)
+				rq_rng_seed(&drng, h.seed ^ (0x9e3779b97f4a7c15ULL *
+				    ((uint64_t)st.step * (uint64_t)dsize +
+				    (uint64_t)drank + 1)));
+			for (int o = 0; o < nl; o += U) {
+				int nc = RQ_MIN(U, nl - o);
+				const int32_t *yc = w.y + o;
+				loss = rq_model_forward(m, w.a + (size_t)o * fa,
+				    w.v + (size_t)o * fv, yc, nc, 1, dsize > 1 ?
+				    &drng : &st.rng);
+				red[0] += loss * nc;
+				red[1] += nc;
 				for (int hh = 0; hh < 3; hh++) {
 					const float *p = rq_model_probs(m, hh);
 					if (p == NULL)
 						continue;
-					for (int b = 0; b < nl; b++)
+					for (int b = 0; b < nc; b++)
 						red[2 + hh] += argmax(p + (size_t)b * K,
-						    K) == w.y[b];
+						    K) == yc[b];
 				}
+				if (h.ogm)	/* OGM-GE's scores, summed below */
+					ogm_scores(m, nc, yc, &w, ogs);
+				/* a NaN loss stops below, before any update */
+				if (isfinite(loss))
+					rq_model_backward_part(m, yc, nc, n);
 			}
 			if (dsize > 1) {
 				red[7] = stop_sig;
+				red[5] = ogs[0];
+				red[6] = ogs[1];
 				dsum(red, 8);
 				stopnow = red[7] > 0;
-				loss = red[0] / red[1];
+				ogs[0] = red[5];
+				ogs[1] = red[6];
+				dsumf(rq_model_grads(m), rq_model_nparams(m));
 			}
+			loss = red[1] > 0 ? red[0] / red[1] : 0;
 			if (!isfinite(loss))
 				errx(1, "%s: epoch %ld batch %ld: loss is %g; stopped; "
 				    "the last good checkpoint is %s", argv[0], e + 1, bi,
 				    loss, out != NULL ? out : "(none: no -o)");
-			if (nl > 0)
-				rq_model_backward(m, w.y, nl);
-			if (dsize > 1) {
-				float *g = rq_model_grads(m), f = (float)nl / n;
-				size_t P = rq_model_nparams(m);
-				for (size_t j = 0; j < P; j++)
-					g[j] *= f;
-				dsumf(g, P);
-			}
 			if (h.ogm) {
-				double s[2] = {0, 0}, ratio;
+				/* the global batch's score ratio scales the encoders */
+				double ratio = ogs[0] / ogs[1];
 				float coef[2] = {1, 1};
-				if (nl > 0)
-					rq_model_modality_logits(m, nl, w.la, w.lv);
-				for (int md = 0; md < 2; md++) {
-					const float *L = md ? w.lv : w.la;
-					for (int b = 0; b < nl; b++) {
-						const float *r = L + (size_t)b * K;
-						double mx = r[argmax(r, K)], z = 0;
-						for (int k = 0; k < K; k++)
-							z += exp(r[k] - mx);
-						s[md] += exp(r[w.y[b]] - mx) / z;
-					}
-				}
-				dsum(s, 2);	/* over the global batch */
-				ratio = s[0] / s[1];
 				if (ratio > 1)
 					coef[0] = (float)(1 - tanh(h.ogm_alpha *
 					    (ratio - 1)));
@@ -943,7 +974,7 @@ main(int argc, char **argv)
 		for (int k = 0; k < nfl; k++) {
 			int l = (nextl + 1 + k) % nfl;
 			if (h.air_full || airdump != NULL)
-				airl[l] = air_pass(m, l, &ds[0], &w, B, eq, eka, ekv,
+				airl[l] = air_pass(m, l, &ds[0], &w, U, eq, eka, ekv,
 				    ka, kv, dka, dkv);
 			if (!h.air_full) {
 				/* the authors' estimate: the last training batch */
@@ -951,8 +982,13 @@ main(int argc, char **argv)
 				int n = (int)(ds[0].n - i0);
 				rq_dataset_batch(&ds[0], st.perm + i0, n, w.a, w.v,
 				    w.y);
-				rq_model_forward(m, w.a, w.v, NULL, n, 0, NULL);
-				rq_model_kmeans(m, l, n, ka, kv);
+				for (int o = 0; o < n; o += U) {
+					int nc = RQ_MIN(U, n - o);
+					rq_model_forward(m, w.a + (size_t)o * fa,
+					    w.v + (size_t)o * fv, NULL, nc, 0, NULL);
+					rq_model_kmeans(m, l, nc, ka + (size_t)o * d,
+					    kv + (size_t)o * d);
+				}
 				airl[l] = rq_air(rq_model_query(m, l), ka, kv,
 				    (size_t)n, (size_t)d, &ca, &cv);
 				memset(eka, 0, (size_t)d * sizeof *eka);
@@ -1009,12 +1045,12 @@ main(int argc, char **argv)
 			    *rq_model_rotations(m, nextl), airl[nextl], alpha, h.rho,
 			    nextl + 1);
 		}
-		evaluate(m, &ds[1], &w, B, vacc, &vloss);
+		evaluate(m, &ds[1], &w, U, vacc, &vloss);
 		/* test accuracy of this epoch, used if it is the best on val */
 		double test_acc = NAN, ta[3] = {NAN, NAN, NAN};
 		if (nsets > 2) {
 			double tl;
-			evaluate(m, &ds[2], &w, B, ta, &tl);
+			evaluate(m, &ds[2], &w, U, ta, &tl);
 			test_acc = ta[0];
 		}
 		tloss = st.acc[0] / st.acc[1];

@@ -125,7 +125,7 @@ rq_ckpt_save(const char *path, rq_model *m, const rq_train_state *st,
 			goto fail;
 	}
 	for (int k = 0; k < c->opt_slots; k++) {
-		char nm[16];
+		char nm[24];
 		snprintf(nm, sizeof nm, "optim.%d", k);
 		dims[0] = rq_model_nparams(m);
 		if ((rc = put(s, &t, nm, RQ_F32, 1, dims,

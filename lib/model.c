@@ -1120,9 +1120,21 @@ rq_model_forward(rq_model *m, const float *a, const float *v,
 void
 rq_model_backward(rq_model *m, const int32_t *y, int B)
 {
+	rq_model_backward_part(m, y, B, B);
+}
+
+/*
+ * The gradient of (sum of the B samples' losses) / Btot, added to the
+ * gradients: a batch of Btot samples run as parts of at most cfg.batch
+ * (gradient accumulation, or one rank's share of a global batch) sums to
+ * the gradient of the mean over the whole batch.
+ */
+void
+rq_model_backward_part(rq_model *m, const int32_t *y, int B, int Btot)
+{
 	const rq_model_cfg *c = &m->cfg;
 	int d = c->d, K = c->classes;
-	float sc = 1.0f / (float)B;
+	float sc = 1.0f / (float)Btot;
 
 	for (int e = 0; e < 2; e++)
 		if (m->enc[e].on)

@@ -330,6 +330,8 @@ int rq_model_fusion_layers(const rq_model *m);
 double rq_model_forward(rq_model *m, const float *a, const float *v,
     const int32_t *y, int B, int train, rq_rng *rng);
 void rq_model_backward(rq_model *m, const int32_t *y, int B); /* += grads */
+/* += grad of (sum of these B losses) / Btot: one part of a larger batch */
+void rq_model_backward_part(rq_model *m, const int32_t *y, int B, int Btot);
 void rq_model_zero_grad(rq_model *m);
 /* after a forward: head outputs [B,K] (probs); NULL if the method has none */
 const float *rq_model_probs(const rq_model *m, int which); /* 0 fused 1 a 2 v */

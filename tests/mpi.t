@@ -4,14 +4,15 @@
 # epoch |loss difference| <= 1e-4 * loss and |AIR difference| <= 1e-4
 # (float sums in another order; measured differences are about 1e-6), and
 # the val/test accuracies differ by at most one sample (1/64).  One rank
-# is rq-train byte for byte, dropout included.  A run killed after its
+# is rq-train byte for byte, dropout included.  Ranks running their part
+# in micro-batches (-u) give the same curve.  A run killed after its
 # first epoch checkpoint resumes to the uninterrupted run's checkpoint.
 # Skipped when mpirun or bin/rq-train-mpi (make MPI=1) is absent.
 . tests/tap.sh
 
 command -v mpirun >/dev/null 2>&1 || skip_all "mpirun not found"
 [ -x bin/rq-train-mpi ] || skip_all "bin/rq-train-mpi not built (make MPI=1)"
-plan 9
+plan 11
 
 # root in containers needs the flag; --oversubscribe: 3 ranks on 2 cores
 M="mpirun --oversubscribe --allow-run-as-root --mca btl self,vader"
@@ -73,6 +74,12 @@ rq-train $B $D 2>"$T/one17.log"
 $M -np 3 bin/rq-train-mpi $B $D 2>"$T/three.log" >/dev/null
 ok "3 ranks, uneven parts and empty ranks = 1 process" \
     same "$T/one17.log" "$T/three.log"
+
+# 3b: 2 ranks each running its 12 samples as micro-batches of 5 (5+5+2)
+$M -np 2 bin/rq-train-mpi $A -u 5 $D 2>"$T/twou.log" >/dev/null
+ok "2 ranks x micro-batches of 5 = 1 process" same "$T/one.log" "$T/twou.log"
+like "2 ranks, -u 5: the log names the micro-batch" \
+    "$(grep '^# rq-train ' "$T/twou.log")" " batch=24 micro=5 "
 
 # 4: one rank is rq-train exactly, dropout 0.2 included
 C="-e 2 -b 32 -l 0.05 -D 0.2 -d 32 -h 2 -n 1 --rollingq"

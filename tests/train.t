@@ -5,7 +5,7 @@
 # checkpoint, a rotated model reloaded by rq-eval, bad input; MT*: its
 # parameter count, progressive rotation, reload and resume.
 . tests/tap.sh
-plan 23
+plan 27
 
 rq-synth -n 64 -s 3 -S train >"$T/t64.rqt" || exit 1
 rq-synth -n 256 -s 4 -S train >"$T/tr.rqt" || exit 1
@@ -124,3 +124,36 @@ want=$(sed -n 's/^epoch=1 .* air2=\([-0-9.]*\) .*/\1/p' "$T/d.log")
 got=$(rq-air "$T/dd.l2.1.rqt" | sed -n 's/.* air=\([-0-9.e]*\) .*/\1/p')
 is "mtstar: rq-air on the layer-2 dump = logged air2" \
     "$(printf '%.6f' "$got")" "$want"
+
+# 7: -u runs each batch in micro-batches; without dropout the per-epoch
+# losses equal the whole-batch run's (to rounding), RollingQ and OGM-GE
+# included; the micro-batch is kept in the checkpoint, so a resumed -u run
+# is the same run
+close() {	# LOG1 LOG2: every epoch's loss within 1e-4 relative
+	paste -d' ' "$1" "$2" | awk '/^epoch=/ {
+		for (i = 1; i <= NF; i++) if ($i ~ /^loss=/) {
+			v = substr($i, 6); if (!n++) a = v; else b = v }
+		d = a - b; if (d < 0) d = -d
+		if (d > 1e-4 * (a < 0 ? -a : a)) bad++
+		n = 0; rows++ }
+	END { exit !(rows > 0 && bad == 0) }'
+}
+for mf in "-m mt-rq" "-m concat --ogm-ge"; do
+	U="$mf -e 3 -b 32 -l 0.05 -D 0 -d 32 -h 2 -n 1"
+	rq-train $U -L "$T/w.log" "$T/tr.rqt" "$T/va.rqt"
+	rq-train $U -u 8 -L "$T/m.log" "$T/tr.rqt" "$T/va.rqt"
+	grep '^epoch=' "$T/w.log" >"$T/w.ep"
+	grep '^epoch=' "$T/m.log" >"$T/m.ep"
+	ok "-u 8 ($mf): same losses as whole batches of 32" close "$T/w.ep" \
+	    "$T/m.ep"
+done
+like "-u: the log header names the micro-batch" "$(head -n 1 "$T/m.log")" \
+    " batch=32 micro=8 "
+# (epochs 1-2 are inside the default 2.5-epoch warm-up, so stopping the
+# first run after 2 epochs changes no learning rate)
+U="-e 3 -b 32 -u 8 -l 0.05 -d 32 -h 2 -n 1"
+rq-train $U -o "$T/mu.ck" "$T/tr.rqt" "$T/va.rqt" 2>/dev/null
+rq-train $U -e 2 -o "$T/mv.ck" "$T/tr.rqt" "$T/va.rqt" 2>/dev/null
+rq-train -r "$T/mv.ck" -e 3 -o "$T/mv.ck" "$T/tr.rqt" "$T/va.rqt" \
+    2>/dev/null
+ok "-u: resumed run = uninterrupted run" cmp "$T/mu.ck" "$T/mv.ck"
