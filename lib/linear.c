@@ -8,7 +8,9 @@
  * Backward: dL/dx[i,j] = sum_o dy[i,o] w[o,j]      -> dx += dy w
  *           dL/dw[o,j] = sum_i dy[i,o] x[i,j]      -> dw += dy^T x
  *           dL/db[o]   = sum_i dy[i,o]
- * Every gradient accumulates (+=); a NULL gradient pointer is skipped.
+ * Every gradient accumulates (+=), except dx in rq_linear_backward_set
+ * (dx = dy w, written without reading); a NULL gradient pointer is
+ * skipped.
  */
 #if defined(__AVX2__)
 #include <immintrin.h>
@@ -70,19 +72,34 @@ rq_linear_forward(float *y, const float *x, const float *w, const float *b,
 	    1.0f, x, in, w, in, beta, y, out);
 }
 
-void
-rq_linear_backward(float *dx, float *dw, float *db, const float *dy,
+static void
+backward(float *dx, float dxbeta, float *dw, float *db, const float *dy,
     const float *x, const float *w, int n, int in, int out)
 {
 	if (n <= 0 || out <= 0)
 		return;
 	if (dx != NULL && in > 0)
 		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, in,
-		    out, 1.0f, dy, out, w, in, 1.0f, dx, in);
+		    out, 1.0f, dy, out, w, in, dxbeta, dx, in);
 	if (dw != NULL && in > 0)
 		cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, out, in,
 		    n, 1.0f, dy, out, x, in, 1.0f, dw, in);
 	if (db != NULL)
 		for (int i = 0; i < n; i++)
 			vadd(db, dy + (size_t)i * out, out);
+}
+
+void
+rq_linear_backward(float *dx, float *dw, float *db, const float *dy,
+    const float *x, const float *w, int n, int in, int out)
+{
+	backward(dx, 1.0f, dw, db, dy, x, w, n, in, out);
+}
+
+/* as rq_linear_backward, but dx is overwritten: no zeroing pass first */
+void
+rq_linear_backward_set(float *dx, float *dw, float *db, const float *dy,
+    const float *x, const float *w, int n, int in, int out)
+{
+	backward(dx, 0.0f, dw, db, dy, x, w, n, in, out);
 }

@@ -741,24 +741,21 @@ encoder_backward(rq_model *m, int e, int B)
 	for (int l = c->depth - 1; l >= 0; l--) {
 		const blkp *p = &en->bp[l];
 		blka *a = &en->ba[l];
-		memset(m->dh2, 0, nh * sizeof(float));
-		rq_linear_backward(m->dh2, GG(p->fc2w), GG(p->fc2b), m->dres,
+		/* _set: the input gradient is written, not zeroed and added */
+		rq_linear_backward_set(m->dh2, GG(p->fc2w), GG(p->fc2b), m->dres,
 		    a->h2, PP(p->fc2w), BN, hd, d);
 		memset(m->dh1, 0, nh * sizeof(float));
 		rq_gelu_backward(m->dh1, m->dh2, a->h1, nh);
-		memset(m->dln, 0, nd * sizeof(float));
-		rq_linear_backward(m->dln, GG(p->fc1w), GG(p->fc1b), m->dh1,
+		rq_linear_backward_set(m->dln, GG(p->fc1w), GG(p->fc1b), m->dh1,
 		    a->ln2, PP(p->fc1w), BN, d, hd);
 		rq_layernorm_backward(m->dres, GG(p->ln2g), GG(p->ln2b), m->dln,
 		    a->xmid, PP(p->ln2g), a->mu2, a->rs2, BN, d);
-		memset(m->dao, 0, nd * sizeof(float));
-		rq_linear_backward(m->dao, GG(p->projw), GG(p->projb), m->dres,
+		rq_linear_backward_set(m->dao, GG(p->projw), GG(p->projb), m->dres,
 		    a->ao, PP(p->projw), BN, d, d);
 		memset(m->dqkv, 0, 3 * nd * sizeof(float));
 		rq_mhsa_backward(m->dqkv, m->scr, m->dao, a->qkv, a->att, B, N, d,
 		    c->heads);
-		memset(m->dln, 0, nd * sizeof(float));
-		rq_linear_backward(m->dln, GG(p->qkvw), GG(p->qkvb), m->dqkv,
+		rq_linear_backward_set(m->dln, GG(p->qkvw), GG(p->qkvb), m->dqkv,
 		    a->ln1, PP(p->qkvw), BN, d, 3 * d);
 		rq_layernorm_backward(m->dres, GG(p->ln1g), GG(p->ln1b), m->dln,
 		    en->x[l], PP(p->ln1g), a->mu1, a->rs1, BN, d);

@@ -203,6 +203,9 @@ void rq_linear_forward(float *y, const float *x, const float *w,
 /* dx[n,in] += dy W; dw[out,in] += dy^T x; db[out] += sum_n dy */
 void rq_linear_backward(float *dx, float *dw, float *db, const float *dy,
     const float *x, const float *w, int n, int in, int out);
+/* the same with dx[n,in] = dy W (overwritten, not accumulated) */
+void rq_linear_backward_set(float *dx, float *dw, float *db, const float *dy,
+    const float *x, const float *w, int n, int in, int out);
 /* y = (x - mean) * rstd * g + b over the last dim c; mean, rstd [n] */
 void rq_layernorm_forward(float *y, float *mean, float *rstd, const float *x,
     const float *g, const float *b, int n, int c, float eps);

@@ -274,6 +274,30 @@ Test(layers, linear_accumulates_and_skips_null)
 		    fabsf(dx1[i])), "dx[%d] %g != 2 * %g", i, dx2[i], dx1[i]);
 }
 
+/* _set writes dx over whatever it held (NaN here), and still adds to dw */
+Test(layers, linear_backward_set_overwrites_dx)
+{
+	int n = 4, in = 3, out = 5;
+	float x[12], w[15], dy[20], dw1[15] = { 0 }, dw2[15] = { 0 };
+	float dx1[12] = { 0 }, dx2[12];
+	rq_rng r;
+
+	rq_rng_seed(&r, 3);
+	fill_normal(x, 12, &r, 1); fill_normal(w, 15, &r, 1);
+	fill_normal(dy, 20, &r, 1);
+	for (int i = 0; i < 12; i++)
+		dx2[i] = NAN;
+	rq_linear_backward(dx1, dw1, NULL, dy, x, w, n, in, out);
+	rq_linear_backward(NULL, dw2, NULL, dy, x, w, n, in, out);
+	rq_linear_backward_set(dx2, dw2, NULL, dy, x, w, n, in, out);
+	for (int i = 0; i < 12; i++)
+		cr_expect(fabsf(dx2[i] - dx1[i]) <= 1e-6f * (1 + fabsf(dx1[i])),
+		    "dx[%d] %g != %g", i, dx2[i], dx1[i]);
+	for (int i = 0; i < 15; i++)
+		cr_expect(fabsf(dw2[i] - 2 * dw1[i]) <= 1e-5f * (1 +
+		    fabsf(dw1[i])), "dw[%d] %g != 2 * %g", i, dw2[i], dw1[i]);
+}
+
 /* ------------------------------------------------------------- layernorm */
 
 struct ln {
