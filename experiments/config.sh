@@ -10,21 +10,22 @@ PATH=$ROOT/bin:$PATH
 export PATH
 
 DATASET=${DATASET:-avmnist}
+DATA_ROOT=${DATA_ROOT:-$ROOT/data}
 SEEDS=${SEEDS:-0 1 2}
 RESULTS=${RESULTS:-$ROOT/results}
 
 case $DATASET in
 avmnist)
-	DATA=$ROOT/data/avmnist
+	DATA=$DATA_ROOT/avmnist
 	TRAIN_FLAGS=${TRAIN_FLAGS:--e 15 -w 1 -l 0.05 -b 64}
 	;;
 synth)
-	DATA=$ROOT/data/synth
+	DATA=$DATA_ROOT/synth
 	TRAIN_FLAGS=${TRAIN_FLAGS:--e 8 -w 1 -l 0.05 -b 64}
 	;;
 *)
-	# any directory data/<name> holding train.rqt, val.rqt, test.rqt
-	DATA=$ROOT/data/$DATASET
+	# any directory $DATA_ROOT/<name> holding train.rqt, val.rqt, test.rqt
+	DATA=$DATA_ROOT/$DATASET
 	TRAIN_FLAGS=${TRAIN_FLAGS:--e 15 -w 1 -l 0.05 -b 64}
 	;;
 esac

@@ -4,9 +4,10 @@
 #   experiments/run-one.sh DATASET/METHOD/sSEED     e.g. avmnist/mt-rq/s0
 #   experiments/run-one.sh -l                       list the table runs
 #
-# Writes results/DATASET/METHOD/sSEED/{ck,ck.best,log,result}.  A run whose
-# `result` exists is never redone; a run with a checkpoint but no result
-# (killed, machine lost) resumes from it.  Concurrent runs of different ids
+# Writes results/DATASET/METHOD/sSEED/{ck,ck.best,log,result,data.sum}.  A
+# run whose `result` exists is never redone; a run with a checkpoint but no
+# result (killed, machine lost) resumes from it.  data.sum (a checksum of
+# the data set) keeps runs of other data from being reused or resumed.  Concurrent runs of different ids
 # share results/ without clobbering: each writes only its own directory and
 # every file appears atomically.
 set -eu
@@ -28,11 +29,25 @@ EOT
 case $seed in s[0-9]*) seed=${seed#s} ;; *) die "bad run id: $1" ;; esac
 
 dir=$(run_dir "$method" "$seed")
-[ -f "$dir/result" ] && exit 0
 for f in train val test; do
 	[ -f "$DATA/$f.rqt" ] || die "$DATA/$f.rqt: missing (make data)"
 done
+# a run belongs to its data: never reuse or resume one trained on other
+# data (another degradation), never remove it either
+sum=$(cat "$DATA/train.rqt" "$DATA/val.rqt" "$DATA/test.rqt" | cksum |
+    cut -d' ' -f1)
+if [ -f "$dir/data.sum" ] && [ "$(cat "$dir/data.sum")" != "$sum" ]; then
+	die "$dir was trained on other data (checksum $(cat "$dir/data.sum"),"\
+	    "now $sum): move it away, or set RESULTS"
+fi
+if [ -f "$dir/result" ]; then
+	[ -f "$dir/data.sum" ] && exit 0
+	die "$dir/result: no data.sum (made before runs recorded their data);"\
+	    "move it away, or set RESULTS"
+fi
 mkdir -p "$dir"
+echo "$sum" > "$dir/data.sum.tmp"
+mv "$dir/data.sum.tmp" "$dir/data.sum"
 start=$(date +%s)
 # shellcheck disable=SC2046
 if [ -f "$dir/ck" ]; then

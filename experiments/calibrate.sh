@@ -1,0 +1,65 @@
+#!/bin/sh
+# calibrate.sh: how the default AV-MNIST-FSDD degradation was chosen.
+#
+#   experiments/calibrate.sh 'FLAGS' ['FLAGS' ...]
+#   e.g. experiments/calibrate.sh '-A -12:6 -N 0.2:0.8 -b 1'
+#
+# For each rq-avmnist degradation FLAGS: build the data set into
+# data/cal-TAG (TAG: the flags with the punctuation squeezed out), train
+# audio-only, visual-only, Concat and Concat + OGM-GE (the fusion methods
+# that need no attention; MT sits near Concat) with CAL_SEEDS (default
+# "0 1") and the
+# avmnist recipe of config.sh, and print the VALIDATION accuracy (mean over
+# seeds) of the epoch chosen on validation.  The test split is not read:
+# the choice is made on validation only.  Runs go to results/cal-TAG/ and
+# are reused, like every table run; run several in parallel with make -j
+# by hand if you like, this script runs them one after the other.
+set -eu
+. "$(dirname "$0")/config.sh"
+[ $# -ge 1 ] || die "usage: calibrate.sh 'rq-avmnist flags' ..."
+CAL_SEEDS=${CAL_SEEDS:-0 1}
+TRAIN_FLAGS=${TRAIN_FLAGS:--e 15 -w 1 -l 0.05 -b 64}
+for d in fsdd mnist; do
+	[ -d "$ROOT/data/$d" ] || die "data/$d missing (make data)"
+done
+
+printf '%-28s %7s %7s %7s %7s  %s\n' "rq-avmnist flags" audio visual \
+    concat ogm "regime (val)"
+for flags in "$@"; do
+	tag=cal-$(printf '%s' "$flags" | tr -c 'A-Za-z0-9.' '_' | tr -s '_' |
+	    sed 's/^_//; s/_$//')
+	dir=$ROOT/data/$tag
+	if [ ! -f "$dir/.done" ]; then
+		mkdir -p "$dir"
+		# shellcheck disable=SC2086
+		rq-avmnist $flags -o "$dir" "$ROOT/data/fsdd" "$ROOT/data/mnist"
+		: > "$dir/.done"
+	fi
+	line=""
+	for m in audio visual concat ogm; do
+		for s in $CAL_SEEDS; do
+			out=$RESULTS/$tag/$m/s$s
+			[ -f "$out/result" ] && continue
+			mkdir -p "$out"
+			# shellcheck disable=SC2086
+			rq-train $(method_flags $m) $TRAIN_FLAGS -s "$s" -o "$out/ck" \
+			    -L "$out/log" "$dir/train.rqt" "$dir/val.rqt"
+			grep '^best_epoch=' "$out/log" | tail -n 1 > "$out/result"
+		done
+		v=$(for s in $CAL_SEEDS; do
+			field "$(cat "$RESULTS/$tag/$m/s$s/result")" val_acc
+		done | awk '{ s += $1; n++ } END { printf "%.1f", 100 * s / n }')
+		line="$line $v"
+	done
+	read -r a v c o <<EOT
+$line
+EOT
+	verdict=$(awk -v a="$a" -v v="$v" -v c="$c" -v o="$o" 'BEGIN {
+		f = c > o ? c : o; u = a > v ? a : v
+		ok = a >= 40 && a <= 80 && v >= 40 && v <= 80 && a > v &&
+		    f - u >= 5
+		printf "%s (audio-visual %+.1f, fusion-unimodal %+.1f)",
+		    ok ? "in" : "out", a - v, f - u }')
+	printf '%-28s %7s %7s %7s %7s  %s\n' "$flags" "$a" "$v" "$c" "$o" \
+	    "$verdict"
+done
