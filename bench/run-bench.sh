@@ -20,12 +20,16 @@
 #     torch_mt.py shapes, over rq's median step time) against OpenBLAS
 #     sgemm at exactly the step's GEMM shapes (bench/sgemm-peak);
 #   - end to end: rq-train (one epoch) and rq-eval, timed as programs;
-#   - bench/grad-check.py: one step from identical weights, rq vs PyTorch.
+#   - bench/grad-check.py: one step from identical weights, rq vs PyTorch;
+#   - bench/extract-rate.sh: rq-extract's clips/s against numpy/scipy
+#     (bench/extract_ref.py) on the same clips, and their agreement.
 #
 # Environment knobs: RUNS (3), THREADS ("1 2"), PY (/usr/bin/python3),
 # TORCH_BLAS (/usr/lib/x86_64-linux-gnu/openblas-pthread), TORCH_OMP_WAIT
 # (PASSIVE: PyTorch's OMP_WAIT_POLICY), LARGE (1: also
-# the d 256 / 4 layers / 8 heads model), E2E (1), GRADCHECK (1).
+# the d 256 / 4 layers / 8 heads model), E2E (1), GRADCHECK (1),
+# EXTRACT (1: the rq-extract section; its own knobs FSDD, N and KINDS
+# pass through the environment).
 set -eu
 
 cd "$(dirname "$0")/.."
@@ -36,6 +40,7 @@ TORCH_BLAS=${TORCH_BLAS:-/usr/lib/x86_64-linux-gnu/openblas-pthread}
 LARGE=${LARGE:-1}
 E2E=${E2E:-1}
 GRADCHECK=${GRADCHECK:-1}
+EXTRACT=${EXTRACT:-1}
 # libgomp's default busy-wait makes 2-thread PyTorch 10-20x slower when the
 # 2 vCPUs are shared (measured); PASSIVE is its best setting here
 TORCH_OMP_WAIT=${TORCH_OMP_WAIT:-PASSIVE}
@@ -266,6 +271,13 @@ if [ "$GRADCHECK" = 1 ]; then
 	    "(bench/grad-check.py, tolerance 1e-4 relative)"
 	"$PY" bench/grad-check.py --rq-npy bin/rq-npy \
 	    --model-step bench/model-step
+fi
+
+if [ "$EXTRACT" = 1 ]; then
+	echo
+	echo "## rq-extract throughput (clips/s)"
+	# RUNS and PY as set here, which need not be in the environment
+	RUNS=$RUNS PY=$PY sh bench/extract-rate.sh
 fi
 echo
 echo "# load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
