@@ -744,8 +744,7 @@ encoder_backward(rq_model *m, int e, int B)
 		/* _set: the input gradient is written, not zeroed and added */
 		rq_linear_backward_set(m->dh2, GG(p->fc2w), GG(p->fc2b), m->dres,
 		    a->h2, PP(p->fc2w), BN, hd, d);
-		memset(m->dh1, 0, nh * sizeof(float));
-		rq_gelu_backward(m->dh1, m->dh2, a->h1, nh);
+		rq_gelu_backward_y(m->dh1, m->dh2, a->h1, a->h2, nh);
 		rq_linear_backward_set(m->dln, GG(p->fc1w), GG(p->fc1b), m->dh1,
 		    a->ln2, PP(p->fc1w), BN, d, hd);
 		rq_layernorm_backward(m->dres, GG(p->ln2g), GG(p->ln2b), m->dln,

@@ -215,6 +215,9 @@ void rq_layernorm_backward(float *dx, float *dg, float *db, const float *dy,
 /* exact GELU: y = x * Phi(x) = 0.5 x (1 + erf(x / sqrt 2)) */
 void rq_gelu_forward(float *y, const float *x, size_t n);
 void rq_gelu_backward(float *dx, const float *dy, const float *x, size_t n);
+/* dx = dy GELU'(x) (written, not added), given y = GELU(x) from the forward */
+void rq_gelu_backward_y(float *dx, const float *dy, const float *x,
+    const float *y, size_t n);
 /*
  * Multi-head self-attention core (no mask).  qkv [B,T,3C] holds q | k | v,
  * head h uses columns h*C/H .. (h+1)*C/H of each; att [B,H,T,T] keeps the

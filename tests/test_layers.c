@@ -564,6 +564,49 @@ Test(layers, gelu_sweep_accuracy)
 	free(x); free(y); free(dx); free(one);
 }
 
+/*
+ * rq_gelu_backward_y (the model's backward, Phi recovered as y / x) over
+ * the same sweep plus 0, subnormal-range and far-tail inputs, against
+ * libm's double derivative: within 5e-7 max(1, |d|) (gelu.c); it writes
+ * dx (a NaN prefill is gone) and every length 1..19 matches the body.
+ */
+Test(layers, gelu_backward_y_accuracy)
+{
+	size_t n = 200001 + 8, k;
+	float *x = falloc(n), *y = falloc(n), *dx = falloc(n), *one = falloc(n);
+	float edge[8] = { 0, 1e-20f, -1e-20f, 1e-38f, -1e30f, 1e30f, -20, 20 };
+	double ed = 0;
+
+	for (k = 0; k < 200001; k++)
+		x[k] = (float)(-12.4 + 24.8 * k / 200000.0);
+	memcpy(x + 200001, edge, sizeof edge);
+	for (k = 0; k < n; k++) {
+		one[k] = 1;
+		dx[k] = NAN;
+	}
+	rq_gelu_forward(y, x, n);
+	rq_gelu_backward_y(dx, one, x, y, n);
+	for (k = 0; k < n; k++) {
+		double X = x[k], ph = 0.5 * erfc(-X / sqrt(2.0));
+		double d = ph + X * exp(-X * X / 2) / sqrt(2 * M_PI);
+
+		if (fabs(X) > 1e29)	/* x phi(x) underflows: d = Phi */
+			d = ph;
+		cr_assert(isfinite(dx[k]), "gelu'(%g) = %g", X, dx[k]);
+		ed = fmax(ed, fabs(dx[k] - d) / fmax(1, fabs(d)));
+	}
+	cr_log_info("gelu backward_y sweep: dy/dx %.3g", ed);
+	cr_expect(ed <= 5e-7, "gelu backward_y: derivative error %g", ed);
+	for (size_t len = 1; len < 20; len++) {
+		float dd[19];
+
+		rq_gelu_backward_y(dd, one, x + 1000, y + 1000, len);
+		for (k = 0; k < len; k++)
+			cr_expect(dd[k] == dx[1000 + k], "gelu' tail %zu", len);
+	}
+	free(x); free(y); free(dx); free(one);
+}
+
 /* ------------------------------------------------------------------ mhsa */
 
 struct att {
