@@ -4,7 +4,9 @@
  * renames it over the target, then fsyncs the directory.  A target that
  * exists and is not a regular file (/dev/null, /dev/full, a FIFO, a
  * terminal) is written in place: renaming over it would replace the
- * device node.
+ * device node.  A target that is a symbolic link is followed (to the end
+ * of a chain, even if the last link dangles): the file it names is
+ * replaced and the link stays, as with a plain open(2).
  */
 #include <sys/stat.h>
 
@@ -17,15 +19,67 @@
 
 #include "rq.h"
 
+/*
+ * The path a chain of symbolic links ends at (malloc'd; path itself when
+ * it is no link); NULL with errno set on failure (ELOOP past 40 links).
+ */
+static char *
+follow_links(const char *path)
+{
+	char *p = strdup(path), *q, *d;
+	struct stat st;
+	ssize_t n;
+
+	for (int hops = 0; p != NULL; hops++) {
+		if (lstat(p, &st) != 0 || !S_ISLNK(st.st_mode))
+			return p;
+		if (hops == 40) {
+			free(p);
+			errno = ELOOP;
+			return NULL;
+		}
+		if ((q = malloc((size_t)st.st_size + 2)) == NULL ||
+		    (n = readlink(p, q, (size_t)st.st_size + 1)) < 0) {
+			free(q);
+			free(p);
+			return NULL;
+		}
+		q[n] = '\0';
+		if (q[0] != '/') {
+			/* relative to the link's directory */
+			const char *dir;
+			char *r = NULL;
+			size_t m;
+			if ((d = strdup(p)) != NULL) {
+				dir = dirname(d);
+				m = strlen(dir) + (size_t)n + 2;
+				if ((r = malloc(m)) != NULL)
+					snprintf(r, m, "%s/%s", dir, q);
+				free(d);
+			}
+			free(q);
+			q = r;
+		}
+		free(p);
+		p = q;
+	}
+	return NULL;
+}
+
 int
 rq_afile_open(rq_afile *a, const char *path)
 {
-	char *d = strdup(path), *b = strdup(path);
+	char *d, *b, *real;
 	int fd, e;
 
 	struct stat st;
 
 	memset(a, 0, sizeof *a);
+	if ((real = follow_links(path)) == NULL)
+		return RQ_EIO;
+	d = strdup(real);
+	b = strdup(real);
+	path = real;
 	if (d == NULL || b == NULL)
 		goto nomem;
 	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
@@ -35,6 +89,7 @@ rq_afile_open(rq_afile *a, const char *path)
 			goto fail;
 		free(d);
 		free(b);
+		free(real);
 		return RQ_OK;
 	}
 	{
@@ -63,6 +118,7 @@ rq_afile_open(rq_afile *a, const char *path)
 	}
 	free(d);
 	free(b);
+	free(real);
 	return RQ_OK;
 nomem:
 	errno = ENOMEM;
@@ -70,6 +126,7 @@ fail:
 	e = errno;
 	free(d);
 	free(b);
+	free(real);
 	free(a->tmp);
 	free(a->path);
 	memset(a, 0, sizeof *a);

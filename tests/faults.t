@@ -4,7 +4,7 @@
 # with exit 1, one line on stderr naming the file (and record), nothing on
 # stdout, and no damage to a previous output.
 . tests/tap.sh
-plan 28
+plan 32
 
 rq-synth -n 4 -s 1 -o "$T/old.rqt" || exit 1
 rq-synth -n 400 -s 2 -o "$T/big.rqt" || exit 1
@@ -134,3 +134,23 @@ printf '\001\000\000\000\377\377\377\377\003\000\000\000' |
 fails_cleanly 'rq-eval, label -1: file, record, label' \
     'neglab.rqt: record 2: negative label -1' \
     rq-eval "$T/m.ckpt" "$T/neglab.rqt"
+
+# --- symbolic links ----------------------------------------------------------
+# -o onto a symlink writes the file it names (atomically) and keeps the
+# link; a relative link into another directory, a chain of two links and
+# a dangling link (its file is created) all behave as open(2) would
+mkdir -p "$T/far"
+echo old >"$T/far/out.rqt"
+ln -s far/out.rqt "$T/l1"
+ln -s l1 "$T/l2"
+rq-cat -o "$T/l2" "$T/three.rqt"
+ok "-o through two symlinks: the links are still links" \
+    test -L "$T/l2" -a -L "$T/l1"
+ok "-o through two symlinks: the named file has the output" \
+    cmp "$T/far/out.rqt" "$T/three.rqt"
+ln -s far/new.rqt "$T/dangling"
+rq-cat -o "$T/dangling" "$T/three.rqt"
+ok "-o onto a dangling symlink: the link stays, its file is created" \
+    sh -c "test -L '$T/dangling' && cmp '$T/far/new.rqt' '$T/three.rqt'"
+nok "-o through symlinks: no temporary left" \
+    sh -c "ls -a '$T' '$T/far' | grep -q '^\.[a-z0-9].*\.......$'"
