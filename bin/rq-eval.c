@@ -101,9 +101,15 @@ main(int argc, char **argv)
 	    ds.W != cfg.W)
 		errx(1, "%s: sample shapes differ from checkpoint %s", argv[1],
 		    argv[0]);
-	if (ds.classes > cfg.classes)
-		errx(1, "%s: %d classes, the model has %d", argv[1], ds.classes,
-		    cfg.classes);
+	if (ds.classes > cfg.classes) {
+		/* name the first sample beyond the model, else the metadata */
+		for (size_t i = 0; i < ds.n; i++)
+			if (ds.label[i] >= cfg.classes)
+				errx(1, "%s: sample %zu: label %d, but the model has "
+				    "%d classes", argv[1], i, ds.label[i], cfg.classes);
+		errx(1, "%s: classes=%d, but the model has %d", argv[1],
+		    ds.classes, cfg.classes);
+	}
 	n = ds.n;
 	K = cfg.classes;
 	d = cfg.d;

@@ -4,7 +4,7 @@
 # with exit 1, one line on stderr naming the file (and record), nothing on
 # stdout, and no damage to a previous output.
 . tests/tap.sh
-plan 32
+plan 33
 
 rq-synth -n 4 -s 1 -o "$T/old.rqt" || exit 1
 rq-synth -n 400 -s 2 -o "$T/big.rqt" || exit 1
@@ -154,3 +154,17 @@ ok "-o onto a dangling symlink: the link stays, its file is created" \
     sh -c "test -L '$T/dangling' && cmp '$T/far/new.rqt' '$T/three.rqt'"
 nok "-o through symlinks: no temporary left" \
     sh -c "ls -a '$T' '$T/far' | grep -q '^\.[a-z0-9].*\.......$'"
+
+# --- labels beyond the model ---------------------------------------------------
+# m.ckpt has 10 classes (rq-synth); data with no classes= anywhere (the
+# records re-imported from .npy without their .meta) whose sample 1 has
+# label 12: the message names the sample and the label
+printf '\001\000\000\000\014\000\000\000\003\000\000\000' |
+    mknpy "$T/lab12.npy" '<i4' '(3,)'
+rq-npy -x -d "$T/x12" -n audio -n visual "$T/three.rqt"
+rm "$T"/x12/*.meta
+{ rq-npy -n audio "$T"/x12/*audio*.npy; rq-npy -n visual "$T"/x12/*visual*.npy
+  rq-npy -n label "$T/lab12.npy"; } >"$T/lab12.rqt"
+fails_cleanly 'rq-eval, label 12 beyond a 10-class model: sample, label' \
+    'lab12.rqt: sample 1: label 12, but the model has 10 classes' \
+    rq-eval "$T/m.ckpt" "$T/lab12.rqt"
