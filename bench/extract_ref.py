@@ -3,9 +3,10 @@
 
 The reference side of bench/extract-rate.sh: the same features as
 `rq-extract -k logmel` and `rq-extract -k cremad` (man/rq-extract.1),
-computed with the definitions of testdata/gen-golden.py (melfb, stft_mag
-and its CREMA-D lines; copied here, since gen-golden.py writes the test
-fixtures when imported), vectorised over the frames of each clip:
+computed with the definitions of testdata/gen-golden.py (melfb from
+testdata/audio_ref.py, which both use; stft_mag and the CREMA-D lines
+restated here, vectorised over the frames of each clip, since
+gen-golden.py writes the test fixtures when imported):
 
   logmel  8 kHz (resample_poly when not), centred STFT (zero padding of
           n_fft/2) n_fft 256, periodic Hann of 200 centred in the frame,
@@ -30,34 +31,21 @@ import math
 import sys
 import time
 
+import os
+
 import numpy as np
 from scipy import signal
 from scipy.io import wavfile
+
+# the mel filterbank of testdata/gen-golden.py, shared with it
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "testdata"))
+from audio_ref import melfb  # noqa: E402
 
 # logmel (rq_logmel_defaults in lib/mel.c)
 SR, N_FFT, WIN, HOP, N_MELS, FRAMES, EPS = 8000, 256, 200, 80, 40, 48, 1e-6
 # cremad (lib/stft.c)
 C_SR, C_LEN, C_FFT, C_HOP, C_FRAMES, C_EPS = 22050, 66150, 512, 353, 188, 1e-7
-
-
-def hz2mel(f):
-    return 2595.0 * np.log10(1.0 + f / 700.0)
-
-
-def mel2hz(m):
-    return 700.0 * (10.0 ** (m / 2595.0) - 1.0)
-
-
-def melfb(n_mels, n_fft, sr, fmin, fmax):
-    # gen-golden.py's HTK triangles (peak 1, no area normalisation)
-    h = mel2hz(np.linspace(hz2mel(fmin), hz2mel(fmax), n_mels + 2))
-    f = np.arange(n_fft // 2 + 1) * sr / n_fft
-    fb = np.zeros((n_mels, len(f)))
-    for m in range(n_mels):
-        lo = (f - h[m]) / (h[m + 1] - h[m])
-        hi = (h[m + 2] - f) / (h[m + 2] - h[m + 1])
-        fb[m] = np.maximum(0, np.minimum(lo, hi))
-    return fb
 
 
 def centred_window(n_fft, win):

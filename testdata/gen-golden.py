@@ -19,6 +19,8 @@ import wave
 import numpy as np
 from scipy import signal
 
+from audio_ref import melfb   # shared with bench/extract_ref.py
+
 rng = np.random.default_rng(4)
 sr = 8000
 n = 800
@@ -31,25 +33,6 @@ with wave.open('testdata/tone.wav', 'wb') as w:
     w.setframerate(sr)
     w.writeframes(pcm.tobytes())
 x = pcm.astype(np.float64) / 32768.0
-
-
-def hz2mel(f):
-    return 2595.0 * np.log10(1.0 + f / 700.0)
-
-
-def mel2hz(m):
-    return 700.0 * (10.0 ** (m / 2595.0) - 1.0)
-
-
-def melfb(n_mels, n_fft, sr, fmin, fmax):
-    h = mel2hz(np.linspace(hz2mel(fmin), hz2mel(fmax), n_mels + 2))
-    f = np.arange(n_fft // 2 + 1) * sr / n_fft
-    fb = np.zeros((n_mels, len(f)))
-    for m in range(n_mels):
-        lo = (f - h[m]) / (h[m + 1] - h[m])
-        hi = (h[m + 2] - f) / (h[m + 2] - h[m + 1])
-        fb[m] = np.maximum(0, np.minimum(lo, hi))
-    return fb
 
 
 def stft_mag(x, n_fft, win, hop):
