@@ -167,7 +167,8 @@ pair(struct clip *c, size_t n, const rq_tensor *lab, int which,
 			if (c[i].split != sp)
 				continue;
 			if (next[d] >= cnt[d])
-				errx(1, "MNIST %s labels: too few images of digit %d", which == TEST ? "t10k" : "train", d);
+				errx(1, "MNIST %s labels: too few images of digit %d",
+				    which == TEST ? "t10k" : "train", d);
 			c[i].img = idx[d][next[d]++];
 		}
 	}

@@ -27,13 +27,15 @@ usage(void)
 	    "[-x ratio]\n"
 	    "                [-a FxT] [-v HxW] [-c channels] [-D drop] "
 	    "[-e epochs] [-b batch]\n"
-	    "                [-u micro] [-l lr] [-w warmup] [-O sgd|adamw] [-W decay] "
-	    "[-s seed] [-j threads]\n"
-	    "                [-o ckpt] [-r ckpt] [-L log] [--rollingq] "
-	    "[--rho r] [--beta b]\n"
-	    "                [--rmax n] [--air-est full|last] "
-	    "[--rot plane|svd] [--air-dump prefix]\n"
-	    "                [--ogm-alpha a] [--ogm-ge] train val [test]\n"
+	    "                [-u micro] [-l lr] [-w warmup] [-O sgd|adamw] "
+	    "[-W decay]\n"
+	    "                [-s seed] [-j threads] [-o ckpt] [-r ckpt] [-L log] "
+	    "[--rollingq]\n"
+	    "                [--rho r] [--beta b] [--rmax n] "
+	    "[--air-est full|last]\n"
+	    "                [--rot plane|svd] [--air-dump prefix] "
+	    "[--ogm-alpha a] [--ogm-ge]\n"
+	    "                train val [test]\n"
 	    "       rq-train --params-only [-m method] [-d width] [-n depth] "
 	    "[-h heads]\n"
 	    "                [-x ratio] [-a FxT] [-v HxW] [-c channels] "
@@ -798,8 +800,8 @@ main(int argc, char **argv)
 	if (resume == NULL)
 		logline("# rq-train method=%s%s d=%d depth=%d heads=%d mlp=%d "
 		    "patches=%dx%d,%dx%d params=%zu epochs=%d batch=%d "
-		    "micro=%d lr=%g opt=%s seed=%llu threads=%d rho=%g beta=%g rmax=%d "
-		    "air_est=%s rot=%s\n",
+		    "micro=%d lr=%g opt=%s seed=%llu threads=%d rho=%g beta=%g "
+		    "rmax=%d air_est=%s rot=%s\n",
 		    rq_method_name(cfg.method), h.rollingq ? "+rollingq" : h.ogm ?
 		    "+ogm" : "", d, cfg.depth, cfg.heads, cfg.mlp, cfg.pf, cfg.pt,
 		    cfg.ph, cfg.pw, rq_model_nparams(m), h.epochs, B, U, h.lr,
