@@ -5,7 +5,7 @@
 # checkpoint, a rotated model reloaded by rq-eval, bad input; MT*: its
 # parameter count, progressive rotation, reload and resume.
 . tests/tap.sh
-plan 27
+plan 30
 
 rq-synth -n 64 -s 3 -S train >"$T/t64.rqt" || exit 1
 rq-synth -n 256 -s 4 -S train >"$T/tr.rqt" || exit 1
@@ -157,3 +157,16 @@ rq-train $U -e 2 -o "$T/mv.ck" "$T/tr.rqt" "$T/va.rqt" 2>/dev/null
 rq-train -r "$T/mv.ck" -e 3 -o "$T/mv.ck" "$T/tr.rqt" "$T/va.rqt" \
     2>/dev/null
 ok "-u: resumed run = uninterrupted run" cmp "$T/mu.ck" "$T/mv.ck"
+# a checkpoint from before -u (no train.micro) resumes with whole batches
+W="-e 3 -b 32 -l 0.05 -d 32 -h 2 -n 1"
+rq-train $W -o "$T/ow.ck" "$T/tr.rqt" "$T/va.rqt" 2>/dev/null
+rq-train $W -e 2 -o "$T/op.ck" "$T/tr.rqt" "$T/va.rqt" 2>/dev/null
+rq-cat -d train.micro "$T/op.ck" >"$T/old.ck"
+ok "the edited checkpoint had train.micro" \
+    sh -c "rq-info '$T/op.ck' | grep -q 'train.micro=0'"
+nok "the edited checkpoint has no train.micro" \
+    sh -c "rq-info '$T/old.ck' | grep -q 'train.micro='"
+rq-train -r "$T/old.ck" -e 3 -o "$T/old.ck" "$T/tr.rqt" "$T/va.rqt" \
+    2>/dev/null
+ok "old checkpoint: resumed run = uninterrupted whole-batch run" \
+    cmp "$T/ow.ck" "$T/old.ck"
