@@ -7,18 +7,19 @@
 # For each rq-avmnist degradation FLAGS: build the data set into
 # data/cal-TAG (TAG: the flags with the punctuation squeezed out), train
 # audio-only, visual-only, Concat and Concat + OGM-GE (the fusion methods
-# that need no attention; MT sits near Concat) with CAL_SEEDS (default
-# "0 1") and the
-# avmnist recipe of config.sh, and print the VALIDATION accuracy (mean over
-# seeds) of the epoch chosen on validation.  The test split is not read:
-# the choice is made on validation only.  Runs go to results/cal-TAG/ and
-# are reused, like every table run; run several in parallel with make -j
-# by hand if you like, this script runs them one after the other.
+# that need no attention; MT sits near Concat) with the avmnist recipe of
+# config.sh and the seeds CAL_SEEDS (default "0 1 2", the tables' seeds),
+# and print the VALIDATION accuracy (mean over seeds) of the epoch chosen
+# on validation.
+# The test split is never given to rq-train: the choice is made on
+# validation only.  Runs go to results/cal-TAG/ and are reused; a killed
+# run is redone.  One invocation trains one run at a time: run two
+# invocations (other flags) side by side to use both cores.
 set -eu
+DATASET=avmnist		# its recipe (TRAIN_FLAGS) in config.sh
 . "$(dirname "$0")/config.sh"
 [ $# -ge 1 ] || die "usage: calibrate.sh 'rq-avmnist flags' ..."
-CAL_SEEDS=${CAL_SEEDS:-0 1}
-TRAIN_FLAGS=${TRAIN_FLAGS:--e 15 -w 1 -l 0.05 -b 64}
+CAL_SEEDS=${CAL_SEEDS:-0 1 2}
 for d in fsdd mnist; do
 	[ -d "$ROOT/data/$d" ] || die "data/$d missing (make data)"
 done
@@ -44,7 +45,8 @@ for flags in "$@"; do
 			# shellcheck disable=SC2086
 			rq-train $(method_flags $m) $TRAIN_FLAGS -s "$s" -o "$out/ck" \
 			    -L "$out/log" "$dir/train.rqt" "$dir/val.rqt"
-			grep '^best_epoch=' "$out/log" | tail -n 1 > "$out/result"
+			grep '^best_epoch=' "$out/log" | tail -n 1 > "$out/result.tmp"
+			mv "$out/result.tmp" "$out/result"
 		done
 		v=$(for s in $CAL_SEEDS; do
 			field "$(cat "$RESULTS/$tag/$m/s$s/result")" val_acc
