@@ -3,7 +3,11 @@
 
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 MANDIR ?= $(PREFIX)/share/man
+DOCDIR ?= $(PREFIX)/share/doc/rq
 DESTDIR ?=
 
 CC ?= cc
@@ -14,7 +18,7 @@ WARN = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
 PKGS = gsl libpng sndfile zlib openblas
 
 # Probe the packages; a failed probe installs them (scripts/install-deps).
-ifeq ($(filter clean lint,$(MAKECMDGOALS)),)
+ifeq ($(filter clean lint uninstall,$(MAKECMDGOALS)),)
 PROBE := $(shell pkg-config --exists $(PKGS) criterion && \
 	command -v prove mandoc gnuplot >/dev/null && echo ok)
 ifneq ($(PROBE),ok)
@@ -72,22 +76,66 @@ unit: tests/unit
 cli: all
 	$(if $(CLI_TESTS),prove -e 'sh' $(CLI_TESTS),@echo "no CLI tests")
 
+# Both renderers a reader meets: mandoc, and groff as Debian's man(1)
+# runs it (80 columns); any warning of either fails.
 lint:
 	mandoc -Tlint -Wwarning $(MANS)
+	@command -v groff >/dev/null || { echo "lint: groff not installed"; exit 1; }
+	@bad=; for m in $(MANS); do \
+		w=$$(groff -mandoc -Tutf8 -ww -z -rLL=78n -rLT=78n $$m 2>&1); \
+		[ -z "$$w" ] || { printf '%s\n' "$$w"; bad="$$bad $$m"; }; \
+	done; [ -z "$$bad" ] || { echo "lint: groff warnings in:$$bad"; exit 1; }
 
-install: all
-	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
-	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7
-	cp $(BINS) $(SCRIPTS) $(DESTDIR)$(BINDIR)/
+# `make install PREFIX=... [DESTDIR=...]`: programs; the scripts under
+# rq- names (rq-fetch-data, rq-cremad-manifest, rq-slurm-tables), their
+# man pages renamed to match; rq-train-mpi when built; librq.a, rq.h and
+# rq.pc for C users; LICENSE and README under DOCDIR.
+SCRIPT_NAMES := $(notdir $(SCRIPTS))
+# installed man pages call the scripts by their installed names
+MAN_RENAME = $(foreach s,$(SCRIPT_NAMES),-e 's,scripts/$(s),rq-$(s),g' \
+	-e 's,^\.Nm $(s)\>,.Nm rq-$(s),' -e 's,Xr $(s)\>,Xr rq-$(s),g' \
+	-e 's,^\.Dt $(shell echo $(s) | tr a-z- A-Z-) ,.Dt RQ-$(shell echo $(s) | tr a-z- A-Z-) ,')
+RQ_PC_VERSION = $(or $(RQ_RELEASE),0.1.0)
+
+.PHONY: rq.pc
+rq.pc: rq.pc.in
+	sed -e 's,@PREFIX@,$(PREFIX),' -e 's,@LIBDIR@,$(LIBDIR),' \
+	    -e 's,@INCLUDEDIR@,$(INCLUDEDIR),' -e 's,@VERSION@,$(RQ_PC_VERSION),' \
+	    -e 's,@LIBS@,$(PKG_LIBS) -lm -lpthread,' rq.pc.in > $@.tmp
+	mv $@.tmp $@
+
+install: all rq.pc
+	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) \
+	    $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR) \
+	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
+	    $(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(DOCDIR)
+	for b in $(BINS) $(if $(filter 1,$(MPI)),bin/rq-train-mpi); do \
+		install -m 755 $$b $(DESTDIR)$(BINDIR)/; done
+	for s in $(SCRIPT_NAMES); do \
+		install -m 755 scripts/$$s $(DESTDIR)$(BINDIR)/rq-$$s; done
+	install -m 644 lib/librq.a $(DESTDIR)$(LIBDIR)/
+	install -m 644 lib/rq.h $(DESTDIR)$(INCLUDEDIR)/
+	install -m 644 rq.pc $(DESTDIR)$(PKGCONFIGDIR)/
 	for m in $(MANS); do \
-		s=$${m##*.}; cp $$m $(DESTDIR)$(MANDIR)/man$$s/; done
+		b=$${m#man/}; case " $(SCRIPT_NAMES) " in \
+		*" $${b%.*} "*) b=rq-$$b ;; esac; \
+		sed $(MAN_RENAME) $$m > $(DESTDIR)$(MANDIR)/man$${m##*.}/$$b; \
+	done
+	install -m 644 LICENSE README.md $(DESTDIR)$(DOCDIR)/
 
 uninstall:
-	for b in $(notdir $(BINS) $(SCRIPTS)); do rm -f $(DESTDIR)$(BINDIR)/$$b; done
-	for m in $(notdir $(MANS)); do rm -f $(DESTDIR)$(MANDIR)/man$${m##*.}/$$m; done
+	for b in $(notdir $(BINS)) rq-train-mpi $(SCRIPT_NAMES:%=rq-%); do \
+		rm -f $(DESTDIR)$(BINDIR)/$$b; done
+	for m in $(notdir $(MANS)); do \
+		case " $(SCRIPT_NAMES) " in *" $${m%.*} "*) m=rq-$$m ;; esac; \
+		rm -f $(DESTDIR)$(MANDIR)/man$${m##*.}/$$m; done
+	rm -f $(DESTDIR)$(LIBDIR)/librq.a $(DESTDIR)$(INCLUDEDIR)/rq.h \
+	    $(DESTDIR)$(PKGCONFIGDIR)/rq.pc $(DESTDIR)$(DOCDIR)/LICENSE \
+	    $(DESTDIR)$(DOCDIR)/README.md
+	-rmdir $(DESTDIR)$(DOCDIR)
 
 clean:
-	rm -f lib/*.o lib/librq.a $(BINS) tests/*.o tests/unit
+	rm -f lib/*.o lib/librq.a $(BINS) tests/*.o tests/unit rq.pc
 	rm -rf tests/tmp
 
 # --- reliability (issue 9): fuzzing, sanitizer and valgrind runs -----------

@@ -1,6 +1,8 @@
 """rqt.py: read and write rq tensor streams (rq-tensor(5)) with NumPy.
 
-Bench-side helper only (rq itself never runs Python).  The layout mirrors
+A helper of bench/run-bench.sh only, not installed and not a supported
+module (rq itself never runs Python): to open rq tensors in Python, export
+them with `rq-npy -x` and use numpy.load.  The layout mirrors
 lib/tensor_io.c: per record a 16-byte header + 8 bytes per dim, the name,
 the metadata, a CRC-32 of all of those, zero padding to 8, the data (C
 order, little-endian), padding to 8, CRC-32 of the data and 4 zero bytes.

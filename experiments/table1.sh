@@ -1,7 +1,7 @@
 #!/bin/sh
 # table1.sh: Table 1 of the paper, test accuracy of each method (mean +-
 # std over seeds; the epoch is chosen on the validation split), plus the
-# AIR per epoch of Vanilla MT and MT + RollingQ as a PNG plot.
+# AIR per epoch of Vanilla MT and MT + RollingQ as a plot (PNG and PDF).
 # Needs the runs (make table1 trains them).
 set -eu
 . "$(dirname "$0")/config.sh"
@@ -53,25 +53,56 @@ mkdir -p "$out"
 mv "$out/table1.txt.tmp" "$out/table1.txt"
 cat "$out/table1.txt"
 
-# AIR per epoch, mean over seeds, for the plot
+# AIR per epoch for the plot: per method, "epoch mean min max" over the
+# seeds, and the rotations (rotated=1: after that epoch's AIR) as
+# "epoch air seed"; a resumed run's repeated epoch counts once (the last)
+. "$(dirname "$0")/plot.sh"
 for m in mt mt-rq; do
+	case " $T1_METHODS " in *" $m "*) ;; *) continue ;; esac
 	for s in $SEEDS; do
-		grep '^epoch=' "$(run_dir "$m" "$s")/log" |
-		    sed 's/.*epoch=\([0-9]*\) .* air=\([^ ]*\) .*/\1 \2/'
-	done | awk '{ s[$1] += $2; n[$1]++ } END { for (e in s)
-	    print e, s[e] / n[e] }' | sort -n > "$out/air-$m.dat"
+		grep '^epoch=' "$(run_dir "$m" "$s")/log" | awk -v s="$s" '{
+			for (i = 1; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] }
+			air[f["epoch"]] = f["air"]; rot[f["epoch"]] = f["rotated"]
+		} END { for (e in air) print s, e, air[e], rot[e] + 0 }'
+	done > "$out/air-$m.runs"
+	awk '{ e = $2; v = $3; n[e]++; sum[e] += v
+		if (n[e] == 1 || v < lo[e]) lo[e] = v
+		if (n[e] == 1 || v > hi[e]) hi[e] = v }
+	    END { for (e in n) print e, sum[e] / n[e], lo[e], hi[e] }' \
+	    "$out/air-$m.runs" | sort -n > "$out/air-$m.dat"
+	awk '$4 == 1 { print $2, $3, $1 }' "$out/air-$m.runs" > "$out/rot-$m.dat"
+	rm -f "$out/air-$m.runs"
 done
-gnuplot <<EOT
-set terminal pngcairo size 800,500
-set output "$out/table1-air.png.tmp"
-set title "AIR per epoch ($DATASET, mean over seeds $SEEDS)"
+# one dashed line per epoch after which some seed rotated
+rot_lines=$(cat "$out"/rot-*.dat 2>/dev/null | awk '{ print $1 }' | sort -un |
+    awk '{ printf "set arrow from %s, graph 0 to %s, graph 1 nohead dt 3 lc rgb \"gray40\"\n", $1 + 0.5, $1 + 0.5 }')
+plots=
+for m in mt mt-rq; do
+	[ -f "$out/air-$m.dat" ] || continue
+	case $m in mt) c='#1f77b4' pt=7 ;; *) c='#d62728' pt=5 ;; esac
+	l=$(method_label "$m")
+	plots="$plots \"$out/air-$m.dat\" using 1:3:4 with filledcurves lc rgb \"$c\" title \"$l, seed range\","
+	plots="$plots \"$out/air-$m.dat\" using 1:2 with linespoints lw 2 pt $pt ps 0.8 lc rgb \"$c\" title \"$l, mean\","
+	[ -s "$out/rot-$m.dat" ] &&
+	    plots="$plots \"$out/rot-$m.dat\" using 1:2 with points pt 9 ps 1.8 lc rgb \"black\" title \"rotation ($l, each seed)\","
+done
+last=$(cat "$out"/air-*.dat | awk '$1 > e { e = $1 } END { print e + 0 }')
+rot_key=
+[ -n "$rot_lines" ] && rot_key=', NaN with lines dt 3 lc rgb "gray40" title "a rotation after this epoch"'
+if [ -z "$plots" ]; then
+	echo "table1: no Vanilla MT or MT + RollingQ runs, no AIR plot" >&2
+	exit 0
+fi
+render "$out/table1-air" 860 540 <<EOT
+set title "AIR per epoch ($DATASET; line: mean over seeds $SEEDS, band: their range)"
 set xlabel "epoch"
-set ylabel "AIR (> 0: audio favoured)"
-set grid
-set key outside bottom center horizontal
-plot "$out/air-mt.dat" with linespoints lw 2 title "Vanilla MT", \
-     "$out/air-mt-rq.dat" with linespoints lw 2 title "MT + RollingQ", \
-     0 with lines lc rgb "gray" notitle
+set ylabel "AIR  (> 0: fusion query favours audio)"
+set grid ytics lc rgb "gray85"
+set xtics 1 nomirror
+set ytics nomirror
+set xrange [0.5:$last + 0.5]
+set key outside top center horizontal Left reverse maxrows 3 maxcols 2 width -2 spacing 1.1
+set style fill transparent solid 0.18 noborder
+$rot_lines
+plot $plots 0 with lines lc rgb "gray50" notitle$rot_key
 EOT
-mv "$out/table1-air.png.tmp" "$out/table1-air.png"
-echo "plot: $out/table1-air.png"

@@ -10,7 +10,7 @@
 #       the per-sample audio quality stored by the data set
 #       (quality.audio: the clip's SNR in dB), when present.
 # Reported for Vanilla MT and MT + RollingQ, mean +- std of r over seeds,
-# with the largest p.  Writes a histogram plot of the audio share.
+# with the largest p.  Writes histograms of the audio share (PNG and PDF).
 set -eu
 . "$(dirname "$0")/config.sh"
 CORRUPT_STD=${CORRUPT_STD:-3}
@@ -78,23 +78,52 @@ for m in mt mt-rq; do
 	rq-cat "$p.noisy.rqt" "$p.eval-noisy.rqt" |
 	    rq-tsv -n share.audio -n clean.audio > "$p.share.tsv"
 done
-gnuplot <<EOT
-set terminal pngcairo size 1000,420
-set output "$out/table2-share.png.tmp"
-set multiplot layout 1,2 title "Audio attention share, test set with one modality corrupted ($DATASET, seed $s)"
-set style fill transparent solid 0.5
-set key top left
-set xlabel "audio share of the cls_f attention"
-set ylabel "samples"
-set autoscale x
-bin(x) = 0.005 * floor(x / 0.005) + 0.0025
+# common axes for both panels: x over the shares of both methods, rounded
+# out to the bin width (1/40 of the span rounded to 1, 2 or 5 x 10^k), y to
+# the tallest bin of either
+. "$(dirname "$0")/plot.sh"
+set -- $(cat "$out/table2/mt-s$s.share.tsv" "$out/table2/mt-rq-s$s.share.tsv" |
+    awk 'NR == 1 || $1 < lo { lo = $1 } NR == 1 || $1 > hi { hi = $1 }
+	{ x[NR] = $1; c[NR] = $2 }
+	END {
+		span = hi - lo; if (span <= 0) span = 0.01
+		w = span / 40; k = 10 ^ int(log(w) / log(10) - (w < 1))
+		m = w / k; m = m <= 1 ? 1 : m <= 2 ? 2 : m <= 5 ? 5 : 10; w = m * k
+		lo = w * int(lo / w - (lo < 0)); hi = w * (int(hi / w) + 1)
+		print w, lo, hi
+	}')
+bw=$1 xlo=$2 xhi=$3
+ymax=$(for m in mt mt-rq; do
+	awk -v w="$bw" -v lo="$xlo" '{ n[$2 " " int(($1 - lo) / w)]++ }
+	    END { for (b in n) if (n[b] > m) m = n[b]; print m }' \
+	    "$out/table2/$m-s$s.share.tsv"
+done | sort -n | tail -n 1)
+render "$out/table2-share" 1000 440 <<EOT
+set multiplot layout 1,2 title "Audio share of the fusion attention, test set with one modality corrupted (std $CORRUPT_STD; $DATASET, seed $s)" margins 0.08, 0.98, 0.22, 0.86 spacing 0.06, 0
+set style fill transparent solid 0.45 border lt -1
+set boxwidth $bw absolute
+set xlabel "audio share of the cls_f attention (bins of $bw)"
+set ylabel "test samples"
+set xrange [$xlo:$xhi]
+set yrange [0:$ymax * 1.08]
+set grid ytics lc rgb "gray85"
+set tics nomirror
+set key off
+bin(x) = $xlo + $bw * (floor((x - $xlo) / $bw) + 0.5)
 do for [m in "mt mt-rq"] {
   f = sprintf("$out/table2/%s-s$s.share.tsv", m)
   set title (m eq "mt" ? "Vanilla MT" : "MT + RollingQ")
-  plot f using (bin(\$1)):(\$2 == 1 ? 1 : 0) smooth frequency with boxes title "audio clean", \
-       f using (bin(\$1)):(\$2 == 0 ? 1 : 0) smooth frequency with boxes title "audio corrupted"
+  if (m eq "mt-rq") { unset ylabel; set format y "" }
+  plot f using (bin(\$1)):(\$2 == 1 ? 1 : 0) smooth frequency with boxes lc rgb "#1f77b4" notitle, \
+       f using (bin(\$1)):(\$2 == 0 ? 1 : 0) smooth frequency with boxes lc rgb "#ff7f0e" notitle
 }
+# one legend for both panels, below them
+set origin 0, 0
+set size 1, 0.1
+unset title; unset xlabel; unset ylabel; unset tics; unset border; unset grid
+set xrange [0:1]; set yrange [0:1]
+set key on horizontal maxrows 1 Left reverse width 2 center center at screen 0.5, screen 0.05
+plot NaN with boxes lc rgb "#1f77b4" title "audio clean (the visual corrupted)", \
+     NaN with boxes lc rgb "#ff7f0e" title "audio corrupted"
 unset multiplot
 EOT
-mv "$out/table2-share.png.tmp" "$out/table2-share.png"
-echo "plot: $out/table2-share.png"

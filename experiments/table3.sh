@@ -3,7 +3,7 @@
 # level in LEVELS is added to the normalised audio of the test split at
 # test time (protocol [ours]; rq-noise -m audio -s level, seeded by the
 # run's seed), Vanilla MT vs MT + RollingQ, mean +- std over seeds, and a
-# PNG plot of the sweep.
+# plot of the sweep (PNG and PDF).
 set -eu
 . "$(dirname "$0")/config.sh"
 LEVELS=${LEVELS:-0 0.25 0.5 0.75 1.0}
@@ -47,23 +47,28 @@ acc() {	# method level -> values over seeds
 mv "$out/table3.txt.tmp" "$out/table3.txt"
 cat "$out/table3.txt"
 
+# the sweep in % as the table prints it; the two methods drawn a little
+# left and right of each level so that their error bars do not overlap
+. "$(dirname "$0")/plot.sh"
+dx=$(printf '%s\n' $LEVELS | sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 }
+    END { print (hi > lo ? hi - lo : 1) * 0.012 }')
 for m in mt mt-rq; do
 	for l in $LEVELS; do
 		printf '%s ' "$l"
-		acc "$m" "$l" | PCT=0 mean_std | sed 's/+-//'
+		acc "$m" "$l" | mean_std | sed 's/+-//'
 	done > "$out/table3-$m.dat"
 done
-gnuplot <<EOT
-set terminal pngcairo size 800,500
-set output "$out/table3-noise.png.tmp"
-set title "Accuracy under test-time audio noise ($DATASET, mean +- std over seeds $SEEDS)"
-set xlabel "std of Gaussian noise added to the normalised audio"
-set ylabel "test accuracy"
-set grid
-set key bottom left
-set offsets 0.05, 0.05, 0, 0
-plot "$out/table3-mt.dat" using 1:2:3 with yerrorlines lw 2 title "Vanilla MT", \
-     "$out/table3-mt-rq.dat" using 1:2:3 with yerrorlines lw 2 title "MT + RollingQ"
+xtics=$(printf '"%s" %s, ' $(for l in $LEVELS; do echo "$l $l"; done) | sed 's/, $//')
+render "$out/table3-noise" 800 500 <<EOT
+set title "Test accuracy under test-time audio noise ($DATASET; mean and std over seeds $SEEDS)"
+set xlabel "std of the Gaussian noise added to the normalised audio"
+set ylabel "test accuracy (%)"
+set grid ytics lc rgb "gray85"
+set xtics ($xtics) nomirror
+set ytics nomirror
+set key outside top center horizontal Left reverse width 2
+set offsets 0.05, 0.05, 2, 2
+set bars 1.5
+plot "$out/table3-mt.dat" using (\$1 - $dx):2:3 with yerrorlines lw 2 pt 7 lc rgb "#1f77b4" title "Vanilla MT", \
+     "$out/table3-mt-rq.dat" using (\$1 + $dx):2:3 with yerrorlines lw 2 pt 5 lc rgb "#d62728" title "MT + RollingQ"
 EOT
-mv "$out/table3-noise.png.tmp" "$out/table3-noise.png"
-echo "plot: $out/table3-noise.png"

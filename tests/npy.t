@@ -2,7 +2,8 @@
 # npy.t: rq-npy import and export; numpy reads what we write and we read
 # what numpy writes (skipped where numpy is missing).
 . tests/tap.sh
-plan 14
+n_fix=$(ls testdata/npy/*.want.npy | wc -l)
+plan $((17 + n_fix))
 
 printf '\000\001\002\003\004\005' | mknpy "$T/a.npy" '|u1' '(2, 3)'
 printf '\007\000\000\000\011\000\000\000' | mknpy "$T/label.npy" '<i4' '(2,)'
@@ -16,8 +17,26 @@ ok 're-import gives the same stream (names, metadata)' \
     sh -c "rq-npy '$T'/out/*.npy | cmp - '$T/x.rqt'"
 ok 'export -n selects' rq-npy -x -n 'l*' -d "$T/sel" "$T/x.rqt"
 is '  ... only label' "$(ls "$T/sel" | tr '\n' ' ')" '0001-label.meta 0001-label.npy '
-printf '\000\001' | mknpy "$T/be.npy" '>u2' '(1,)'
-fails_cleanly 'import: big-endian refused' 'be.npy: .npy dtype' rq-npy "$T/be.npy"
+printf '\000\001\002\003' | mknpy "$T/be.npy" '>u2' '(2,)'
+is 'import: big-endian u2 swapped to host order' \
+    "$(rq-npy "$T/be.npy" | rq-tsv)" "$(printf '1\n515')"
+
+# testdata/npy (testdata/gen-npy.py, numpy's own files): each NAME.npy
+# imported and exported again is NAME.want.npy, C order little-endian
+for w in testdata/npy/*.want.npy; do
+	n=${w%.want.npy}
+	rm -rf "$T/fx"
+	ok "numpy fixture ${n##*/}: imported = $(basename "$w")" sh -c \
+	    "rq-npy '$n.npy' | rq-npy -x -d '$T/fx' && cmp '$T'/fx/0000-*.npy '$w'"
+done
+fails_cleanly 'import: complex refused, the descr named whole' \
+    "bad-c8.npy: .npy dtype '<c8' not supported (want bool," \
+    rq-npy testdata/npy/bad-c8.npy
+fails_cleanly 'import: unicode refused, the descr named whole' \
+    "bad-U3.npy: .npy dtype '<U3' not supported" rq-npy testdata/npy/bad-U3.npy
+fails_cleanly 'import: structured dtype refused' \
+    'bad-struct.npy: .npy dtype is a structured (record) type' \
+    rq-npy testdata/npy/bad-struct.npy
 fails_cleanly 'import: missing file' 'nosuch.npy' rq-npy "$T/nosuch.npy"
 
 py=
