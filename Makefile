@@ -20,7 +20,7 @@ PKGS = gsl libpng sndfile zlib openblas
 # Probe the packages; a failed probe installs them (scripts/install-deps).
 ifeq ($(filter clean lint uninstall,$(MAKECMDGOALS)),)
 PROBE := $(shell pkg-config --exists $(PKGS) criterion && \
-	command -v prove mandoc gnuplot >/dev/null && echo ok)
+	command -v prove mandoc groff gnuplot >/dev/null && echo ok)
 ifneq ($(PROBE),ok)
 $(info rq: pkg-config probe failed; running scripts/install-deps)
 INSTALL_STATUS := $(shell scripts/install-deps >&2; echo $$?)
