@@ -51,6 +51,16 @@ all: lib/librq.a $(BINS)
 lib/%.o: lib/%.c lib/rq.h
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
+# --version: "rq-NAME VERSION (COMMIT)"; lib/cli.o is rebuilt when the
+# commit changes (its stamp is named after it)
+RQ_RELEASE ?= 0.1.0
+RQ_COMMIT := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
+lib/cli.o: ALL_CFLAGS += -DRQ_RELEASE='"$(RQ_RELEASE)"' -DRQ_COMMIT='"$(RQ_COMMIT)"'
+lib/cli.o: lib/commit-$(RQ_COMMIT).d
+lib/commit-$(RQ_COMMIT).d:
+	rm -f lib/commit-*.d
+	touch $@
+
 lib/librq.a: $(LIB_OBJ)
 	rm -f $@
 	ar rcs $@ $(LIB_OBJ)
@@ -87,7 +97,7 @@ uninstall:
 	for m in $(notdir $(MANS)); do rm -f $(DESTDIR)$(MANDIR)/man$${m##*.}/$$m; done
 
 clean:
-	rm -f lib/*.o lib/librq.a $(BINS) tests/*.o tests/unit
+	rm -f lib/*.o lib/commit-*.d lib/librq.a $(BINS) tests/*.o tests/unit
 	rm -rf tests/tmp
 
 # --- reliability (issue 9): fuzzing, sanitizer and valgrind runs -----------
