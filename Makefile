@@ -204,12 +204,12 @@ unit: bin/rq-noise bin/rq-pearson
 # unimodal model in 40-80%, audio the stronger, fusion 5+ points above;
 # chosen on validation by experiments/calibrate.sh, see README).  Clean
 # data: make data AVMNIST_FLAGS=
-AVMNIST_FLAGS ?= -A -9:9 -N 0.2:0.8 -b 1
+AVMNIST_FLAGS ?= --snr=-9:9 --noise 0.2:0.8 --blur 1
 .PHONY: data
 data: bin/rq-avmnist
 	scripts/fetch-data data
 	mkdir -p data/avmnist
-	bin/rq-avmnist $(AVMNIST_FLAGS) -o data/avmnist data/fsdd data/mnist
+	bin/rq-avmnist $(AVMNIST_FLAGS) --dir data/avmnist data/fsdd data/mnist
 
 # --- bench (issue 8): rq against PyTorch, `make bench`; see bench/run-bench.sh
 BENCH_TOOLS = bench/model-step bench/sgemm-peak
@@ -279,9 +279,9 @@ DATA_STAMP = $(if $(filter synth,$(DATASET)),data/synth/.done-$(SYNTH_N),$(if $(
 data/synth/.done-$(SYNTH_N): | bin/rq-synth
 	rm -f data/synth/.done-*
 	mkdir -p data/synth
-	bin/rq-synth -n $(SYNTH_N) -s 1 -S train -o data/synth/train.rqt
-	bin/rq-synth -n $$(($(SYNTH_N) / 4)) -s 1 -S val -o data/synth/val.rqt
-	bin/rq-synth -n $$(($(SYNTH_N) / 4)) -s 1 -S test -o data/synth/test.rqt
+	bin/rq-synth -n $(SYNTH_N) -s 1 --split train -o data/synth/train.rqt
+	bin/rq-synth -n $$(($(SYNTH_N) / 4)) -s 1 --split val -o data/synth/val.rqt
+	bin/rq-synth -n $$(($(SYNTH_N) / 4)) -s 1 --split test -o data/synth/test.rqt
 	touch $@
 # the data stamp is a real prerequisite: after new data, run-one.sh checks
 # each finished run's data checksum (and refuses a run of other data)
