@@ -52,9 +52,12 @@ lib/%.o: lib/%.c lib/rq.h
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 # --version: "rq-NAME VERSION (COMMIT)"; lib/cli.o is rebuilt when the
-# commit changes (its stamp is named after it)
+# commit changes (its stamp is named after it).  RQ_COMMIT may be given
+# where there is no git (a tarball; tests/examples.t's copies).
 RQ_RELEASE ?= 0.1.0
+ifndef RQ_COMMIT
 RQ_COMMIT := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
+endif
 lib/cli.o: ALL_CFLAGS += -DRQ_RELEASE='"$(RQ_RELEASE)"' -DRQ_COMMIT='"$(RQ_COMMIT)"'
 lib/cli.o: lib/commit-$(RQ_COMMIT).d
 lib/commit-$(RQ_COMMIT).d:

@@ -5,6 +5,7 @@
  */
 #include <dirent.h>
 #include <err.h>
+#include <errno.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdlib.h>
@@ -388,6 +389,8 @@ main(int argc, char **argv)
 	    strcmp(only, "test"))
 		errx(2, "--split: split must be train, val or test: %s", only);
 
+	if (outdir != NULL && mkdir(outdir, 0777) != 0 && errno != EEXIST)
+		err(1, "%s", outdir);
 	c = scan(argv[0], &n);
 	for (int i = 0; i < 2; i++) {
 		rq_tensor_init(&mimg[i]);
