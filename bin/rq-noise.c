@@ -34,14 +34,14 @@ usage(int status)
 	    "--std std [file]\n");
 	if (status == 0)
 		fprintf(f,
-		    "  -s seed                    seed, unsigned 64-bit (1)\n"
-		    "  -f frac                    corrupt this fraction of "
-		    "the samples, one modality each\n"
-		    "  --modality audio|visual    the modality to corrupt\n"
-		    "  --std std                  noise standard deviation, "
+		    "  -s seed                  seed, unsigned 64-bit (1)\n"
+		    "  -f frac                  corrupt a fraction of the "
+		    "samples, one modality each\n"
+		    "  --modality audio|visual  the modality to corrupt\n"
+		    "  --std std                noise standard deviation, "
 		    ">= 0\n"
-		    "  -h, --help                 print this help\n"
-		    "  --version                  print the version\n");
+		    "  -h, --help               print this help\n"
+		    "  --version                print the version\n");
 	exit(status);
 }
 

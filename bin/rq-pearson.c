@@ -20,7 +20,8 @@ usage(int status)
 	FILE *f = status ? stderr : stdout;
 
 	fprintf(f, "usage: rq-pearson [-H] [-c level] [--spearman] "
-	    "-x name[:col] -y name[:col] [file]\n"
+	    "-x name[:col] -y name[:col]\n"
+	    "                  [file]\n"
 	    "       rq-pearson -t [-H] [-c level] [--spearman] [-x col] "
 	    "[-y col] [file]\n");
 	if (status == 0)

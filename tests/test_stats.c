@@ -520,8 +520,8 @@ Test(noise_cli, std_zero_and_empirical_std)
 
 	mktmp();
 	dataset(tp("big.rqt"), 1000, 400, RQ_F32);  /* 96000 audio values */
-	cr_assert_eq(run("bin/rq-noise --modality visual --std 0 %s >%s", tp("big.rqt"),
-	    tp("z")), 0);
+	cr_assert_eq(run("bin/rq-noise --modality visual --std 0 %s >%s",
+	    tp("big.rqt"), tp("z")), 0);
 	a0 = gather(tp("big.rqt"), "visual", &n0);
 	a1 = gather(tp("z"), "visual", &n1);
 	cr_assert_eq(n0, n1);
