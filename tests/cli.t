@@ -11,7 +11,7 @@ plan 75
 
 # the man page's SYNOPSIS as one line, spaces around | squeezed
 synopsis() {
-	mandoc -T ascii "man/$1.1" | col -bx |
+	mandoc -T ascii "man/$1.1" | sed 's/.\x08//g' |
 	    awk '/^SYNOPSIS/ { on = 1; next } /^[A-Z]/ { on = 0 } on' |
 	    tr -s ' \n' '  ' | sed 's/ *| */|/g; s/^ //; s/ $//'
 }
