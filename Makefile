@@ -55,6 +55,19 @@ all: lib/librq.a $(BINS)
 lib/%.o: lib/%.c lib/rq.h
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
+# --version: "rq-NAME VERSION (COMMIT)"; lib/cli.o is rebuilt when the
+# commit changes (its stamp is named after it).  RQ_COMMIT may be given
+# where there is no git (a tarball; tests/examples.t's copies).
+RQ_RELEASE ?= 0.1.0
+ifndef RQ_COMMIT
+RQ_COMMIT := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
+endif
+lib/cli.o: ALL_CFLAGS += -DRQ_RELEASE='"$(RQ_RELEASE)"' -DRQ_COMMIT='"$(RQ_COMMIT)"'
+lib/cli.o: lib/commit-$(RQ_COMMIT).d
+lib/commit-$(RQ_COMMIT).d:
+	rm -f lib/commit-*.d
+	touch $@
+
 lib/librq.a: $(LIB_OBJ)
 	rm -f $@
 	ar rcs $@ $(LIB_OBJ)
@@ -135,7 +148,7 @@ uninstall:
 	-rmdir $(DESTDIR)$(DOCDIR)
 
 clean:
-	rm -f lib/*.o lib/librq.a $(BINS) tests/*.o tests/unit rq.pc
+	rm -f lib/*.o lib/commit-*.d lib/librq.a $(BINS) tests/*.o tests/unit rq.pc
 	rm -rf tests/tmp
 
 # --- reliability (issue 9): fuzzing, sanitizer and valgrind runs -----------
@@ -242,12 +255,12 @@ unit: bin/rq-noise bin/rq-pearson
 # unimodal model in 40-80%, audio the stronger, fusion 5+ points above;
 # chosen on validation by experiments/calibrate.sh, see README).  Clean
 # data: make data AVMNIST_FLAGS=
-AVMNIST_FLAGS ?= -A -9:9 -N 0.2:0.8 -b 1
+AVMNIST_FLAGS ?= --snr=-9:9 --noise 0.2:0.8 --blur 1
 .PHONY: data
 data: bin/rq-avmnist
 	scripts/fetch-data data
 	mkdir -p data/avmnist
-	bin/rq-avmnist $(AVMNIST_FLAGS) -o data/avmnist data/fsdd data/mnist
+	bin/rq-avmnist $(AVMNIST_FLAGS) --dir data/avmnist data/fsdd data/mnist
 
 # --- bench (issue 8): rq against PyTorch, `make bench`; see bench/run-bench.sh
 BENCH_TOOLS = bench/model-step bench/sgemm-peak
@@ -317,9 +330,9 @@ DATA_STAMP = $(if $(filter synth,$(DATASET)),data/synth/.done-$(SYNTH_N),$(if $(
 data/synth/.done-$(SYNTH_N): | bin/rq-synth
 	rm -f data/synth/.done-*
 	mkdir -p data/synth
-	bin/rq-synth -n $(SYNTH_N) -s 1 -S train -o data/synth/train.rqt
-	bin/rq-synth -n $$(($(SYNTH_N) / 4)) -s 1 -S val -o data/synth/val.rqt
-	bin/rq-synth -n $$(($(SYNTH_N) / 4)) -s 1 -S test -o data/synth/test.rqt
+	bin/rq-synth -n $(SYNTH_N) -s 1 --split train -o data/synth/train.rqt
+	bin/rq-synth -n $$(($(SYNTH_N) / 4)) -s 1 --split val -o data/synth/val.rqt
+	bin/rq-synth -n $$(($(SYNTH_N) / 4)) -s 1 --split test -o data/synth/test.rqt
 	touch $@
 # the data stamp is a real prerequisite: after new data, run-one.sh checks
 # each finished run's data checksum (and refuses a run of other data)

@@ -5,6 +5,8 @@
  */
 #include <dirent.h>
 #include <err.h>
+#include <errno.h>
+#include <getopt.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,13 +16,44 @@
 #include "rq.h"
 
 static void
-usage(void)
+usage(int status)
 {
-	fprintf(stderr, "usage: rq-avmnist [-s seed] [-a snr | -A lo:hi] "
-	    "[-n std | -N lo:hi] [-b sigma] [-d factor]\n"
-	    "                  [-M mels] [-T frames] [-S split | -o dir] "
+	FILE *f = status ? stderr : stdout;
+
+	fprintf(f, "usage: rq-avmnist [-s seed] [-M mels] [-T frames] "
+	    "[--snr db | lo:hi]\n"
+	    "                  [--noise std | lo:hi] [--blur sigma] "
+	    "[--downsample factor]\n"
+	    "                  --dir dir fsdd-dir mnist-dir\n"
+	    "       rq-avmnist [options] --split name [-o file] "
 	    "fsdd-dir mnist-dir\n");
-	exit(2);
+	if (status == 0)
+		fprintf(f,
+		    "  -s seed               pairing, order and noise seed (0)\n"
+		    "  -M mels               mel bands (40)\n"
+		    "  -T frames             frames (48)\n"
+		    "  --snr db | lo:hi      audio noise at db, or per clip in "
+		    "[lo, hi] dB\n"
+		    "  --noise std | lo:hi   image noise std, or per image in "
+		    "[lo, hi]\n"
+		    "  --blur sigma          Gaussian blur of the images, "
+		    "pixels\n"
+		    "  --downsample factor   block-average the images\n"
+		    "  --dir dir             write dir/{train,val,test}.rqt\n"
+		    "  --split name          write one split (train, val, "
+		    "test)\n"
+		    "  -o file               with --split: write to file "
+		    "(stdout)\n"
+		    "  -h, --help            print this help\n"
+		    "  --version             print the version\n");
+	exit(status);
+}
+
+/* the spelling of the last release, kept for one more */
+static void
+old(const char *was, const char *now)
+{
+	warnx("%s is deprecated; use %s", was, now);
 }
 
 enum { TEST, VAL, TRAIN, NSPLIT };
@@ -51,18 +84,16 @@ cmpclip(const void *a, const void *b)
 	    ((const struct clip *)b)->path);
 }
 
-static void
-range(const char *s, char opt, double *lo, double *hi)
+/* a number (mode 1) or lo:hi (mode 2) */
+static int
+range(const char *s, const char *opt, double *lo, double *hi)
 {
-	char buf[128], *colon;
+	int r = rq_cli_range(s, lo, hi);
 
-	if (strlen(s) >= sizeof buf || (colon = strchr(strcpy(buf, s), ':'))
-	    == NULL)
-		errx(2, "-%c: bad range (want lo:hi): %s", opt, s);
-	*colon = '\0';
-	if (rq_parse_double(buf, lo) != 0 || rq_parse_double(colon + 1, hi)
-	    != 0 || *hi < *lo)
-		errx(2, "-%c: bad range: %s", opt, s);
+	if (r < 0)
+		errx(2, "%s: bad number or range (want x or lo:hi with "
+		    "lo <= hi): %s", opt, s);
+	return r + 1;
 }
 
 /* FSDD: {digit}_{speaker}_{take}.wav in dir or dir/recordings */
@@ -226,57 +257,78 @@ meta(rq_tensor *t, const struct opts *o, int sp)
 		errx(1, "metadata too large");
 }
 
+enum { OPT_VERSION = 256, OPT_SNR, OPT_NOISE, OPT_BLUR, OPT_DOWN, OPT_SPLIT,
+    OPT_DIR };
+static const struct option longopts[] = {
+	{"help", no_argument, NULL, 'h'},
+	{"version", no_argument, NULL, OPT_VERSION},
+	{"snr", required_argument, NULL, OPT_SNR},
+	{"noise", required_argument, NULL, OPT_NOISE},
+	{"blur", required_argument, NULL, OPT_BLUR},
+	{"downsample", required_argument, NULL, OPT_DOWN},
+	{"split", required_argument, NULL, OPT_SPLIT},
+	{"dir", required_argument, NULL, OPT_DIR},
+	{NULL, 0, NULL, 0}
+};
+
 int
 main(int argc, char **argv)
 {
 	struct opts o;
 	struct clip *c;
 	rq_tensor mimg[2], mlab[2], T[NSPLIT][6];
-	const char *outdir = NULL, *only = NULL;
+	const char *outdir = NULL, *only = NULL, *outfile = NULL;
 	double amean = 0, asd = 1, vmean = 0, vsd = 1;
 	size_t n, ns[NSPLIT] = {0}, F, TT, AD, VD = 28 * 28;
 	long v;
 	int ch;
 
-	rq_progname_init(argc, argv);
+	rq_cli_init(argc, argv);
 	memset(&o, 0, sizeof o);
 	rq_logmel_defaults(&o.lm);
-	while ((ch = getopt(argc, argv, "s:a:A:n:N:b:d:M:T:S:o:")) != -1) {
+	while ((ch = getopt_long(argc, argv, "hs:M:T:o:a:A:n:N:b:d:S:",
+	    longopts, NULL)) != -1) {
 		switch (ch) {
+		case 'h':
+			usage(0);
+			break;
+		case OPT_VERSION:
+			printf("rq-avmnist %s\n", rq_cli_version());
+			exit(0);
 		case 's':
 			if (rq_parse_u64(optarg, &o.seed) != 0)
 				errx(2, "-s: bad seed: %s", optarg);
 			break;
 		case 'a':
-			if (rq_parse_double(optarg, &o.a_lo) != 0)
-				errx(2, "-a: bad SNR: %s", optarg);
-			o.a_hi = o.a_lo;
-			o.a_mode = 1;
-			break;
 		case 'A':
-			range(optarg, 'A', &o.a_lo, &o.a_hi);
-			o.a_mode = 2;
+			old(ch == 'a' ? "-a" : "-A", "--snr");
+			/* FALLTHROUGH */
+		case OPT_SNR:
+			o.a_mode = range(optarg, "--snr", &o.a_lo, &o.a_hi);
 			break;
 		case 'n':
-			if (rq_parse_double(optarg, &o.v_lo) != 0 || o.v_lo < 0)
-				errx(2, "-n: bad noise std: %s", optarg);
-			o.v_hi = o.v_lo;
-			o.v_mode = 1;
-			break;
 		case 'N':
-			range(optarg, 'N', &o.v_lo, &o.v_hi);
+			old(ch == 'n' ? "-n" : "-N", "--noise");
+			/* FALLTHROUGH */
+		case OPT_NOISE:
+			o.v_mode = range(optarg, "--noise", &o.v_lo, &o.v_hi);
 			if (o.v_lo < 0)
-				errx(2, "-N: negative noise std: %s", optarg);
-			o.v_mode = 2;
+				errx(2, "--noise: negative noise std: %s", optarg);
 			break;
 		case 'b':
+			old("-b", "--blur");
+			/* FALLTHROUGH */
+		case OPT_BLUR:
 			if (rq_parse_double(optarg, &o.blur) != 0 || o.blur < 0 ||
 			    o.blur > 10)
-				errx(2, "-b: bad blur sigma: %s", optarg);
+				errx(2, "--blur: bad blur sigma: %s", optarg);
 			break;
 		case 'd':
+			old("-d", "--downsample");
+			/* FALLTHROUGH */
+		case OPT_DOWN:
 			if (rq_parse_long(optarg, 1, 28, &o.down) != 0)
-				errx(2, "-d: bad downsampling factor: %s", optarg);
+				errx(2, "--downsample: bad factor: %s", optarg);
 			break;
 		case 'M':
 			if (rq_parse_long(optarg, 1, 128, &v) != 0)
@@ -289,23 +341,56 @@ main(int argc, char **argv)
 			o.lm.frames = (int)v;
 			break;
 		case 'S':
+			old("-S", "--split");
+			/* FALLTHROUGH */
+		case OPT_SPLIT:
 			only = optarg;
 			break;
-		case 'o':
+		case OPT_DIR:
 			outdir = optarg;
 			break;
+		case 'o':
+			outfile = optarg;
+			break;
 		default:
-			usage();
+			usage(2);
 		}
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc != 2 || (only == NULL) == (outdir == NULL))
-		usage();
+	if (outfile != NULL && only == NULL && outdir == NULL) {
+		/* the last release's -o dir */
+		old("-o dir", "--dir dir");
+		outdir = outfile;
+		outfile = NULL;
+	}
+	if (argc < 2) {
+		warnx("missing operand: %s", argc == 0 ? "fsdd-dir" :
+		    "mnist-dir");
+		usage(2);
+	}
+	if (argc > 2) {
+		warnx("unexpected operand: %s", argv[2]);
+		usage(2);
+	}
+	if (only == NULL && outdir == NULL) {
+		warnx("need --dir or --split");
+		usage(2);
+	}
+	if (only != NULL && outdir != NULL) {
+		warnx("--dir and --split exclude each other");
+		usage(2);
+	}
+	if (outfile != NULL && only == NULL) {
+		warnx("-o needs --split (--dir writes all three)");
+		usage(2);
+	}
 	if (only && strcmp(only, "train") && strcmp(only, "val") &&
 	    strcmp(only, "test"))
-		errx(2, "-S: split must be train, val or test: %s", only);
+		errx(2, "--split: split must be train, val or test: %s", only);
 
+	if (outdir != NULL && mkdir(outdir, 0777) != 0 && errno != EEXIST)
+		err(1, "%s", outdir);
 	c = scan(argv[0], &n);
 	for (int i = 0; i < 2; i++) {
 		rq_tensor_init(&mimg[i]);
@@ -438,7 +523,8 @@ main(int argc, char **argv)
 			snprintf(path, sizeof path, "%s/%s.rqt", outdir,
 			    splitname[sp]);
 		else
-			snprintf(path, sizeof path, "-");
+			snprintf(path, sizeof path, "%s", outfile ? outfile :
+			    "-");
 		if ((s = rq_stream_open(path, "w")) == NULL)
 			err(1, "%s", path);
 		for (int k = 0; k < 6; k++) {
@@ -452,9 +538,10 @@ main(int argc, char **argv)
 		}
 		rec = rq_stream_record(s);
 		if (rq_stream_close(s) != RQ_OK)
-			err(1, "%s: record %ld", outdir ? path : "<stdout>", rec);
+			err(1, "%s: record %ld", strcmp(path, "-") ? path :
+			    "<stdout>", rec);
 	}
-	if (only && rq_finish_stdout() != 0)
+	if (only && outfile == NULL && rq_finish_stdout() != 0)
 		err(1, "stdout");
 	for (int i = 0; i < 2; i++) {
 		rq_tensor_free(&mimg[i]);

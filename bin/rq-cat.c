@@ -5,6 +5,7 @@
 #include <err.h>
 #include <errno.h>
 #include <fnmatch.h>
+#include <getopt.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,19 +25,42 @@ static struct range *ranges;
 static size_t nranges;
 
 static void
-usage(void)
+usage(int status)
 {
-	fprintf(stderr, "usage: rq-cat [-n glob] [-x glob] [-i list] "
-	    "[-N name] [-d key] [-m key=value]\n"
-	    "              [-o file] [file ...]\n");
-	exit(2);
+	FILE *f = status ? stderr : stdout;
+
+	fprintf(f, "usage: rq-cat [-i list] [-o file] [--name glob] "
+	    "[--exclude glob] [--rename name]\n"
+	    "              [--unset key] [--meta key=value] [file ...]\n");
+	if (status == 0)
+		fprintf(f,
+		    "  -i list            keep records at these indices "
+		    "(0,2-4,9-)\n"
+		    "  -o file            write to file, atomically (stdout)\n"
+		    "  --name glob        keep records whose name matches "
+		    "(repeatable)\n"
+		    "  --exclude glob     drop records whose name matches "
+		    "(repeatable)\n"
+		    "  --rename name      rename the one selected record\n"
+		    "  --unset key        delete a metadata key (repeatable)\n"
+		    "  --meta key=value   set a metadata key (repeatable)\n"
+		    "  -h, --help         print this help\n"
+		    "  --version          print the version\n");
+	exit(status);
+}
+
+/* the spelling of the last release, kept for one more */
+static void
+old(int c, const char *now)
+{
+	warnx("-%c is deprecated; use %s", c, now);
 }
 
 static void
-push(const char **v, int *n, const char *s, int opt)
+push(const char **v, int *n, const char *s, const char *opt)
 {
 	if (*n == MAXPAT)
-		errx(2, "too many -%c options (at most %d)", opt, MAXPAT);
+		errx(2, "too many %s options (at most %d)", opt, MAXPAT);
 	v[(*n)++] = s;
 }
 
@@ -56,14 +80,14 @@ parse_list(const char *arg)
 		if (dash != NULL)
 			*dash = '\0';
 		if (rq_parse_long(tok, 0, LONG_MAX, &r.lo) != 0)
-			errx(2, "-i %s: bad index '%s'", arg, tok);
+			errx(2, "-i: %s: bad index '%s'", arg, tok);
 		r.hi = r.lo;
 		if (dash != NULL) {
 			if (dash[1] == '\0')
 				r.hi = LONG_MAX;
 			else if (rq_parse_long(dash + 1, 0, LONG_MAX,
 			    &r.hi) != 0 || r.hi < r.lo)
-				errx(2, "-i %s: bad range '%s-%s'", arg, tok,
+				errx(2, "-i: %s: bad range '%s-%s'", arg, tok,
 				    dash + 1);
 		}
 		ranges = reallocarray(ranges, nranges + 1, sizeof *ranges);
@@ -72,7 +96,7 @@ parse_list(const char *arg)
 		ranges[nranges++] = r;
 	}
 	if (nranges == 0)
-		errx(2, "-i %s: empty list", arg);
+		errx(2, "-i: %s: empty list", arg);
 	free(dup);
 }
 
@@ -97,7 +121,7 @@ selected(const rq_tensor *t, long idx)
 	return ok;
 }
 
-/* -d then -m; the first failure is returned with the key in *what */
+/* --unset then --meta; the first failure is returned with the key in *what */
 static int
 edit_meta(rq_tensor *t, const char **what)
 {
@@ -120,6 +144,19 @@ edit_meta(rq_tensor *t, const char **what)
 	return RQ_OK;
 }
 
+enum { OPT_VERSION = 256, OPT_NAME, OPT_EXCLUDE, OPT_RENAME, OPT_UNSET,
+    OPT_META };
+static const struct option longopts[] = {
+	{"help", no_argument, NULL, 'h'},
+	{"version", no_argument, NULL, OPT_VERSION},
+	{"name", required_argument, NULL, OPT_NAME},
+	{"exclude", required_argument, NULL, OPT_EXCLUDE},
+	{"rename", required_argument, NULL, OPT_RENAME},
+	{"unset", required_argument, NULL, OPT_UNSET},
+	{"meta", required_argument, NULL, OPT_META},
+	{NULL, 0, NULL, 0}
+};
+
 int
 main(int argc, char **argv)
 {
@@ -130,41 +167,63 @@ main(int argc, char **argv)
 	long idx = 0, nsel = 0;
 	int c, rc;
 
-	rq_progname_init(argc, argv);
-	while ((c = getopt(argc, argv, "d:i:m:N:n:o:x:")) != -1) {
+	rq_cli_init(argc, argv);
+	while ((c = getopt_long(argc, argv, "hi:o:d:m:N:n:x:", longopts,
+	    NULL)) != -1) {
 		switch (c) {
+		case 'h':
+			usage(0);
+			break;
+		case OPT_VERSION:
+			printf("rq-cat %s\n", rq_cli_version());
+			exit(0);
 		case 'd':
-			push(delk, &ndel, optarg, c);
+			old(c, "--unset");
+			/* FALLTHROUGH */
+		case OPT_UNSET:
+			push(delk, &ndel, optarg, "--unset");
 			break;
 		case 'i':
 			parse_list(optarg);
 			break;
-		case 'm': {
+		case 'm':
+			old(c, "--meta");
+			/* FALLTHROUGH */
+		case OPT_META: {
 			const char *eq = strchr(optarg, '=');
 			if (eq == NULL || eq == optarg ||
 			    (size_t)(eq - optarg) > 255)
-				errx(2, "-m %s: want key=value", optarg);
-			push(setkv, &nset, optarg, c);
+				errx(2, "--meta: %s: want key=value", optarg);
+			push(setkv, &nset, optarg, "--meta");
 			break;
 		}
 		case 'N':
+			old(c, "--rename");
+			/* FALLTHROUGH */
+		case OPT_RENAME:
 			newname = optarg;
 			if (strlen(newname) > RQ_NAME_MAX ||
 			    strchr(newname, '\n'))
-				errx(2, "-N: name longer than %d bytes or with "
-				    "a newline", RQ_NAME_MAX);
+				errx(2, "--rename: name longer than %d bytes or "
+				    "with a newline", RQ_NAME_MAX);
 			break;
 		case 'n':
-			push(inc, &ninc, optarg, c);
+			old(c, "--name");
+			/* FALLTHROUGH */
+		case OPT_NAME:
+			push(inc, &ninc, optarg, "--name");
 			break;
 		case 'o':
 			outpath = optarg;
 			break;
 		case 'x':
-			push(exc, &nexc, optarg, c);
+			old(c, "--exclude");
+			/* FALLTHROUGH */
+		case OPT_EXCLUDE:
+			push(exc, &nexc, optarg, "--exclude");
 			break;
 		default:
-			usage();
+			usage(2);
 		}
 	}
 	argc -= optind;
@@ -186,7 +245,7 @@ main(int argc, char **argv)
 			if (!selected(&t, idx++))
 				continue;
 			if (newname != NULL && nsel > 0) {
-				warnx("%s: record %ld: -N %s needs exactly one "
+				warnx("%s: record %ld: --rename %s needs exactly one "
 				    "selected record", rq_stream_name(in),
 				    rq_stream_record(in) - 1, newname);
 				rq_stream_abort(in);
@@ -196,7 +255,7 @@ main(int argc, char **argv)
 			if (newname != NULL)
 				rq_tensor_set_name(&t, newname);
 			if ((rc = edit_meta(&t, &what)) != RQ_OK) {
-				warnx("%s: record %ld: -m %s: %s",
+				warnx("%s: record %ld: --meta %s: %s",
 				    rq_stream_name(in), rq_stream_record(in) - 1,
 				    what, rc == RQ_ERANGE ? "metadata too long" :
 				    "bad key or value");
@@ -217,7 +276,7 @@ main(int argc, char **argv)
 		rq_stream_close(in);
 	}
 	if (newname != NULL && nsel != 1) {
-		warnx("-N %s needs exactly one selected record, not %ld",
+		warnx("--rename %s needs exactly one selected record, not %ld",
 		    newname, nsel);
 		goto fail;
 	}

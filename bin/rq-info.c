@@ -1,5 +1,6 @@
 /* rq-info: print one line per record of tensor streams. */
 #include <err.h>
+#include <getopt.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,10 +9,17 @@
 #include "rq.h"
 
 static void
-usage(void)
+usage(int status)
 {
-	fprintf(stderr, "usage: rq-info [-v] [file ...]\n");
-	exit(2);
+	FILE *f = status ? stderr : stdout;
+
+	fprintf(f, "usage: rq-info [-v] [file ...]\n");
+	if (status == 0)
+		fprintf(f,
+		    "  -v          add min, max, mean and std of each record\n"
+		    "  -h, --help  print this help\n"
+		    "  --version   print the version\n");
+	exit(status);
 }
 
 /* metadata lines joined by spaces */
@@ -57,6 +65,13 @@ print_stats(FILE *out, const rq_tensor *t)
 		fprintf(out, " nonfinite=%zu", bad);
 }
 
+enum { OPT_VERSION = 256 };
+static const struct option longopts[] = {
+	{"help", no_argument, NULL, 'h'},
+	{"version", no_argument, NULL, OPT_VERSION},
+	{NULL, 0, NULL, 0}
+};
+
 int
 main(int argc, char **argv)
 {
@@ -67,14 +82,20 @@ main(int argc, char **argv)
 	size_t buflen = 0;
 	static char *stdin_only[] = {"-", NULL};
 
-	rq_progname_init(argc, argv);
-	while ((c = getopt(argc, argv, "v")) != -1) {
+	rq_cli_init(argc, argv);
+	while ((c = getopt_long(argc, argv, "hv", longopts, NULL)) != -1) {
 		switch (c) {
+		case 'h':
+			usage(0);
+			break;
+		case OPT_VERSION:
+			printf("rq-info %s\n", rq_cli_version());
+			exit(0);
 		case 'v':
 			verbose = 1;
 			break;
 		default:
-			usage();
+			usage(2);
 		}
 	}
 	argc -= optind;

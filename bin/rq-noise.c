@@ -11,6 +11,7 @@
  * sample i comes from hash(seed, 3, i) the same way.
  */
 #include <err.h>
+#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -23,13 +24,25 @@ static const char *modname[2] = {"audio", "visual"};
 static const char *cleanname[2] = {"clean.audio", "clean.visual"};
 
 static void
-usage(void)
+usage(int status)
 {
-	fprintf(stderr, "usage: rq-noise -m audio|visual -s std [-S seed] "
-	    "[file]\n"
-	    "       rq-noise -f frac -s std [-m audio|visual] [-S seed] "
-	    "[file]\n");
-	exit(2);
+	FILE *f = status ? stderr : stdout;
+
+	fprintf(f, "usage: rq-noise [-s seed] --modality audio|visual "
+	    "--std std [file]\n"
+	    "       rq-noise [-s seed] -f frac [--modality audio|visual] "
+	    "--std std [file]\n");
+	if (status == 0)
+		fprintf(f,
+		    "  -s seed                  seed, unsigned 64-bit (1)\n"
+		    "  -f frac                  corrupt a fraction of the "
+		    "samples, one modality each\n"
+		    "  --modality audio|visual  the modality to corrupt\n"
+		    "  --std std                noise standard deviation, "
+		    ">= 0\n"
+		    "  -h, --help               print this help\n"
+		    "  --version                print the version\n");
+	exit(status);
 }
 
 static uint64_t
@@ -200,6 +213,15 @@ go(struct out *w)
 	flush(w, 0);
 }
 
+enum { OPT_VERSION = 256, OPT_MODALITY, OPT_STD };
+static const struct option longopts[] = {
+	{"help", no_argument, NULL, 'h'},
+	{"version", no_argument, NULL, OPT_VERSION},
+	{"modality", required_argument, NULL, OPT_MODALITY},
+	{"std", required_argument, NULL, OPT_STD},
+	{NULL, 0, NULL, 0}
+};
+
 int
 main(int argc, char **argv)
 {
@@ -209,13 +231,20 @@ main(int argc, char **argv)
 	rq_tensor t, ind[2];
 	uint64_t off[3] = {0, 0, 0};  /* samples seen: audio, visual, label */
 	int seen[3] = {0, 0, 0};
-	const char *path = "-", *file;
+	const char *path = "-", *file, *sarg = NULL, *Sarg = NULL;
 	long nrec = 0;
-	int c, rc;
+	int c, rc, newstd = 0;
 
-	rq_progname_init(argc, argv);
-	while ((c = getopt(argc, argv, "f:m:s:S:")) != -1) {
+	rq_cli_init(argc, argv);
+	while ((c = getopt_long(argc, argv, "hs:f:m:S:", longopts, NULL))
+	    != -1) {
 		switch (c) {
+		case 'h':
+			usage(0);
+			break;
+		case OPT_VERSION:
+			printf("rq-noise %s\n", rq_cli_version());
+			exit(0);
 		case 'f':
 			if (rq_parse_double(optarg, &o.frac) != 0 ||
 			    o.frac < 0 || o.frac > 1)
@@ -224,31 +253,65 @@ main(int argc, char **argv)
 			o.fmode = 1;
 			break;
 		case 'm':
+			warnx("-m is deprecated; use --modality");
+			/* FALLTHROUGH */
+		case OPT_MODALITY:
 			if (strcmp(optarg, "audio") == 0)
 				o.mod = AUDIO;
 			else if (strcmp(optarg, "visual") == 0)
 				o.mod = VISUAL;
 			else
-				errx(2, "-m: bad modality (audio or visual): "
-				    "%s", optarg);
+				errx(2, "--modality: bad modality (audio or "
+				    "visual): %s", optarg);
 			break;
-		case 's':
+		case OPT_STD:
 			if (rq_parse_double(optarg, &o.std) != 0 || o.std < 0)
-				errx(2, "-s: bad std (need a number >= 0): %s",
-				    optarg);
+				errx(2, "--std: bad std (need a number >= 0): "
+				    "%s", optarg);
+			newstd = 1;
+			break;
+		case 's':	/* the seed, or the last release's -s std */
+			sarg = optarg;
 			break;
 		case 'S':
-			if (rq_parse_u64(optarg, &o.seed) != 0)
-				errx(2, "-S: bad seed: %s", optarg);
+			Sarg = optarg;
 			break;
 		default:
-			usage();
+			usage(2);
 		}
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc > 1 || o.std < 0 || (!o.fmode && o.mod < 0))
-		usage();
+	/*
+	 * The last release spelt the std -s and the seed -S.  Without --std,
+	 * -s is read the old way (the std is required, so nothing new is
+	 * lost).
+	 */
+	if (sarg != NULL && !newstd) {
+		warnx("-s std is deprecated; use --std std (-s is the seed)");
+		if (rq_parse_double(sarg, &o.std) != 0 || o.std < 0)
+			errx(2, "-s: bad std (need a number >= 0): %s", sarg);
+		sarg = NULL;
+	}
+	if (Sarg != NULL) {
+		warnx("-S is deprecated; use -s");
+		if (sarg == NULL)
+			sarg = Sarg;
+	}
+	if (sarg != NULL && rq_parse_u64(sarg, &o.seed) != 0)
+		errx(2, "-s: bad seed: %s", sarg);
+	if (o.std < 0) {
+		warnx("missing --std");
+		usage(2);
+	}
+	if (!o.fmode && o.mod < 0) {
+		warnx("missing --modality (or -f)");
+		usage(2);
+	}
+	if (argc > 1) {
+		warnx("unexpected operand: %s", argv[1]);
+		usage(2);
+	}
 	if (argc == 1)
 		path = argv[0];
 	if ((in = rq_stream_open(path, "r")) == NULL)

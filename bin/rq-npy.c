@@ -8,6 +8,7 @@
 #include <err.h>
 #include <errno.h>
 #include <fnmatch.h>
+#include <getopt.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,12 +19,28 @@
 #define MAXPAT 64
 
 static void
-usage(void)
+usage(int status)
 {
-	fprintf(stderr, "usage: rq-npy [-m key=value] [-n name] [-o file] "
-	    "file.npy ...\n"
-	    "       rq-npy -x -d dir [-n glob] [file ...]\n");
-	exit(2);
+	FILE *f = status ? stderr : stdout;
+
+	fprintf(f, "usage: rq-npy [-o file] [--meta key=value] "
+	    "[--rename name] file.npy ...\n"
+	    "       rq-npy --export --dir dir [--name glob] [file ...]\n");
+	if (status == 0)
+		fprintf(f,
+		    "  -o file            import: write to file, atomically "
+		    "(stdout)\n"
+		    "  --meta key=value   import: set metadata on every record "
+		    "(repeatable)\n"
+		    "  --rename name      import: name the next file's record "
+		    "(repeatable)\n"
+		    "  --export           export records to .npy files\n"
+		    "  --dir dir          export: the output directory\n"
+		    "  --name glob        export: only records whose name "
+		    "matches (repeatable)\n"
+		    "  -h, --help         print this help\n"
+		    "  --version          print the version\n");
+	exit(status);
 }
 
 /* name for a file: "dir/0003-audio.npy" -> "audio", "x.npy" -> "x" */
@@ -105,9 +122,9 @@ import(int argc, char **argv, char **names, int nnames, char **kv, int nkv,
 	char emsg[256], name[RQ_NAME_MAX + 1], key[256];
 
 	if (argc == 0)
-		usage();
+		usage(2);
 	if (nnames > argc)
-		errx(2, "%d -n names for %d files", nnames, argc);
+		errx(2, "%d --rename names for %d files", nnames, argc);
 	if ((out = rq_stream_open(outpath ? outpath : "-", "w")) == NULL)
 		err(1, "%s", outpath);
 	rq_tensor_init(&t);
@@ -240,56 +257,106 @@ export(int argc, char **argv, char **pats, int npats, const char *dir)
 	return 0;
 }
 
+enum { OPT_VERSION = 256, OPT_META, OPT_RENAME, OPT_EXPORT, OPT_DIR,
+    OPT_NAME };
+static const struct option longopts[] = {
+	{"help", no_argument, NULL, 'h'},
+	{"version", no_argument, NULL, OPT_VERSION},
+	{"meta", required_argument, NULL, OPT_META},
+	{"rename", required_argument, NULL, OPT_RENAME},
+	{"export", no_argument, NULL, OPT_EXPORT},
+	{"dir", required_argument, NULL, OPT_DIR},
+	{"name", required_argument, NULL, OPT_NAME},
+	{NULL, 0, NULL, 0}
+};
+
 int
 main(int argc, char **argv)
 {
 	char *names[MAXPAT], *kv[MAXPAT];
 	const char *dir = NULL, *outpath = NULL;
-	int c, nnames = 0, nkv = 0, xflag = 0;
+	int c, nnames = 0, nkv = 0, xflag = 0, oldn = 0, glob = 0, rename = 0;
 
-	rq_progname_init(argc, argv);
-	while ((c = getopt(argc, argv, "d:m:n:o:x")) != -1) {
+	rq_cli_init(argc, argv);
+	while ((c = getopt_long(argc, argv, "ho:d:m:n:x", longopts, NULL))
+	    != -1) {
 		switch (c) {
+		case 'h':
+			usage(0);
+			break;
+		case OPT_VERSION:
+			printf("rq-npy %s\n", rq_cli_version());
+			exit(0);
 		case 'd':
+			warnx("-d is deprecated; use --dir");
+			/* FALLTHROUGH */
+		case OPT_DIR:
 			dir = optarg;
 			break;
-		case 'm': {
+		case 'm':
+			warnx("-m is deprecated; use --meta");
+			/* FALLTHROUGH */
+		case OPT_META: {
 			const char *eq = strchr(optarg, '=');
 			if (eq == NULL || eq == optarg ||
 			    (size_t)(eq - optarg) > 255)
-				errx(2, "-m %s: want key=value", optarg);
+				errx(2, "--meta: %s: want key=value", optarg);
 			if (nkv == MAXPAT)
-				errx(2, "too many -m options");
+				errx(2, "too many --meta options");
 			kv[nkv++] = optarg;
 			break;
 		}
-		case 'n':
+		case 'n':	/* --name or --rename: known after -x */
+		case OPT_NAME:
+		case OPT_RENAME:
 			if (nnames == MAXPAT)
-				errx(2, "too many -n options");
+				errx(2, "too many --name or --rename options");
 			names[nnames++] = optarg;
+			oldn |= c == 'n';
+			glob |= c == OPT_NAME;
+			rename |= c == OPT_RENAME;
 			break;
 		case 'o':
 			outpath = optarg;
 			break;
 		case 'x':
+			warnx("-x is deprecated; use --export");
+			/* FALLTHROUGH */
+		case OPT_EXPORT:
 			xflag = 1;
 			break;
 		default:
-			usage();
+			usage(2);
 		}
 	}
 	argc -= optind;
 	argv += optind;
+	if (oldn)
+		warnx("-n is deprecated; use %s", xflag ? "--name" :
+		    "--rename");
 	if (xflag) {
-		if (dir == NULL || nkv || outpath)
-			usage();
+		if (dir == NULL) {
+			warnx("--export needs --dir");
+			usage(2);
+		}
+		if (nkv || outpath || rename) {
+			warnx("%s is for import, not --export", nkv ?
+			    "--meta" : outpath ? "-o" : "--rename");
+			usage(2);
+		}
 		return export(argc, argv, names, nnames, dir);
 	}
-	if (dir != NULL)
-		usage();
+	if (dir != NULL || glob) {
+		warnx("%s is for --export", dir ? "--dir" : "--name");
+		usage(2);
+	}
+	if (argc == 0) {
+		warnx("missing operand: file.npy");
+		usage(2);
+	}
 	for (int i = 0; i < nnames; i++)
 		if (strlen(names[i]) > RQ_NAME_MAX || strchr(names[i], '\n'))
-			errx(2, "-n: name longer than %d bytes or with a "
+			errx(2, "--rename: name longer than %d bytes or with a "
 			    "newline", RQ_NAME_MAX);
 	return import(argc, argv, names, nnames, kv, nkv, outpath);
 }

@@ -4,6 +4,7 @@
  * Fisher-z confidence interval, printed as one key=value line.
  */
 #include <err.h>
+#include <getopt.h>
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -14,13 +15,28 @@
 #include "rq.h"
 
 static void
-usage(void)
+usage(int status)
 {
-	fprintf(stderr, "usage: rq-pearson [-Hs] [-c level] -x name[:col] "
-	    "-y name[:col] [file]\n"
-	    "       rq-pearson -t [-Hs] [-c level] [-x col] [-y col] "
-	    "[file]\n");
-	exit(2);
+	FILE *f = status ? stderr : stdout;
+
+	fprintf(f, "usage: rq-pearson [-H] [-c level] [--spearman] "
+	    "-x name[:col] -y name[:col]\n"
+	    "                  [file]\n"
+	    "       rq-pearson -t [-H] [-c level] [--spearman] [-x col] "
+	    "[-y col] [file]\n");
+	if (status == 0)
+		fprintf(f,
+		    "  -x name[:col]   the record (column col of it) giving x; "
+		    "with -t a column\n"
+		    "  -y name[:col]   the same for y\n"
+		    "  -t              read TSV instead of a stream\n"
+		    "  -H              print a header line and one "
+		    "tab-separated row\n"
+		    "  -c level        confidence level of the interval (0.95)\n"
+		    "  --spearman      Spearman's rank correlation instead\n"
+		    "  -h, --help      print this help\n"
+		    "  --version       print the version\n");
+	exit(status);
 }
 
 /* a growing array of doubles */
@@ -242,6 +258,14 @@ constant(const vec *a)
 	return 1;
 }
 
+enum { OPT_VERSION = 256, OPT_SPEARMAN };
+static const struct option longopts[] = {
+	{"help", no_argument, NULL, 'h'},
+	{"version", no_argument, NULL, OPT_VERSION},
+	{"spearman", no_argument, NULL, OPT_SPEARMAN},
+	{NULL, 0, NULL, 0}
+};
+
 int
 main(int argc, char **argv)
 {
@@ -252,9 +276,16 @@ main(int argc, char **argv)
 	double level = 0.95;
 	int ch, tsv = 0, spear = 0, header = 0, rc;
 
-	rq_progname_init(argc, argv);
-	while ((ch = getopt(argc, argv, "c:Hstx:y:")) != -1) {
+	rq_cli_init(argc, argv);
+	while ((ch = getopt_long(argc, argv, "hc:Htx:y:s", longopts, NULL))
+	    != -1) {
 		switch (ch) {
+		case 'h':
+			usage(0);
+			break;
+		case OPT_VERSION:
+			printf("rq-pearson %s\n", rq_cli_version());
+			exit(0);
 		case 'c':
 			if (rq_parse_double(optarg, &level) != 0 ||
 			    !(level > 0 && level < 1))
@@ -265,6 +296,9 @@ main(int argc, char **argv)
 			header = 1;
 			break;
 		case 's':
+			warnx("-s is deprecated; use --spearman");
+			/* FALLTHROUGH */
+		case OPT_SPEARMAN:
 			spear = 1;
 			break;
 		case 't':
@@ -277,21 +311,25 @@ main(int argc, char **argv)
 			ay = optarg;
 			break;
 		default:
-			usage();
+			usage(2);
 		}
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc > 1)
-		usage();
+	if (argc > 1) {
+		warnx("unexpected operand: %s", argv[1]);
+		usage(2);
+	}
 	if (argc == 1)
 		path = argv[0];
 	if (tsv) {
 		read_tsv(path, ax ? ax : "1", ay ? ay : "2", &x, &y);
 		what = strcmp(path, "-") ? path : "<stdin>";
 	} else {
-		if (ax == NULL || ay == NULL)
-			usage();
+		if (ax == NULL || ay == NULL) {
+			warnx("missing %s (or -t)", ax == NULL ? "-x" : "-y");
+			usage(2);
+		}
 		parse_sel(&sx, ax, 'x');
 		parse_sel(&sy, ay, 'y');
 		read_stream(path, &sx, &sy, &x, &y);

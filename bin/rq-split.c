@@ -3,12 +3,13 @@
  * per group, and/or keep rows start..end-1 along axis 0.  Rows are counted
  * per record name across the whole input, so a data set stored in chunks
  * is sliced as if its chunks were concatenated.  One record is held at a
- * time, except that with -r the sliced rows of the per-sample records of
+ * time, except that with --range the sliced rows of the per-sample records of
  * a data set (audio, visual, label, id, quality.*, clean.*) are held until
  * their sample counts agree, one chunk at a time, so that a data set whose
  * modalities have different sample counts fails with nothing written.
  */
 #include <err.h>
+#include <getopt.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -25,7 +26,7 @@ struct seen {		/* rows of each name seen so far */
 static struct seen *seen;
 static size_t nseen;
 
-/* -r: per-sample records held until the counts agree (see above) */
+/* --range: per-sample records held until the counts agree (see above) */
 static rq_tensor *held;
 static size_t nheld, heldcap;
 static char (*inchunk)[RQ_NAME_MAX + 1];	/* names read since a flush */
@@ -42,11 +43,24 @@ per_sample(const char *name)
 }
 
 static void
-usage(void)
+usage(int status)
 {
-	fprintf(stderr, "usage: rq-split [-n count | -g name] [-p prefix] "
-	    "[-r start:end] [file ...]\n");
-	exit(2);
+	FILE *f = status ? stderr : stdout;
+
+	fprintf(f, "usage: rq-split [-n count | -g name] [-p prefix] "
+	    "[--range start:end] [file ...]\n");
+	if (status == 0)
+		fprintf(f,
+		    "  -n count              a new file every count records\n"
+		    "  -g name               a new file at each record so "
+		    "named\n"
+		    "  -p prefix             name the files prefix0000.rqt, "
+		    "... (split-)\n"
+		    "  --range start:end     keep rows start to end-1 along "
+		    "axis 0\n"
+		    "  -h, --help            print this help\n"
+		    "  --version             print the version\n");
+	exit(status);
 }
 
 static uint64_t *
@@ -114,16 +128,16 @@ parse_range(const char *arg, uint64_t *lo, uint64_t *hi)
 	if (dup == NULL)
 		err(1, NULL);
 	if ((colon = strchr(dup, ':')) == NULL)
-		errx(2, "-r %s: want start:end", arg);
+		errx(2, "--range: %s: want start:end", arg);
 	*colon = '\0';
 	*lo = 0;
 	*hi = UINT64_MAX;
 	if (*dup && rq_parse_u64(dup, lo) != 0)
-		errx(2, "-r %s: bad start '%s'", arg, dup);
+		errx(2, "--range: %s: bad start '%s'", arg, dup);
 	if (colon[1] && rq_parse_u64(colon + 1, hi) != 0)
-		errx(2, "-r %s: bad end '%s'", arg, colon + 1);
+		errx(2, "--range: %s: bad end '%s'", arg, colon + 1);
 	if (*hi < *lo)
-		errx(2, "-r %s: end before start", arg);
+		errx(2, "--range: %s: end before start", arg);
 	free(dup);
 }
 
@@ -221,6 +235,14 @@ mark(const char *name)
 	strcpy(inchunk[ninchunk++], name);
 }
 
+enum { OPT_VERSION = 256, OPT_RANGE };
+static const struct option longopts[] = {
+	{"help", no_argument, NULL, 'h'},
+	{"version", no_argument, NULL, OPT_VERSION},
+	{"range", required_argument, NULL, OPT_RANGE},
+	{NULL, 0, NULL, 0}
+};
+
 int
 main(int argc, char **argv)
 {
@@ -229,31 +251,47 @@ main(int argc, char **argv)
 	uint64_t lo = 0, hi = UINT64_MAX;
 	int c, rc, slice = 0;
 
-	rq_progname_init(argc, argv);
-	while ((c = getopt(argc, argv, "g:n:p:r:")) != -1) {
+	rq_cli_init(argc, argv);
+	while ((c = getopt_long(argc, argv, "hg:n:p:r:", longopts, NULL))
+	    != -1) {
 		switch (c) {
+		case 'h':
+			usage(0);
+			break;
+		case OPT_VERSION:
+			printf("rq-split %s\n", rq_cli_version());
+			exit(0);
 		case 'g':
 			group = optarg;
 			break;
 		case 'n':
 			if (rq_parse_long(optarg, 1, LONG_MAX, &every) != 0)
-				errx(2, "-n %s: want a positive count", optarg);
+				errx(2, "-n: %s: want a positive count", optarg);
 			break;
 		case 'p':
 			prefix = optarg;
 			break;
 		case 'r':
+			warnx("-r is deprecated; use --range");
+			/* FALLTHROUGH */
+		case OPT_RANGE:
 			parse_range(optarg, &lo, &hi);
 			slice = 1;
 			break;
 		default:
-			usage();
+			usage(2);
 		}
 	}
 	argc -= optind;
 	argv += optind;
-	if ((every && group) || (!every && !group && !slice))
-		usage();
+	if (every && group) {
+		warnx("-n and -g exclude each other");
+		usage(2);
+	}
+	if (!every && !group && !slice) {
+		warnx("missing -n, -g or --range");
+		usage(2);
+	}
 	tofiles = every || group != NULL;
 	if (argc == 0)
 		argv = stdin_only;

@@ -1,5 +1,6 @@
 /* rq-synth: write the synthetic audio-visual data set as a tensor stream. */
 #include <err.h>
+#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -7,35 +8,57 @@
 #include "rq.h"
 
 static void
-usage(void)
+usage(int status)
 {
-	fprintf(stderr, "usage: rq-synth [-n count] [-s seed] [-S split] "
-	    "[-a lo:hi] [-v lo:hi]\n"
-	    "                [-p depth] [-g height] [-o file]\n");
-	exit(2);
+	FILE *f = status ? stderr : stdout;
+
+	fprintf(f, "usage: rq-synth [-n count] [-s seed] [-o file] "
+	    "[--split name] [--audio lo:hi]\n"
+	    "                [--visual lo:hi] [--parity depth] "
+	    "[--blob height]\n");
+	if (status == 0)
+		fprintf(f,
+		    "  -n count         samples to write (1000)\n"
+		    "  -s seed          seed, unsigned 64-bit (0)\n"
+		    "  -o file          write to file, atomically (stdout)\n"
+		    "  --split name     split name, hashed into the seed (train)\n"
+		    "  --audio lo:hi    audio noise std range, or one number (0.2:2)\n"
+		    "  --visual lo:hi   image noise std range, or one number (0.3:2)\n"
+		    "  --parity depth   depth of the audio's parity cue (0.15)\n"
+		    "  --blob height    height of the image's group cue (0.9)\n"
+		    "  -h, --help       print this help\n"
+		    "  --version        print the version\n");
+	exit(status);
+}
+
+/* the spelling of the last release, kept for one more */
+static void
+old(int c, const char *now)
+{
+	warnx("-%c is deprecated; use %s", c, now);
 }
 
 static void
-range(const char *s, char opt, double *lo, double *hi)
+range(const char *s, const char *opt, double *lo, double *hi)
 {
-	char buf[128], *colon;
-
-	if (strlen(s) >= sizeof buf)
-		errx(2, "-%c: bad range: %s", opt, s);
-	strcpy(buf, s);
-	if ((colon = strchr(buf, ':')) == NULL) {
-		if (rq_parse_double(buf, lo) != 0)
-			errx(2, "-%c: bad number: %s", opt, s);
-		*hi = *lo;
-	} else {
-		*colon = '\0';
-		if (rq_parse_double(buf, lo) != 0 ||
-		    rq_parse_double(colon + 1, hi) != 0)
-			errx(2, "-%c: bad range: %s", opt, s);
-	}
-	if (!(*lo > 0) || *hi < *lo)
-		errx(2, "-%c: need 0 < lo <= hi: %s", opt, s);
+	if (rq_cli_range(s, lo, hi) < 0)
+		errx(2, "%s: bad range (want lo:hi or a number): %s", opt, s);
+	if (!(*lo > 0))
+		errx(2, "%s: need 0 < lo <= hi: %s", opt, s);
 }
+
+enum { OPT_VERSION = 256, OPT_SPLIT, OPT_AUDIO, OPT_VISUAL, OPT_PARITY,
+    OPT_BLOB };
+static const struct option longopts[] = {
+	{"help", no_argument, NULL, 'h'},
+	{"version", no_argument, NULL, OPT_VERSION},
+	{"split", required_argument, NULL, OPT_SPLIT},
+	{"audio", required_argument, NULL, OPT_AUDIO},
+	{"visual", required_argument, NULL, OPT_VISUAL},
+	{"parity", required_argument, NULL, OPT_PARITY},
+	{"blob", required_argument, NULL, OPT_BLOB},
+	{NULL, 0, NULL, 0}
+};
 
 int
 main(int argc, char **argv)
@@ -49,10 +72,17 @@ main(int argc, char **argv)
 	long v, rec;
 	int c, rc;
 
-	rq_progname_init(argc, argv);
+	rq_cli_init(argc, argv);
 	rq_synth_defaults(&o);
-	while ((c = getopt(argc, argv, "n:s:S:a:v:p:g:o:")) != -1) {
+	while ((c = getopt_long(argc, argv, "hn:s:o:S:a:v:p:g:", longopts,
+	    NULL)) != -1) {
 		switch (c) {
+		case 'h':
+			usage(0);
+			break;
+		case OPT_VERSION:
+			printf("rq-synth %s\n", rq_cli_version());
+			exit(0);
 		case 'n':
 			if (rq_parse_long(optarg, 0, 100000000, &v) != 0)
 				errx(2, "-n: bad count: %s", optarg);
@@ -63,34 +93,52 @@ main(int argc, char **argv)
 				errx(2, "-s: bad seed: %s", optarg);
 			break;
 		case 'S':
+			old(c, "--split");
+			/* FALLTHROUGH */
+		case OPT_SPLIT:
 			if (*optarg == '\0' || strchr(optarg, '\n'))
-				errx(2, "-S: bad split: %s", optarg);
+				errx(2, "--split: bad split: %s", optarg);
 			o.split = optarg;
 			break;
 		case 'a':
-			range(optarg, 'a', &o.a_lo, &o.a_hi);
+			old(c, "--audio");
+			/* FALLTHROUGH */
+		case OPT_AUDIO:
+			range(optarg, "--audio", &o.a_lo, &o.a_hi);
 			break;
 		case 'v':
-			range(optarg, 'v', &o.v_lo, &o.v_hi);
+			old(c, "--visual");
+			/* FALLTHROUGH */
+		case OPT_VISUAL:
+			range(optarg, "--visual", &o.v_lo, &o.v_hi);
 			break;
 		case 'p':
+			old(c, "--parity");
+			/* FALLTHROUGH */
+		case OPT_PARITY:
 			if (rq_parse_double(optarg, &o.a_parity) != 0)
-				errx(2, "-p: bad number: %s", optarg);
+				errx(2, "--parity: bad number: %s", optarg);
 			break;
 		case 'g':
+			old(c, "--blob");
+			/* FALLTHROUGH */
+		case OPT_BLOB:
 			if (rq_parse_double(optarg, &o.v_group) != 0)
-				errx(2, "-g: bad number: %s", optarg);
+				errx(2, "--blob: bad number: %s", optarg);
 			break;
 		case 'o':
 			out = optarg;
 			break;
 		default:
-			usage();
+			usage(2);
 		}
 	}
 	argc -= optind;
-	if (argc != 0)
-		usage();
+	argv += optind;
+	if (argc != 0) {
+		warnx("unexpected operand: %s", argv[0]);
+		usage(2);
+	}
 	for (int i = 0; i < 6; i++)
 		rq_tensor_init(&t[i]);
 	if ((rc = rq_synth_generate(&o, &t[0], &t[1], &t[2], &t[3], &t[4],

@@ -1,12 +1,13 @@
 /*
  * rq-tsv: print records of a stream as tab-separated text, one line per
  * index of the leading axis, for awk, gnuplot and spreadsheets.  With
- * several -n names the records are pasted side by side (their chunks are
+ * several --name options the records are pasted side by side (their chunks are
  * concatenated first), so per-sample columns from different programs can
- * be joined: rq-cat a.rqt b.rqt | rq-tsv -n share.audio -n clean.audio.
+ * be joined: rq-cat a.rqt b.rqt | rq-tsv --name share.audio --name clean.audio.
  */
 #include <err.h>
 #include <fnmatch.h>
+#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -16,10 +17,19 @@
 #define MAXCOL 32
 
 static void
-usage(void)
+usage(int status)
 {
-	fprintf(stderr, "usage: rq-tsv [-H] [-n name] ... [file]\n");
-	exit(2);
+	FILE *f = status ? stderr : stdout;
+
+	fprintf(f, "usage: rq-tsv [-H] [--name glob ...] [file]\n");
+	if (status == 0)
+		fprintf(f,
+		    "  -H            print a header (column names, or # name)\n"
+		    "  --name glob   print the records so named, side by side "
+		    "(repeatable)\n"
+		    "  -h, --help    print this help\n"
+		    "  --version     print the version\n");
+	exit(status);
 }
 
 /* one selected name: all its chunks, as doubles, row-major */
@@ -63,6 +73,14 @@ print_row(FILE *out, const rq_tensor *t, size_t r, size_t width)
 	fputc('\n', out);
 }
 
+enum { OPT_VERSION = 256, OPT_NAME };
+static const struct option longopts[] = {
+	{"help", no_argument, NULL, 'h'},
+	{"version", no_argument, NULL, OPT_VERSION},
+	{"name", required_argument, NULL, OPT_NAME},
+	{NULL, 0, NULL, 0}
+};
+
 int
 main(int argc, char **argv)
 {
@@ -72,26 +90,37 @@ main(int argc, char **argv)
 	rq_stream *s;
 	rq_tensor t;
 
-	rq_progname_init(argc, argv);
+	rq_cli_init(argc, argv);
 	memset(cols, 0, sizeof cols);
-	while ((c = getopt(argc, argv, "Hn:")) != -1) {
+	while ((c = getopt_long(argc, argv, "hHn:", longopts, NULL)) != -1) {
 		switch (c) {
+		case 'h':
+			usage(0);
+			break;
+		case OPT_VERSION:
+			printf("rq-tsv %s\n", rq_cli_version());
+			exit(0);
 		case 'H':
 			header = 1;
 			break;
 		case 'n':
+			warnx("-n is deprecated; use --name");
+			/* FALLTHROUGH */
+		case OPT_NAME:
 			if (ncol == MAXCOL)
-				errx(2, "-n: at most %d names", MAXCOL);
+				errx(2, "--name: at most %d names", MAXCOL);
 			cols[ncol++].name = optarg;
 			break;
 		default:
-			usage();
+			usage(2);
 		}
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc > 1)
-		usage();
+	if (argc > 1) {
+		warnx("unexpected operand: %s", argv[1]);
+		usage(2);
+	}
 	file = argc ? argv[0] : "-";
 	if ((s = rq_stream_open(file, "r")) == NULL)
 		err(1, "%s", file);

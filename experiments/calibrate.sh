@@ -2,7 +2,7 @@
 # calibrate.sh: how the default AV-MNIST-FSDD degradation was chosen.
 #
 #   experiments/calibrate.sh 'FLAGS' ['FLAGS' ...]
-#   e.g. experiments/calibrate.sh '-A -12:6 -N 0.2:0.8 -b 1'
+#   e.g. experiments/calibrate.sh '--snr=-12:6 --noise 0.2:0.8 --blur 1'
 #
 # For each rq-avmnist degradation FLAGS: build the data set into
 # data/cal-TAG (TAG: the flags with the punctuation squeezed out), train
@@ -33,7 +33,7 @@ for flags in "$@"; do
 	if [ ! -f "$dir/.done" ]; then
 		mkdir -p "$dir"
 		# shellcheck disable=SC2086
-		rq-avmnist $flags -o "$dir" "$ROOT/data/fsdd" "$ROOT/data/mnist"
+		rq-avmnist $flags --dir "$dir" "$ROOT/data/fsdd" "$ROOT/data/mnist"
 		: > "$dir/.done"
 	fi
 	line=""

@@ -38,7 +38,7 @@ for m in mt mt-rq; do
 		need_run "$m" "$s"
 		ck=$(run_dir "$m" "$s")/ck.best
 		p=$out/table2/$m-s$s
-		rq-noise -f 1 -s "$CORRUPT_STD" -S "$s" "$test" > "$p.noisy.tmp"
+		rq-noise -f 1 --std "$CORRUPT_STD" -s "$s" "$test" > "$p.noisy.tmp"
 		mv "$p.noisy.tmp" "$p.noisy.rqt"
 		rq-eval -o "$p.eval-noisy.rqt" "$ck" "$p.noisy.rqt" 2>"$p.eval.log" ||
 		    { cat "$p.eval.log" >&2; exit 1; }
@@ -76,7 +76,7 @@ s=${SEEDS%% *}
 for m in mt mt-rq; do
 	p=$out/table2/$m-s$s
 	rq-cat "$p.noisy.rqt" "$p.eval-noisy.rqt" |
-	    rq-tsv -n share.audio -n clean.audio > "$p.share.tsv"
+	    rq-tsv --name share.audio --name clean.audio > "$p.share.tsv"
 done
 # common axes for both panels: x over the shares of both methods, rounded
 # out to the bin width (1/40 of the span rounded to 1, 2 or 5 x 10^k), y to

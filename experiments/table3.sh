@@ -1,7 +1,7 @@
 #!/bin/sh
 # table3.sh: Table 3 of the paper, accuracy when Gaussian noise of std
 # level in LEVELS is added to the normalised audio of the test split at
-# test time (protocol [ours]; rq-noise -m audio -s level, seeded by the
+# test time (protocol [ours]; rq-noise --modality audio --std level, seeded by the
 # run's seed), Vanilla MT vs MT + RollingQ, mean +- std over seeds, and a
 # plot of the sweep (PNG and PDF).
 set -eu
@@ -17,7 +17,7 @@ for m in mt mt-rq; do
 		for l in $LEVELS; do
 			f=$out/table3/$m-s$s-$l.acc
 			[ -s "$f" ] && continue
-			rq-noise -m audio -s "$l" -S "$s" "$DATA/test.rqt" |
+			rq-noise --modality audio --std "$l" -s "$s" "$DATA/test.rqt" |
 			    rq-eval -s "$ck" - > "$f.tmp"
 			mv "$f.tmp" "$f"
 		done

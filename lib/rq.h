@@ -110,6 +110,11 @@ int rq_parse_u64(const char *s, uint64_t *out);
 void rq_progname_init(int argc, char **argv); /* also disables GSL abort */
 int rq_finish_stdout(void);  /* fclose(stdout) check; EPIPE is success */
 
+/* cli.c: what every program's command line shares */
+void rq_cli_init(int argc, char **argv); /* argv[0] = name; rq_progname_init */
+const char *rq_cli_version(void);        /* "VERSION (COMMIT)" */
+int rq_cli_range(const char *s, double *lo, double *hi); /* 0 x, 1 lo:hi, -1 */
+
 /* npy.c: NumPy .npy export and import */
 int rq_npy_write(FILE *fp, const rq_tensor *t);
 int rq_npy_read(FILE *fp, rq_tensor *t, char *err, size_t errn);

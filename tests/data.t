@@ -28,7 +28,7 @@ idx1 "$M/train-labels-idx1-ubyte.gz" 40
 idx3 "$M/t10k-images-idx3-ubyte.gz" 10
 idx1 "$M/t10k-labels-idx1-ubyte.gz" 10
 
-ok 'builds three splits' rq-avmnist -o "$T/out" "$T/fsdd" "$M"
+ok 'builds three splits' rq-avmnist --dir "$T/out" "$T/fsdd" "$M"
 info=$(rq-info "$T/out/train.rqt" "$T/out/val.rqt" "$T/out/test.rqt" | cut -f1-4)
 like 'train audio [20,40,48]' "$info" "train.rqt:0	audio	f32	[20,40,48]"
 like 'train visual [20,1,28,28]' "$info" "train.rqt:1	visual	f32	[20,1,28,28]"
@@ -38,29 +38,29 @@ m=$(rq-info "$T/out/test.rqt" | head -1)
 like 'norm stats in metadata' "$m" "norm.mean="
 like 'split in metadata' "$m" "split=test"
 
-rq-avmnist -S test "$T/fsdd" "$M" >"$T/test2.rqt"
+rq-avmnist --split test "$T/fsdd" "$M" >"$T/test2.rqt"
 ok 'stdout split equals the file (seeded)' cmp "$T/test2.rqt" "$T/out/test.rqt"
-rq-avmnist -s 7 -S test "$T/fsdd" "$M" >"$T/test3.rqt"
+rq-avmnist -s 7 --split test "$T/fsdd" "$M" >"$T/test3.rqt"
 nok 'another seed pairs differently' cmp -s "$T/test3.rqt" "$T/out/test.rqt"
 
-q=$(rq-avmnist -A 0:20 -N 0.1:0.5 -S train "$T/fsdd" "$M" | rq-info -v | cut -f2,6)
+q=$(rq-avmnist --snr 0:20 --noise 0.1:0.5 --split train "$T/fsdd" "$M" | rq-info -v | cut -f2,6)
 like 'per-sample audio SNR recorded' "$q" "quality.audio"
 like 'per-sample image noise recorded' "$q" "quality.visual"
 
 rm -rf "$T/out"; mkdir "$T/out"
 head -c 30 testdata/tone.wav >"$F/3_bob_12.wav"
 fails_cleanly 'truncated WAV' "3_bob_12.wav" -f "$T/out/train.rqt" \
-    rq-avmnist -o "$T/out" "$T/fsdd" "$M"
+    rq-avmnist --dir "$T/out" "$T/fsdd" "$M"
 fails_cleanly 'truncated WAV, stdout' "3_bob_12.wav" \
-    rq-avmnist -S train "$T/fsdd" "$M"
+    rq-avmnist --split train "$T/fsdd" "$M"
 rm "$F/3_bob_12.wav"
 cp testdata/tone.wav "$F/x_bob_1.wav"
 fails_cleanly 'bad FSDD name' "x_bob_1.wav" -f "$T/out/test.rqt" \
-    rq-avmnist -o "$T/out" "$T/fsdd" "$M"
+    rq-avmnist --dir "$T/out" "$T/fsdd" "$M"
 rm "$F/x_bob_1.wav"
 gzip -dc "$M/t10k-images-idx3-ubyte.gz" | head -c 1000 | gzip -c \
     >"$M/t.gz" && mv "$M/t.gz" "$M/t10k-images-idx3-ubyte.gz"
 fails_cleanly 'truncated IDX' "t10k-images-idx3-ubyte.gz: truncated" \
-    -f "$T/out/test.rqt" rq-avmnist -o "$T/out" "$T/fsdd" "$M"
-rq-avmnist -S nope "$T/fsdd" "$M" >/dev/null 2>&1
+    -f "$T/out/test.rqt" rq-avmnist --dir "$T/out" "$T/fsdd" "$M"
+rq-avmnist --split nope "$T/fsdd" "$M" >/dev/null 2>&1
 is 'bad split is a usage error' $? 2

@@ -39,7 +39,7 @@ is 'bad kind is a usage error' $? 2
 printf '\000\000\010\003\000\000\000\002\000\000\000\001\000\000\000\003\000\377\063\146\314\000' >"$T/im.idx"
 printf '\000\000\010\001\000\000\000\002\007\003' >"$T/lb.idx"
 is 'idx: images / 255 with their labels' \
-    "$(rq-extract -k idx "$T/im.idx" "$T/lb.idx" | rq-tsv -n label -n visual | tr '\t\n' ',|')" \
+    "$(rq-extract -k idx "$T/im.idx" "$T/lb.idx" | rq-tsv --name label --name visual | tr '\t\n' ',|')" \
     '7,0,1,0.200000003|3,0.400000006,0.800000012,0|'
 gzip -c "$T/im.idx" >"$T/im.idx.gz"
 is 'idx: gzip read through zlib' \

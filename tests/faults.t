@@ -95,16 +95,16 @@ fails_cleanly 'not a stream: bad magic, record 0' 'text.rqt: record 0: bad magic
 
 # --- wrong dtype, mismatched sample counts ---------------------------------
 head -c 24 /dev/zero | mknpy "$T/a64.npy" '<f8' '(1,1,3)'
-rq-npy -n audio "$T/a64.npy" >"$T/a64.rqt"
+rq-npy --rename audio "$T/a64.npy" >"$T/a64.rqt"
 fails_cleanly 'f64 audio for rq-noise: record and dtype named' \
     'record 0: '"'"'audio'"'"': dtype f64' \
-    rq-noise -m audio -s 1 "$T/a64.rqt"
+    rq-noise --modality audio --std 1 "$T/a64.rqt"
 rq-synth -n 3 -s 3 -o "$T/three.rqt"
-{ rq-cat -n audio "$T/old.rqt"; rq-cat -n visual -n label "$T/three.rqt"; } \
+{ rq-cat --name audio "$T/old.rqt"; rq-cat --name visual --name label "$T/three.rqt"; } \
     >"$T/mismatch.rqt"
 # -f holds each chunk until its audio, visual and label counts agree
 fails_cleanly 'rq-noise -f, audio 4 vs visual 3 samples: counts named' \
-    'sample counts differ' rq-noise -f 0.5 -s 1 "$T/mismatch.rqt"
+    'sample counts differ' rq-noise -f 0.5 --std 1 "$T/mismatch.rqt"
 
 # --- rq-train and rq-eval input: counts, label range ------------------------
 # (each message names the data file and the record: lib/dataset.c)
@@ -119,8 +119,8 @@ fails_cleanly 'rq-eval, audio 4 vs visual 3 samples: file, record, counts' \
 # label 12 in a data set of classes=10 (labels 1, 12, 3 in record 3)
 printf '\001\000\000\000\014\000\000\000\003\000\000\000' |
     mknpy "$T/lab.npy" '<i4' '(3,)'
-{ rq-cat -n audio -n visual "$T/three.rqt"; rq-npy -n note "$T/lab.npy"
-  rq-npy -n label -m classes=10 "$T/lab.npy"; } >"$T/badlab.rqt"
+{ rq-cat --name audio --name visual "$T/three.rqt"; rq-npy --rename note "$T/lab.npy"
+  rq-npy --rename label --meta classes=10 "$T/lab.npy"; } >"$T/badlab.rqt"
 fails_cleanly 'rq-train, label 12 of classes=10: file, record, label' \
     'badlab.rqt: record 3: label 12 out of range (classes=10)' \
     -f "$T/m3.ckpt" rq-train -e 1 -o "$T/m3.ckpt" "$T/badlab.rqt" "$T/three.rqt"
@@ -129,7 +129,7 @@ fails_cleanly 'rq-eval, label 12 of classes=10: file, record, label' \
     rq-eval "$T/m.ckpt" "$T/badlab.rqt"
 printf '\001\000\000\000\377\377\377\377\003\000\000\000' |
     mknpy "$T/neg.npy" '<i4' '(3,)'
-{ rq-cat -n audio -n visual "$T/three.rqt"; rq-npy -n label "$T/neg.npy"; } \
+{ rq-cat --name audio --name visual "$T/three.rqt"; rq-npy --rename label "$T/neg.npy"; } \
     >"$T/neglab.rqt"
 fails_cleanly 'rq-eval, label -1: file, record, label' \
     'neglab.rqt: record 2: negative label -1' \
@@ -161,10 +161,10 @@ nok "-o through symlinks: no temporary left" \
 # label 12: the message names the sample and the label
 printf '\001\000\000\000\014\000\000\000\003\000\000\000' |
     mknpy "$T/lab12.npy" '<i4' '(3,)'
-rq-npy -x -d "$T/x12" -n audio -n visual "$T/three.rqt"
+rq-npy --export --dir "$T/x12" --name audio --name visual "$T/three.rqt"
 rm "$T"/x12/*.meta
-{ rq-npy -n audio "$T"/x12/*audio*.npy; rq-npy -n visual "$T"/x12/*visual*.npy
-  rq-npy -n label "$T/lab12.npy"; } >"$T/lab12.rqt"
+{ rq-npy --rename audio "$T"/x12/*audio*.npy; rq-npy --rename visual "$T"/x12/*visual*.npy
+  rq-npy --rename label "$T/lab12.npy"; } >"$T/lab12.rqt"
 fails_cleanly 'rq-eval, label 12 beyond a 10-class model: sample, label' \
     'lab12.rqt: sample 1: label 12, but the model has 10 classes' \
     rq-eval "$T/m.ckpt" "$T/lab12.rqt"

@@ -18,9 +18,9 @@ plan 11
 M="mpirun --oversubscribe --allow-run-as-root --mca btl self,vader"
 M="$M --mca btl_vader_single_copy_mechanism none"
 
-rq-synth -n 256 -s 4 -S train >"$T/tr.rqt" || exit 1
-rq-synth -n 64 -s 4 -S val >"$T/va.rqt" || exit 1
-rq-synth -n 64 -s 5 -S test >"$T/te.rqt" || exit 1
+rq-synth -n 256 -s 4 --split train >"$T/tr.rqt" || exit 1
+rq-synth -n 64 -s 4 --split val >"$T/va.rqt" || exit 1
+rq-synth -n 64 -s 5 --split test >"$T/te.rqt" || exit 1
 D="$T/tr.rqt $T/va.rqt $T/te.rqt"
 
 # same: A.log B.log: every epoch line of A matches B within the tolerances

@@ -7,15 +7,15 @@ plan $((17 + n_fix))
 
 printf '\000\001\002\003\004\005' | mknpy "$T/a.npy" '|u1' '(2, 3)'
 printf '\007\000\000\000\011\000\000\000' | mknpy "$T/label.npy" '<i4' '(2,)'
-ok 'import two files' sh -c "rq-npy -m classes=10 '$T/a.npy' '$T/label.npy' >'$T/x.rqt'"
+ok 'import two files' sh -c "rq-npy --meta classes=10 '$T/a.npy' '$T/label.npy' >'$T/x.rqt'"
 is '  ... names from the files, metadata from -m' \
     "$(rq-info "$T/x.rqt" | cut -f2-5 | tr '\t\n' ' |')" 'a u8 [2,3] classes=10|label i32 [2] classes=10|'
-ok 'export with -x -d' rq-npy -x -d "$T/out" "$T/x.rqt"
+ok 'export with -x -d' rq-npy --export --dir "$T/out" "$T/x.rqt"
 is '  ... files' "$(cd "$T/out" && ls | tr '\n' ' ')" '0000-a.meta 0000-a.npy 0001-label.meta 0001-label.npy '
 ok '  ... the .npy is the imported file byte for byte' cmp "$T/out/0000-a.npy" "$T/a.npy"
 ok 're-import gives the same stream (names, metadata)' \
     sh -c "rq-npy '$T'/out/*.npy | cmp - '$T/x.rqt'"
-ok 'export -n selects' rq-npy -x -n 'l*' -d "$T/sel" "$T/x.rqt"
+ok 'export -n selects' rq-npy --export --name 'l*' --dir "$T/sel" "$T/x.rqt"
 is '  ... only label' "$(ls "$T/sel" | tr '\n' ' ')" '0001-label.meta 0001-label.npy '
 printf '\000\001\002\003' | mknpy "$T/be.npy" '>u2' '(2,)'
 is 'import: big-endian u2 swapped to host order' \
@@ -56,7 +56,7 @@ for dt in ['u1','i1','<u2','<i2','<u4','<i4','<u8','<i8','<f4','<f8']:
         np.save('$T/np%02d.npy' % k, a)
         k += 1
 "
-ok 'import them all, export them again' sh -c "rq-npy '$T'/np*.npy >'$T/np.rqt' && rq-npy -x -d '$T/back' '$T/np.rqt'"
+ok 'import them all, export them again' sh -c "rq-npy '$T'/np*.npy >'$T/np.rqt' && rq-npy --export --dir '$T/back' '$T/np.rqt'"
 ok 'numpy: exported arrays equal the originals (dtype, shape, values)' "$py" -c "
 import numpy as np, glob, os
 src = sorted(glob.glob('$T/np*.npy'))

@@ -36,7 +36,7 @@ for set in hand gauss50 ties30 biserial40 n3 neg200; do
 	ok "pearson $set vs scipy" check $set pearson 0.95 \
 	    "$(rq-pearson -t "$f")"
 	ok "spearman $set -c 0.9 vs scipy" check $set spearman 0.9 \
-	    "$(rq-pearson -t -s -c 0.9 <"$f")"
+	    "$(rq-pearson -t --spearman -c 0.9 <"$f")"
 done
 
 f=testdata/pearson-golden.ties30.tsv

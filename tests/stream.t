@@ -8,7 +8,7 @@ printf '\000\001\002\003\004\005' | mknpy "$T/a.npy" '|u1' '(2, 3)'
 printf '\007\000\000\000\011\000\000\000' | mknpy "$T/label.npy" '<i4' '(2,)'
 printf '\000\000\000\000\000\000\370\077' | mknpy "$T/s.npy" '<f8' '()'
 rq-npy "$T/a.npy" >"$T/a.rqt"
-rq-npy -m classes=10 -m split=train "$T/label.npy" >"$T/label.rqt"
+rq-npy --meta classes=10 --meta split=train "$T/label.npy" >"$T/label.rqt"
 rq-npy "$T/s.npy" >"$T/s.rqt"
 cat "$T/a.rqt" "$T/label.rqt" "$T/s.rqt" >"$T/x.rqt"
 A=$(wc -c <"$T/a.rqt")
@@ -63,19 +63,19 @@ ok 'rq-cat concatenates byte for byte' cmp "$T/cat.rqt" "$T/x.rqt"
 ok 'rq-cat reads stdin' sh -c "rq-cat <'$T/x.rqt' | cmp - '$T/x.rqt'"
 ok 'rq-cat - reads stdin among files' sh -c "rq-cat '$T/a.rqt' - '$T/s.rqt' <'$T/label.rqt' | cmp - '$T/x.rqt'"
 names() { rq-info | cut -f2 | tr '\n' ' '; }
-is 'rq-cat -n glob' "$(rq-cat -n 'l*' -n s "$T/x.rqt" | names)" 'label s '
-is 'rq-cat -x glob' "$(rq-cat -x 'l*' "$T/x.rqt" | names)" 'a s '
+is 'rq-cat -n glob' "$(rq-cat --name 'l*' --name s "$T/x.rqt" | names)" 'label s '
+is 'rq-cat -x glob' "$(rq-cat --exclude 'l*' "$T/x.rqt" | names)" 'a s '
 is 'rq-cat -i list over two files' "$(rq-cat -i 0,2-3,5- "$T/x.rqt" "$T/x.rqt" | names)" 'a s a s '
-is 'rq-cat -n and -i together' "$(rq-cat -i 1- -n a "$T/x.rqt" "$T/x.rqt" | names)" 'a '
-ok 'rq-cat -n a equals the a record' sh -c "rq-cat -n a '$T/x.rqt' | cmp - '$T/a.rqt'"
+is 'rq-cat -n and -i together' "$(rq-cat -i 1- --name a "$T/x.rqt" "$T/x.rqt" | names)" 'a '
+ok 'rq-cat -n a equals the a record' sh -c "rq-cat --name a '$T/x.rqt' | cmp - '$T/a.rqt'"
 is 'rq-cat -m sets, -d deletes' \
-    "$(rq-cat -n label -d split -m classes=4 -m norm.mean=0.5 "$T/x.rqt" | rq-info | cut -f5)" \
+    "$(rq-cat --name label --unset split --meta classes=4 --meta norm.mean=0.5 "$T/x.rqt" | rq-info | cut -f5)" \
     'classes=4 norm.mean=0.5'
-is 'rq-cat -N renames one record' "$(rq-cat -n label -N y "$T/x.rqt" | names)" 'y '
+is 'rq-cat -N renames one record' "$(rq-cat --name label --rename y "$T/x.rqt" | names)" 'y '
 fails_cleanly 'rq-cat -N with two records' 'needs exactly one selected record' \
-    -f "$T/two.rqt" rq-cat -N y -o "$T/two.rqt" "$T/x.rqt"
+    -f "$T/two.rqt" rq-cat --rename y -o "$T/two.rqt" "$T/x.rqt"
 fails_cleanly 'rq-cat: bad -m key' 'bad key or value' \
-    rq-cat -m 'bad key=1' "$T/a.rqt"
+    rq-cat --meta 'bad key=1' "$T/a.rqt"
 fails_cleanly 'rq-cat: missing file' 'nosuch.rqt: No such file' rq-cat "$T/nosuch.rqt"
 fails_cleanly 'rq-cat: bad first record, stdout empty' 'flip-magic.rqt: record 0: bad magic' \
     rq-cat "$T/flip-magic.rqt" "$T/x.rqt"
@@ -113,40 +113,40 @@ is 'rq-split -g a: one file per group' "$(rq-info "$T"/grp-* | cut -f1-2 | tr '\
 # rows 0..5 of "a" in two chunks of 3: rows 2..4 are 2 | 3, 4
 printf '\000\001\002' | mknpy "$T/c1.npy" '|u1' '(3,)'
 printf '\003\004\005' | mknpy "$T/c2.npy" '|u1' '(3,)'
-rq-npy -n a -n a "$T/c1.npy" "$T/c2.npy" >"$T/chunks.rqt"
+rq-npy --rename a --rename a "$T/c1.npy" "$T/c2.npy" >"$T/chunks.rqt"
 is 'rq-split -r slices across chunks' \
-    "$(rq-split -r 2:5 "$T/chunks.rqt" | rq-info -v | cut -f4,6 | tr '\t\n' ' |')" \
+    "$(rq-split --range 2:5 "$T/chunks.rqt" | rq-info -v | cut -f4,6 | tr '\t\n' ' |')" \
     '[1] min=2 max=2 mean=2 std=0|[2] min=3 max=4 mean=3.5 std=0.5|'
 is 'rq-split -r :1 keeps the first row, scalars pass' \
-    "$(rq-split -r :1 "$T/x.rqt" | rq-info | cut -f2,4 | tr '\t\n' ' |')" 'a [1,3]|label [1]|s []|'
+    "$(rq-split --range :1 "$T/x.rqt" | rq-info | cut -f2,4 | tr '\t\n' ' |')" 'a [1,3]|label [1]|s []|'
 fails_cleanly 'rq-split: truncated input' 'record 1: truncated' \
     sh -c "cd '$T' && rq-split -n 1 -p bad- cut-data.rqt"
 nok 'rq-split without -n, -g or -r is a usage error' rq-split "$T/x.rqt"
 
-# rq-split -r on a data set whose modalities have different sample counts:
+# rq-split --range on a data set whose modalities have different sample counts:
 # slicing would pair rows of different samples, so it is an error naming
 # the file and record, with nothing written (issue 9)
 rq-synth -n 6 -s 1 -o "$T/ds6.rqt"
 rq-synth -n 5 -s 2 -o "$T/ds5.rqt"
-{ rq-cat -n audio "$T/ds6.rqt"; rq-cat -n visual -n label "$T/ds5.rqt"; } \
+{ rq-cat --name audio "$T/ds6.rqt"; rq-cat --name visual --name label "$T/ds5.rqt"; } \
     >"$T/mm.rqt"
 fails_cleanly 'rq-split -r: audio 6 vs visual 5 samples: file, record named' \
     'mm.rqt: record 2: sample counts differ: audio 6, visual 5, label 5' \
-    rq-split -r :2 "$T/mm.rqt"
+    rq-split --range :2 "$T/mm.rqt"
 # chunk 2 has 3 audio rows but 2 visual ones: found when chunk 3 begins
-rq-split -r 0:3 "$T/ds6.rqt" >"$T/ck1.rqt"
-{ rq-split -r 3:6 "$T/ds6.rqt" | rq-cat -n audio -n label
-  rq-split -r 3:5 "$T/ds6.rqt" | rq-cat -n visual; } >"$T/ck2.rqt"
+rq-split --range 0:3 "$T/ds6.rqt" >"$T/ck1.rqt"
+{ rq-split --range 3:6 "$T/ds6.rqt" | rq-cat --name audio --name label
+  rq-split --range 3:5 "$T/ds6.rqt" | rq-cat --name visual; } >"$T/ck2.rqt"
 cat "$T/ck1.rqt" "$T/ck2.rqt" "$T/ds6.rqt" >"$T/ckmm.rqt"
 fails_cleanly 'rq-split -r: a chunk with short visual: record of the next chunk named' \
     "ckmm.rqt: record 9: 'audio' starts a new chunk but the sample counts differ" \
-    -f "$T/ckp-0000.rqt" sh -c "cd '$T' && rq-split -r 1: -n 100 -p ckp- ckmm.rqt"
+    -f "$T/ckp-0000.rqt" sh -c "cd '$T' && rq-split --range 1: -n 100 -p ckp- ckmm.rqt"
 # a well-formed data set in two chunks is still sliced as if concatenated
-rq-split -r 3:6 "$T/ds6.rqt" >"$T/ck2ok.rqt"
+rq-split --range 3:6 "$T/ds6.rqt" >"$T/ck2ok.rqt"
 cat "$T/ck1.rqt" "$T/ck2ok.rqt" >"$T/ck.rqt"
 is 'rq-split -r 2:5 on a chunked data set: rows 2 | 3, 4 of every record' \
-    "$(rq-split -r 2:5 "$T/ck.rqt" | rq-info -v | awk -F'\t' '$2 == "id" { print $4, $6 }' | tr '\n' '|')" \
+    "$(rq-split --range 2:5 "$T/ck.rqt" | rq-info -v | awk -F'\t' '$2 == "id" { print $4, $6 }' | tr '\n' '|')" \
     '[1] min=2 max=2 mean=2 std=0|[2] min=3 max=4 mean=3.5 std=0.5|'
 is '  ... and the records of a chunk stay together' \
-    "$(rq-split -r 2:5 "$T/ck.rqt" | rq-info | cut -f2 | tr '\n' ' ')" \
+    "$(rq-split --range 2:5 "$T/ck.rqt" | rq-info | cut -f2 | tr '\n' ' ')" \
     'audio visual label id quality.audio quality.visual audio visual label id quality.audio quality.visual '

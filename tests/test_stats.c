@@ -339,7 +339,7 @@ Test(pearson_cli, stream_chunks_and_columns)
 			break;
 	cr_assert(gi < k);
 
-	cr_assert_eq(run("bin/rq-pearson -s -x x -y y %s >%s 2>%s",
+	cr_assert_eq(run("bin/rq-pearson --spearman -x x -y y %s >%s 2>%s",
 	    tp("p.rqt"), tp("out"), tp("err")), 0);
 	out = slurp(tp("out"));
 	close_rel(field(out, "r"), g[gi].r, 1e-6, "r");
@@ -348,7 +348,7 @@ Test(pearson_cli, stream_chunks_and_columns)
 	close_rel(field(out, "ci_hi"), g[gi].hi, 1e-6, "ci_hi");
 	cr_assert_eq(field(out, "n"), 50);
 	free(out);
-	cr_assert_eq(run("bin/rq-pearson -s -x yx:1 -y yx:0 <%s >%s 2>%s",
+	cr_assert_eq(run("bin/rq-pearson --spearman -x yx:1 -y yx:0 <%s >%s 2>%s",
 	    tp("p.rqt"), tp("out"), tp("err")), 0);
 	out = slurp(tp("out"));
 	close_rel(field(out, "r"), g[gi].r, 1e-6, "r col");
@@ -477,15 +477,15 @@ Test(noise_cli, seeded_and_chunk_independent)
 	mktmp();
 	dataset(tp("one.rqt"), 30, 30, RQ_F32);
 	dataset(tp("three.rqt"), 30, 13, RQ_F32);
-	cr_assert_eq(run("bin/rq-noise -m audio -s 0.5 -S 3 %s >%s",
+	cr_assert_eq(run("bin/rq-noise --modality audio --std 0.5 -s 3 %s >%s",
 	    tp("one.rqt"), tp("n1")), 0);
-	cr_assert_eq(run("bin/rq-noise -m audio -s 0.5 -S 3 <%s >%s",
+	cr_assert_eq(run("bin/rq-noise --modality audio --std 0.5 -s 3 <%s >%s",
 	    tp("one.rqt"), tp("n2")), 0);
-	cr_assert_eq(run("bin/rq-noise -m audio -s 0.5 -S 4 %s >%s",
+	cr_assert_eq(run("bin/rq-noise --modality audio --std 0.5 -s 4 %s >%s",
 	    tp("one.rqt"), tp("n3")), 0);
 	cr_assert(same_file(tp("n1"), tp("n2")), "same seed, other bytes");
 	cr_assert(!same_file(tp("n1"), tp("n3")), "other seed, same bytes");
-	cr_assert_eq(run("bin/rq-noise -m audio -s 0.5 -S 3 %s >%s",
+	cr_assert_eq(run("bin/rq-noise --modality audio --std 0.5 -s 3 %s >%s",
 	    tp("three.rqt"), tp("n4")), 0);
 	a = gather(tp("n1"), "audio", &na);
 	b = gather(tp("n4"), "audio", &nb);
@@ -520,15 +520,15 @@ Test(noise_cli, std_zero_and_empirical_std)
 
 	mktmp();
 	dataset(tp("big.rqt"), 1000, 400, RQ_F32);  /* 96000 audio values */
-	cr_assert_eq(run("bin/rq-noise -m visual -s 0 %s >%s", tp("big.rqt"),
-	    tp("z")), 0);
+	cr_assert_eq(run("bin/rq-noise --modality visual --std 0 %s >%s",
+	    tp("big.rqt"), tp("z")), 0);
 	a0 = gather(tp("big.rqt"), "visual", &n0);
 	a1 = gather(tp("z"), "visual", &n1);
 	cr_assert_eq(n0, n1);
 	cr_assert_eq(memcmp(a0, a1, n0 * sizeof *a0), 0);
 	free(a0);
 	free(a1);
-	cr_assert_eq(run("bin/rq-noise -m audio -s %g -S 9 %s >%s", S,
+	cr_assert_eq(run("bin/rq-noise --modality audio --std %g -s 9 %s >%s", S,
 	    tp("big.rqt"), tp("b")), 0);
 	a0 = gather(tp("big.rqt"), "audio", &n0);
 	a1 = gather(tp("b"), "audio", &n);
@@ -567,7 +567,7 @@ Test(noise_cli, fraction_and_indicators)
 
 	mktmp();
 	dataset(tp("f.rqt"), N, 250, RQ_F32);
-	cr_assert_eq(run("bin/rq-noise -f 0.4 -s 1 -S 5 %s >%s", tp("f.rqt"),
+	cr_assert_eq(run("bin/rq-noise -f 0.4 --std 1 -s 5 %s >%s", tp("f.rqt"),
 	    tp("fo")), 0);
 	for (int m = 0; m < 2; m++) {
 		clean[m] = gather(tp("f.rqt"), mod[m], &n);
@@ -604,7 +604,7 @@ Test(noise_cli, fraction_and_indicators)
 	}
 	free_all(t, k);
 	/* fraction 0 leaves everything, fraction 1 corrupts every sample */
-	cr_assert_eq(run("bin/rq-noise -f 1 -s 1 -S 5 %s | "
+	cr_assert_eq(run("bin/rq-noise -f 1 --std 1 -s 5 %s | "
 	    "bin/rq-pearson -x clean.audio -y clean.visual >%s", tp("f.rqt"),
 	    tp("r1")), 0);
 	{
@@ -624,35 +624,35 @@ Test(noise_cli, bad_input)
 {
 	mktmp();
 	dataset(tp("f64.rqt"), 10, 10, RQ_F64);
-	cr_assert_eq(run("bin/rq-noise -m audio -s 1 %s >%s 2>%s",
+	cr_assert_eq(run("bin/rq-noise --modality audio --std 1 %s >%s 2>%s",
 	    tp("f64.rqt"), tp("out"), tp("err")), 1);
 	cr_assert_eq(fsize(tp("out")), 0);
 	one_line_error(tp("err"), tp("f64.rqt"), "record 0");
 	/* no audio record at all; visual is untouched, so stdout stays empty */
 	dataset(tp("noa.rqt"), 10, 5, 0);
-	cr_assert_eq(run("bin/rq-noise -m audio -s 1 %s >%s 2>%s",
+	cr_assert_eq(run("bin/rq-noise --modality audio --std 1 %s >%s 2>%s",
 	    tp("noa.rqt"), tp("out"), tp("err")), 1);
 	cr_assert_eq(fsize(tp("out")), 0);
 	one_line_error(tp("err"), tp("noa.rqt"), "audio");
-	cr_assert_eq(run("bin/rq-noise -f 0.5 -s 1 %s >%s 2>%s",
+	cr_assert_eq(run("bin/rq-noise -f 0.5 --std 1 %s >%s 2>%s",
 	    tp("noa.rqt"), tp("out"), tp("err")), 1);
 	cr_assert_eq(fsize(tp("out")), 0);
 	/* not a stream */
-	cr_assert_eq(run("echo hello | bin/rq-noise -m audio -s 1 >%s 2>%s",
+	cr_assert_eq(run("echo hello | bin/rq-noise --modality audio --std 1 >%s 2>%s",
 	    tp("out"), tp("err")), 1);
 	cr_assert_eq(fsize(tp("out")), 0);
 	one_line_error(tp("err"), "<stdin>", "record 0");
 	/* bad std and fraction are usage errors */
 	dataset(tp("ok.rqt"), 4, 4, RQ_F32);
-	cr_assert_eq(run("bin/rq-noise -m audio -s -1 %s >%s 2>%s",
+	cr_assert_eq(run("bin/rq-noise --modality audio --std -1 %s >%s 2>%s",
 	    tp("ok.rqt"), tp("out"), tp("err")), 2);
 	cr_assert_eq(fsize(tp("out")), 0);
 	one_line_error(tp("err"), "-s", "-1");
-	cr_assert_eq(run("bin/rq-noise -m audio -s 1x %s >%s 2>%s",
+	cr_assert_eq(run("bin/rq-noise --modality audio --std 1x %s >%s 2>%s",
 	    tp("ok.rqt"), tp("out"), tp("err")), 2);
-	cr_assert_eq(run("bin/rq-noise -f 1.5 -s 1 %s >%s 2>%s",
+	cr_assert_eq(run("bin/rq-noise -f 1.5 --std 1 %s >%s 2>%s",
 	    tp("ok.rqt"), tp("out"), tp("err")), 2);
-	cr_assert_eq(run("bin/rq-noise -m speech -s 1 %s >%s 2>%s",
+	cr_assert_eq(run("bin/rq-noise --modality speech --std 1 %s >%s 2>%s",
 	    tp("ok.rqt"), tp("out"), tp("err")), 2);
 	cr_assert_eq(fsize(tp("out")), 0);
 }

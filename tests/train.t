@@ -7,9 +7,9 @@
 . tests/tap.sh
 plan 30
 
-rq-synth -n 64 -s 3 -S train >"$T/t64.rqt" || exit 1
-rq-synth -n 256 -s 4 -S train >"$T/tr.rqt" || exit 1
-rq-synth -n 64 -s 4 -S val >"$T/va.rqt" || exit 1
+rq-synth -n 64 -s 3 --split train >"$T/t64.rqt" || exit 1
+rq-synth -n 256 -s 4 --split train >"$T/tr.rqt" || exit 1
+rq-synth -n 64 -s 4 --split val >"$T/va.rqt" || exit 1
 
 # 1: DESIGN.md section 5, the authors' count for Vanilla MT at CREMA-D size
 out=$(rq-train --params-only -m mt -d 768 -n 4 -h 12 -a 16x16 -v 16x16 \
@@ -161,7 +161,7 @@ ok "-u: resumed run = uninterrupted run" cmp "$T/mu.ck" "$T/mv.ck"
 W="-e 3 -b 32 -l 0.05 -d 32 -h 2 -n 1"
 rq-train $W -o "$T/ow.ck" "$T/tr.rqt" "$T/va.rqt" 2>/dev/null
 rq-train $W -e 2 -o "$T/op.ck" "$T/tr.rqt" "$T/va.rqt" 2>/dev/null
-rq-cat -d train.micro "$T/op.ck" >"$T/old.ck"
+rq-cat --unset train.micro "$T/op.ck" >"$T/old.ck"
 ok "the edited checkpoint had train.micro" \
     sh -c "rq-info '$T/op.ck' | grep -q 'train.micro=0'"
 nok "the edited checkpoint has no train.micro" \

@@ -11,15 +11,15 @@ rq-npy "$T/a.npy" "$T/b.npy" > "$T/x.rqt"
 is 'every record, blank line between' "$(rq-tsv "$T/x.rqt" | tr '\t\n' ',|')" \
     '1,2|3,4|5,6||10|1.5|-2|'
 is 'names pasted side by side with a header' \
-    "$(rq-tsv -H -n b -n a "$T/x.rqt" | tr '\t\n' ',|')" \
+    "$(rq-tsv -H --name b --name a "$T/x.rqt" | tr '\t\n' ',|')" \
     'b,a:0,a:1|10,1,2|1.5,3,4|-2,5,6|'
 rq-cat "$T/x.rqt" "$T/x.rqt" > "$T/xx.rqt"
-is 'chunks concatenated' "$(rq-tsv -n b "$T/xx.rqt" | tr '\n' ',')" '10,1.5,-2,10,1.5,-2,'
-is 'stdin' "$(rq-tsv -n b < "$T/x.rqt" | tr '\n' ',')" '10,1.5,-2,'
-fails_cleanly 'missing name' 'no record named nope' rq-tsv -n nope "$T/x.rqt"
+is 'chunks concatenated' "$(rq-tsv --name b "$T/xx.rqt" | tr '\n' ',')" '10,1.5,-2,10,1.5,-2,'
+is 'stdin' "$(rq-tsv --name b < "$T/x.rqt" | tr '\n' ',')" '10,1.5,-2,'
+fails_cleanly 'missing name' 'no record named nope' rq-tsv --name nope "$T/x.rqt"
 printf '\001\000\000\000' | mknpy "$T/c.npy" '<i4' '(1,)'
 rq-npy "$T/a.npy" "$T/c.npy" > "$T/y.rqt"
-fails_cleanly 'different row counts' 'has 1 rows' rq-tsv -n a -n c "$T/y.rqt"
+fails_cleanly 'different row counts' 'has 1 rows' rq-tsv --name a --name c "$T/y.rqt"
 head -c 50 "$T/x.rqt" > "$T/trunc.rqt"
 fails_cleanly 'truncated stream: nothing printed' 'trunc.rqt: record 0' rq-tsv "$T/trunc.rqt"
 rq-tsv -Z "$T/x.rqt" 2>/dev/null
