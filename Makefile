@@ -133,8 +133,6 @@ fuzz/out/fuzz_%: fuzz/fuzz_%.c fuzz/memfile.h fuzz/out/librq.a lib/rq.h
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< fuzz/out/librq.a \
 	    $(LDLIBS)
 
-fuzz/out/fuzz_manifest: bin/rq-extract.c	# includes the program
-
 fuzz-build: $(FUZZ_BINS)
 
 fuzz: fuzz-build

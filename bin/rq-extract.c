@@ -26,69 +26,7 @@ usage(void)
 
 enum { LOGMEL, CREMAD, IMAGE, IDX };
 
-struct item {
-	char *paths;        /* ';'-separated */
-	int label;
-	long line;
-};
-
 static const char *mname = "-";
-
-static struct item *
-manifest(const char *path, const char *split, size_t *np)
-{
-	FILE *fp = strcmp(path, "-") ? fopen(path, "r") : stdin;
-	char *line = NULL;
-	size_t cap = 0, n = 0, icap = 0;
-	struct item *it = NULL;
-	long ln = 0;
-	ssize_t len;
-
-	if (fp == NULL)
-		err(1, "%s", path);
-	while ((len = getline(&line, &cap, fp)) != -1) {
-		char *c1, *c2, *sp;
-		long lab;
-
-		ln++;
-		while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
-			line[--len] = '\0';
-		if (len == 0 || line[0] == '#')
-			continue;
-		if ((c2 = strrchr(line, ',')) == NULL)
-			errx(1, "%s: line %ld: expected path,label,split", path, ln);
-		*c2 = '\0';
-		sp = c2 + 1;
-		if ((c1 = strrchr(line, ',')) == NULL)
-			errx(1, "%s: line %ld: expected path,label,split", path, ln);
-		*c1 = '\0';
-		if (line[0] == '\0')
-			errx(1, "%s: line %ld: empty path", path, ln);
-		if (rq_parse_long(c1 + 1, 0, 1000000, &lab) != 0)
-			errx(1, "%s: line %ld: bad label '%s'", path, ln, c1 + 1);
-		if (*sp == '\0')
-			errx(1, "%s: line %ld: empty split", path, ln);
-		if (split && strcmp(split, sp) != 0)
-			continue;
-		if (n == icap) {
-			icap = icap ? 2 * icap : 256;
-			if ((it = realloc(it, icap * sizeof *it)) == NULL)
-				err(1, "realloc");
-		}
-		if ((it[n].paths = strdup(line)) == NULL)
-			err(1, "strdup");
-		it[n].label = (int)lab;
-		it[n].line = ln;
-		n++;
-	}
-	if (ferror(fp))
-		err(1, "%s", path);
-	if (fp != stdin)
-		fclose(fp);
-	free(line);
-	*np = n;
-	return it;
-}
 
 /*
  * -k idx: an MNIST-style IDX file of u8 images [N,H,W] (plain or .gz)
@@ -148,7 +86,7 @@ int
 main(int argc, char **argv)
 {
 	rq_logmel lm;
-	struct item *it;
+	rq_manifest_item *it;
 	rq_tensor feat, lab, id;
 	const char *man = NULL, *split = NULL, *stats = NULL, *out = "-";
 	int kind = LOGMEL, imnet = 0, zscore = 0, size = 224, ch;
@@ -209,7 +147,9 @@ main(int argc, char **argv)
 	}
 	if (man) {
 		mname = man;
-		it = manifest(man, split, &n);
+		if (rq_manifest_read(man, split, &it, &n, msg, sizeof msg) !=
+		    RQ_OK)
+			errx(1, "%s", msg);
 	} else {
 		n = (size_t)argc;
 		if ((it = calloc(n ? n : 1, sizeof *it)) == NULL)
@@ -435,9 +375,9 @@ main(int argc, char **argv)
 	rq_tensor_free(&feat);
 	rq_tensor_free(&lab);
 	rq_tensor_free(&id);
-	if (man)        /* operands point into argv */
-		for (size_t i = 0; i < n; i++)
-			free(it[i].paths);
-	free(it);
+	if (man)
+		rq_manifest_free(it, n);
+	else            /* operands point into argv */
+		free(it);
 	return 0;
 }
