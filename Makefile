@@ -11,7 +11,7 @@ OPT ?= -O2 -march=native
 CFLAGS ?= $(OPT) -g
 WARN = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
        -Wall -Wextra -Wshadow -Wno-unused-parameter
-PKGS = gsl libpng sndfile zlib openblas
+PKGS = gsl libpng libjpeg sndfile zlib openblas
 
 # Probe the packages; a failed probe installs them (scripts/install-deps).
 ifeq ($(filter clean lint,$(MAKECMDGOALS)),)

@@ -1,5 +1,5 @@
 /*
- * rq-extract: audio files (log-mel or the CREMA-D spectrogram) or PNG
+ * rq-extract: audio files (log-mel or the CREMA-D spectrogram) or PNG/JPEG
  * images (resized, stacked frames) to a dataset tensor stream, from file
  * operands or a CSV manifest "path[;path...],label,split".
  */
@@ -256,7 +256,7 @@ main(int argc, char **argv)
 				free(x);
 				continue;
 			}
-			if (rq_png_read(p, &x, &w, &h, &c, msg, sizeof msg))
+			if (rq_image_read(p, &x, &w, &h, &c, msg, sizeof msg))
 				errx(1, "%s", msg);
 			if (imnet && c == 1) {  /* gray to RGB for ImageNet stats */
 				float *y = malloc((size_t)w * h * 3 * sizeof *y);

@@ -1,11 +1,39 @@
 /*
- * image.c: small operations on planar float images ([ch][h][w]): bilinear
- * resize, Gaussian blur, box downsampling.
+ * image.c: planar float images ([ch][h][w]): a reader that picks PNG or
+ * JPEG by the file's first bytes (never by its name), and small
+ * operations: bilinear resize, Gaussian blur, box downsampling.
  */
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "rq.h"
+
+int
+rq_image_read(const char *path, float **px, int *w, int *h, int *ch,
+    char *err, size_t errn)
+{
+	static const unsigned char png[8] = {0x89, 'P', 'N', 'G', '\r', '\n',
+	    0x1a, '\n'};
+	static const unsigned char jpeg[3] = {0xff, 0xd8, 0xff};
+	unsigned char sig[8];
+	size_t n;
+	FILE *fp;
+
+	*px = NULL;
+	if ((fp = fopen(path, "rb")) == NULL) {
+		snprintf(err, errn, "%s: cannot open", path);
+		return RQ_EIO;
+	}
+	n = fread(sig, 1, sizeof sig, fp);
+	fclose(fp);
+	if (n >= sizeof png && memcmp(sig, png, sizeof png) == 0)
+		return rq_png_read(path, px, w, h, ch, err, errn);
+	if (n >= sizeof jpeg && memcmp(sig, jpeg, sizeof jpeg) == 0)
+		return rq_jpeg_read(path, px, w, h, ch, err, errn);
+	snprintf(err, errn, "%s: not a PNG or JPEG file", path);
+	return RQ_EFORMAT;
+}
 
 /*
  * Bilinear resize with pixel centres aligned (align_corners=False, no

@@ -128,7 +128,7 @@ uint64_t rq_rng_below(rq_rng *r, uint64_t n); /* [0, n) */
 double rq_rng_normal(rq_rng *r);              /* N(0, 1) */
 void rq_rng_shuffle(rq_rng *r, int64_t *idx, size_t n);
 
-/* wav.c, png.c, image.c, idx.c, stft.c, mel.c, resample.c: features */
+/* wav.c, png.c, jpeg.c, image.c, idx.c, stft.c, mel.c, resample.c, fbank.c */
 /*
  * Readers fill err (one line, naming the file and, where it applies, the
  * record) and return RQ_EIO / RQ_EFORMAT / RQ_ENOMEM.
@@ -139,7 +139,14 @@ int rq_wav_write(const char *path, const float *x, size_t n, int sr);
 int rq_png_read(const char *path, float **px, int *w, int *h, int *ch,
     char *err, size_t errn);                 /* planar [ch][h][w] in [0, 1] */
 int rq_png_write(const char *path, const float *px, int w, int h, int ch);
-/* image.c */
+/* jpeg.c: libjpeg-turbo; gray or RGB, 8 bits, as PNG */
+int rq_jpeg_read(const char *path, float **px, int *w, int *h, int *ch,
+    char *err, size_t errn);                 /* planar [ch][h][w] in [0, 1] */
+int rq_jpeg_write(const char *path, const float *px, int w, int h, int ch,
+    int quality);                            /* quality 1..100 */
+/* image.c: PNG or JPEG by the first bytes */
+int rq_image_read(const char *path, float **px, int *w, int *h, int *ch,
+    char *err, size_t errn);
 void rq_image_resize(const float *src, int sw, int sh, int ch, float *dst,
     int dw, int dh);                         /* bilinear, planar */
 int rq_image_blur(float *p, int w, int h, double sigma); /* one plane */

@@ -1,8 +1,9 @@
 #!/bin/sh
 # extract.t: rq-extract from operands and manifests; training statistics
-# carried to another split; bad WAV, PNG and manifest lines fail cleanly.
+# carried to another split; JPEG frames read like PNG ones; bad WAV, PNG,
+# JPEG and manifest lines fail cleanly.
 . tests/tap.sh
-plan 16
+plan 21
 
 cp testdata/tone.wav "$T/a.wav"
 cp testdata/cremad_in.wav "$T/b.wav"
@@ -50,3 +51,26 @@ fails_cleanly 'idx: label count differs' '3 labels for 2 images' -f "$T/o.rqt" \
     rq-extract -k idx -o "$T/o.rqt" "$T/im.idx" "$T/lb3.idx"
 head -c 15 "$T/im.idx" >"$T/short.idx"
 fails_cleanly 'idx: truncated file' 'short.idx: truncated' rq-extract -k idx "$T/short.idx"
+
+# JPEG frames (testdata/gen-jpeg.py), by magic bytes, stacked like PNG
+cp testdata/frame.jpg "$T/f1.jpg"
+cp testdata/frame.jpg "$T/f2.png"           # a JPEG whatever its name
+printf '%s;%s;%s,2,train\n' "$T/f1.jpg" "$T/f2.png" "$T/f1.jpg" >"$T/v.csv"
+is 'JPEG frames: three stacked, RGB' \
+    "$(rq-extract -k image -s 4 -m "$T/v.csv" | rq-info | head -n 1 | cut -f2-4 | tr '\t' ' ')" \
+    'visual f32 [1,9,4,4]'
+is 'JPEG gray' \
+    "$(rq-extract -k image -s 9 testdata/frame-gray.jpg | rq-info | head -n 1 | cut -f4)" \
+    '[1,1,9,9]'
+# at full size (12 wide, 9 high, resized to 12 x 12) row 0 is the image's
+# row 0: times 255, the red plane's first row is Pillow's decode
+# (testdata/frame-jpeg.txt, lines 2-13)
+want=$(sed -n 2,13p testdata/frame-jpeg.txt | tr '\n' ' ')
+got=$(rq-extract -k image -s 12 testdata/frame.jpg | rq-tsv -n visual |
+    cut -f1-12 | awk '{ for (i = 1; i <= NF; i++) printf "%d ", $i * 255 + 0.5 }')
+is 'JPEG pixels equal the golden decode' "$got" "$want"
+head -c 600 testdata/frame.jpg >"$T/cut.jpg"
+fails_cleanly 'truncated JPEG' "cut.jpg: Premature end of JPEG file" -f "$T/out.rqt" \
+    rq-extract -k image -o "$T/out.rqt" "$T/f1.jpg" "$T/cut.jpg"
+printf '\377\330\377\341junk' >"$T/junk.jpg"
+fails_cleanly 'corrupt JPEG' "junk.jpg" rq-extract -k image "$T/junk.jpg"
