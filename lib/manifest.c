@@ -109,3 +109,37 @@ fail:
 	rq_manifest_free(it, n);
 	return rc;
 }
+
+/*
+ * The frames the RollingQ/OGM-GE data loaders take from a clip's n
+ * frames at 1 fps (1-based t, the t-th listed path), pick of them: with
+ * seg = n / pick, at test time t_i = i seg + max(seg / 2, 1); at training
+ * time (rng given) t_i uniform in [i seg + 1, i seg + seg], and 9 where
+ * that is 10 or more (their loaders clamp so); a clip of 6 frames or
+ * fewer gives frame 1 every time.  idx[i] = t_i - 1.
+ */
+int
+rq_manifest_pick(size_t n, int pick, rq_rng *rng, size_t *idx)
+{
+	size_t seg;
+
+	if (pick < 1 || n < 1)
+		return RQ_EINVAL;
+	seg = n / (size_t)pick;
+	if (n > 6 && seg < 1)
+		return RQ_ERANGE;       /* fewer frames than picks */
+	for (size_t i = 0; i < (size_t)pick; i++) {
+		size_t t;
+		if (n <= 6)
+			t = 1;
+		else if (rng == NULL)
+			t = i * seg + (seg / 2 > 1 ? seg / 2 : 1);
+		else {
+			t = i * seg + 1 + (size_t)rq_rng_below(rng, seg);
+			if (t >= 10)
+				t = 9;
+		}
+		idx[i] = t - 1;
+	}
+	return RQ_OK;
+}

@@ -179,6 +179,23 @@ int rq_logmel_compute(const rq_logmel *o, const float *x, size_t n,
 #define RQ_CREMAD_BINS 257
 #define RQ_CREMAD_FRAMES 188
 int rq_cremad_spec(const float *x, size_t n, float *out); /* x at 22050 */
+/*
+ * fbank.c: Kaldi log mel filterbank (torchaudio.compliance.kaldi.fbank:
+ * Hann window, pre-emphasis, DC removal, power, 1127 ln(1 + f/700) mel)
+ * in the Kinetics-Sounds recipe: clip mean removed first, frames zero-
+ * padded or cut to T, (v - norm_mean) / (2 norm_std); out[n_mels x T].
+ */
+typedef struct rq_fbank {
+	double sr, frame_ms, shift_ms;  /* Hz; 25 and 10 ms */
+	double low_hz, high_hz;         /* 20; high <= 0: Nyquist + high */
+	double preemph;                 /* 0.97 */
+	int n_mels, frames;             /* 128, 1024 */
+	double norm_mean, norm_std;     /* -4.503877, 5.141276 */
+} rq_fbank;
+void rq_fbank_defaults(rq_fbank *o, double sr);
+size_t rq_fbank_frames(const rq_fbank *o, size_t n);  /* before pad/cut */
+int rq_fbank_compute(const rq_fbank *o, const float *x, size_t n,
+    float *out);
 /* resample.c: polyphase windowed sinc (Kaiser 5), as scipy resample_poly */
 size_t rq_resample_len(size_t n, long up, long down);
 int rq_resample(const float *x, size_t n, long up, long down, float *y);
@@ -224,6 +241,9 @@ typedef struct rq_manifest_item {
 int rq_manifest_read(const char *path, const char *split,
     rq_manifest_item **items, size_t *n, char *err, size_t errn);
 void rq_manifest_free(rq_manifest_item *it, size_t n);
+/* pick of a clip's n 1-fps frames, the authors' rule: evenly spaced, or
+ * drawn at random from each segment as at training time (rng not NULL) */
+int rq_manifest_pick(size_t n, int pick, rq_rng *rng, size_t *idx);
 
 /* synth.c: the synthetic audio-visual data set */
 typedef struct rq_synth {

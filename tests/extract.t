@@ -3,7 +3,7 @@
 # carried to another split; JPEG frames read like PNG ones; bad WAV, PNG,
 # JPEG and manifest lines fail cleanly.
 . tests/tap.sh
-plan 21
+plan 29
 
 cp testdata/tone.wav "$T/a.wav"
 cp testdata/cremad_in.wav "$T/b.wav"
@@ -74,3 +74,36 @@ fails_cleanly 'truncated JPEG' "cut.jpg: Premature end of JPEG file" -f "$T/out.
     rq-extract -k image -o "$T/out.rqt" "$T/f1.jpg" "$T/cut.jpg"
 printf '\377\330\377\341junk' >"$T/junk.jpg"
 fails_cleanly 'corrupt JPEG' "junk.jpg" rq-extract -k image "$T/junk.jpg"
+
+# -k ksfbank: the Kinetics-Sounds Kaldi filterbank (testdata/gen-fbank.py)
+like 'ksfbank: 128 mels x 1024 frames, clips padded' \
+    "$(rq-extract -k ksfbank testdata/ks16k.wav testdata/ks22k.wav | rq-info | head -n 1)" \
+    '[2,128,1024]	feature=ksfbank kaldi sr=native'
+like 'ksfbank -T 20 cuts the 28 frames' \
+    "$(rq-extract -k ksfbank -T 20 testdata/ks16k.wav | rq-info | head -n 1)" \
+    'frames.cut=1 frames.padded=0'
+# mel 0 of frames 0-2 against torchaudio (golden lines 2, 130, 258)
+want=$(sed -n '2p;130p;258p' testdata/ksfbank.txt | tr '\n' ' ')
+got=$(rq-extract -k ksfbank -T 3 testdata/ks16k.wav | rq-tsv -n audio | cut -f1-3)
+is 'ksfbank equals torchaudio within 1e-4' \
+    "$(echo "$got $want" | awk '{ for (i = 1; i <= 3; i++) {
+        d = $i - $(i + 3); if (d < 0) d = -d; if (d > 1e-4) print "frame", i - 1, $i, $(i + 3) } }')" ''
+fails_cleanly 'ksfbank: truncated WAV' "cut.wav" -f "$T/out.rqt" \
+    rq-extract -k ksfbank -o "$T/out.rqt" "$T/cut.wav"
+
+# -P 3: the authors' three of a clip's 1-fps frames.  Ten listed, only
+# frames 1, 4 and 7 exist: the test-time choice must take just those.
+for t in 1 4 7; do cp testdata/frame.jpg "$T/frame_0000$t.jpg"; done
+l=; for t in 1 2 3 4 5 6 7 8 9 10; do l="$l${l:+;}$T/frame_0000$t.jpg"; done
+printf '%s,1,test\n' "$l" >"$T/clip.csv"
+like '-P 3: frames 1, 4, 7 of 10' \
+    "$(rq-extract -k image -s 4 -P 3 -m "$T/clip.csv" | rq-info | head -n 1)" \
+    '[1,9,4,4]'
+fails_cleanly 'without -P all ten are read' "frame_00002.jpg" \
+    rq-extract -k image -s 4 -m "$T/clip.csv"
+for t in 2 3 5 6 8 9 10; do cp testdata/frame.jpg "$T/frame_0000$t.jpg"; done
+like '-P 3 -R: the training draw, seeded' \
+    "$(rq-extract -k image -s 4 -P 3 -R 5 -m "$T/clip.csv" | rq-info | head -n 1)" \
+    'frames=pick=3 train seed=5'
+rq-extract -k cremad -P 3 "$T/a.wav" >/dev/null 2>&1
+is '-P with audio is a usage error' $? 2

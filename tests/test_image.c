@@ -210,6 +210,50 @@ Test(image, read_by_magic)
 	    &ch, err, sizeof err), RQ_EFORMAT);
 }
 
+/* the authors' frame choice: 3 of n 1-fps frames, test and train rules */
+Test(image, manifest_pick)
+{
+	size_t idx[3], seen[3][10] = {{0}};
+	rq_rng r;
+
+	cr_assert_eq(rq_manifest_pick(10, 3, NULL, idx), RQ_OK);
+	cr_assert(idx[0] == 0 && idx[1] == 3 && idx[2] == 6,   /* t 1 4 7 */
+	    "%zu %zu %zu", idx[0], idx[1], idx[2]);
+	cr_assert_eq(rq_manifest_pick(20, 3, NULL, idx), RQ_OK);
+	cr_assert(idx[0] == 2 && idx[1] == 8 && idx[2] == 14,  /* 3 9 15 */
+	    "%zu %zu %zu", idx[0], idx[1], idx[2]);
+	cr_assert_eq(rq_manifest_pick(7, 3, NULL, idx), RQ_OK);
+	cr_assert(idx[0] == 0 && idx[1] == 2 && idx[2] == 4);  /* 1 3 5 */
+	cr_assert_eq(rq_manifest_pick(6, 3, NULL, idx), RQ_OK);
+	cr_assert(idx[0] == 0 && idx[1] == 0 && idx[2] == 0);  /* <= 6: 1 */
+	cr_assert_eq(rq_manifest_pick(2, 3, NULL, idx), RQ_OK);
+	cr_assert(idx[0] == 0 && idx[1] == 0 && idx[2] == 0);
+	cr_assert_eq(rq_manifest_pick(0, 3, NULL, idx), RQ_EINVAL);
+	cr_assert_eq(rq_manifest_pick(7, 8, NULL, idx), RQ_ERANGE);
+	/* train, 10 frames: segment i is t in [3i+1, 3i+3], each drawn */
+	rq_rng_seed(&r, 18);
+	for (int k = 0; k < 600; k++) {
+		cr_assert_eq(rq_manifest_pick(10, 3, &r, idx), RQ_OK);
+		for (int i = 0; i < 3; i++) {
+			cr_assert(idx[i] >= (size_t)3 * i && idx[i] <= (size_t)3 * i + 2,
+			    "segment %d: %zu", i, idx[i]);
+			seen[i][idx[i]]++;
+		}
+	}
+	for (int i = 0; i < 3; i++)
+		for (int t = 3 * i; t <= 3 * i + 2; t++)
+			cr_assert(seen[i][t] > 100, "segment %d frame %d: %zu of 600",
+			    i, t, seen[i][t]);
+	/* train, 20 frames: t >= 10 becomes 9, so segment 2 is always 9 */
+	for (int k = 0; k < 50; k++) {
+		cr_assert_eq(rq_manifest_pick(20, 3, &r, idx), RQ_OK);
+		cr_assert(idx[0] <= 5 && idx[1] >= 6 && idx[1] <= 8 &&
+		    idx[2] == 8, "%zu %zu %zu", idx[0], idx[1], idx[2]);
+	}
+	cr_assert_eq(rq_manifest_pick(4, 3, &r, idx), RQ_OK);
+	cr_assert(idx[0] == 0 && idx[1] == 0 && idx[2] == 0);
+}
+
 /* big-endian IDX, gzip-compressed through zlib */
 Test(image, idx_round_trip_and_truncation)
 {
