@@ -44,6 +44,20 @@ on_message(j_common_ptr cinfo, int level)
 		on_error(cinfo);
 }
 
+/* the error manager of a (de)compressor: messages into err, longjmp */
+static struct jpeg_error_mgr *
+jerr_init(struct jerr *e, char *err, size_t errn, const char *path)
+{
+	memset(e, 0, sizeof *e);
+	e->err = err;
+	e->errn = errn;
+	e->path = path;
+	jpeg_std_error(&e->pub);
+	e->pub.error_exit = on_error;
+	e->pub.emit_message = on_message;
+	return &e->pub;
+}
+
 int
 rq_jpeg_read(const char *path, float **px, int *w, int *h, int *ch,
     char *err, size_t errn)
@@ -61,13 +75,7 @@ rq_jpeg_read(const char *path, float **px, int *w, int *h, int *ch,
 		snprintf(err, errn, "%s: cannot open", path);
 		return RQ_EIO;
 	}
-	memset(&e, 0, sizeof e);
-	e.err = err;
-	e.errn = errn;
-	e.path = path;
-	cinfo.err = jpeg_std_error(&e.pub);
-	e.pub.error_exit = on_error;
-	e.pub.emit_message = on_message;
+	cinfo.err = jerr_init(&e, err, errn, path);
 	if (setjmp(e.jb)) {
 		jpeg_destroy_decompress(&cinfo);
 		fclose(fp);
@@ -139,13 +147,7 @@ rq_jpeg_write(const char *path, const float *px, int w, int h, int ch,
 		return RQ_EINVAL;
 	if ((fp = fopen(path, "wb")) == NULL)
 		return RQ_EIO;
-	memset(&e, 0, sizeof e);
-	e.err = msg;
-	e.errn = sizeof msg;
-	e.path = path;
-	cinfo.err = jpeg_std_error(&e.pub);
-	e.pub.error_exit = on_error;
-	e.pub.emit_message = on_message;
+	cinfo.err = jerr_init(&e, msg, sizeof msg, path);
 	if (setjmp(e.jb)) {
 		jpeg_destroy_compress(&cinfo);
 		fclose(fp);

@@ -24,6 +24,19 @@ put(const char *path, const void *b, size_t n)
 	fclose(fp);
 }
 
+/* the bytes of a file (at most cap) */
+static size_t
+slurp(const char *path, unsigned char *b, size_t cap)
+{
+	FILE *fp = fopen(path, "rb");
+	size_t n;
+
+	cr_assert_not_null(fp, "%s", path);
+	n = fread(b, 1, cap, fp);
+	fclose(fp);
+	return n;
+}
+
 Test(image, png_round_trip_gray_rgb)
 {
 	float px[3 * 5 * 7], *q;
@@ -54,15 +67,12 @@ Test(image, png_bad_input)
 	char err[512];
 	unsigned char b[4096];
 	size_t n;
-	FILE *fp;
 
 	for (int i = 0; i < 64; i++)
 		px[i] = (float)i / 64;
 	mkdir("tests/tmp", 0777);
 	cr_assert_eq(rq_png_write("tests/tmp/image_ok.png", px, 8, 8, 1), RQ_OK);
-	fp = fopen("tests/tmp/image_ok.png", "rb");
-	n = fread(b, 1, sizeof b, fp);
-	fclose(fp);
+	n = slurp("tests/tmp/image_ok.png", b, sizeof b);
 	put("tests/tmp/image_trunc.png", b, n / 2);
 	cr_assert_eq(rq_png_read("tests/tmp/image_trunc.png", &q, &w, &h, &ch,
 	    err, sizeof err), RQ_EFORMAT);
@@ -145,12 +155,8 @@ Test(image, jpeg_bad_input)
 	float *q;
 	int w, h, ch;
 	char err[512];
-	size_t n;
-	FILE *fp = fopen("testdata/frame.jpg", "rb");
+	size_t n = slurp("testdata/frame.jpg", b, sizeof b);
 
-	cr_assert_not_null(fp);
-	n = fread(b, 1, sizeof b, fp);
-	fclose(fp);
 	mkdir("tests/tmp", 0777);
 	put("tests/tmp/image_trunc.jpg", b, n - 40);
 	cr_assert_eq(rq_jpeg_read("tests/tmp/image_trunc.jpg", &q, &w, &h, &ch,
@@ -178,12 +184,8 @@ Test(image, read_by_magic)
 	int w, h, ch;
 	char err[512];
 	unsigned char b[4096];
-	size_t n;
-	FILE *fp = fopen("testdata/frame.jpg", "rb");
+	size_t n = slurp("testdata/frame.jpg", b, sizeof b);
 
-	cr_assert_not_null(fp);
-	n = fread(b, 1, sizeof b, fp);
-	fclose(fp);
 	mkdir("tests/tmp", 0777);
 	put("tests/tmp/image_jpeg.png", b, n);
 	cr_assert_eq(rq_image_read("tests/tmp/image_jpeg.png", &q, &w, &h, &ch,
