@@ -86,6 +86,7 @@ rq_fbank_compute(const rq_fbank *o, const float *x, size_t n, float *out)
 	double nyq = o->sr / 2, hi = o->high_hz > 0 ? o->high_hz :
 	    nyq + o->high_hz, mlo, mhi, delta, mean = 0, scale, *f = NULL,
 	    *win = NULL, *P = NULL, *B = NULL;
+	size_t *k0 = NULL, *k1 = NULL;  /* band m: B zero outside k0..k1-1 */
 	gsl_fft_real_wavetable *wt = NULL;
 	gsl_fft_real_workspace *ws = NULL;
 	int rc = RQ_ENOMEM;
@@ -101,9 +102,11 @@ rq_fbank_compute(const rq_fbank *o, const float *x, size_t n, float *out)
 	win = malloc(W * sizeof *win);
 	P = malloc(K * sizeof *P);
 	B = calloc(M * K, sizeof *B);
+	k0 = calloc(M, sizeof *k0);
+	k1 = calloc(M, sizeof *k1);
 	wt = gsl_fft_real_wavetable_alloc(N);
 	ws = gsl_fft_real_workspace_alloc(N);
-	if (!f || !win || !P || !B || !wt || !ws)
+	if (!f || !win || !P || !B || !k0 || !k1 || !wt || !ws)
 		goto out;
 	for (size_t j = 0; j < W; j++)
 		win[j] = 0.5 - 0.5 * cos(2 * M_PI * (double)j / (double)(W - 1));
@@ -118,6 +121,11 @@ rq_fbank_compute(const rq_fbank *o, const float *x, size_t n, float *out)
 			double up = (mel - l) / (c - l), down = (r - mel) / (r - c);
 			double w = up < down ? up : down;
 			B[m * K + k] = w > 0 ? w : 0;
+			if (w > 0) {
+				if (k1[m] == 0)
+					k0[m] = k;
+				k1[m] = k + 1;
+			}
 		}
 	}
 	for (size_t i = 0; i < n; i++)
@@ -153,8 +161,8 @@ rq_fbank_compute(const rq_fbank *o, const float *x, size_t n, float *out)
 			P[k] = f[2 * k - 1] * f[2 * k - 1] + f[2 * k] * f[2 * k];
 		P[N / 2] = f[N - 1] * f[N - 1];
 		for (size_t m = 0; m < M; m++) {
-			double e = 0;
-			for (size_t k = 0; k < K; k++)
+			double e = 0;   /* the terms skipped are +0 */
+			for (size_t k = k0[m]; k < k1[m]; k++)
 				e += B[m * K + k] * P[k];
 			e = log(e > FLT_EPSILON ? e : FLT_EPSILON);
 			out[m * T + t] = (float)((e - o->norm_mean) * scale);
@@ -166,6 +174,8 @@ out:
 	free(win);
 	free(P);
 	free(B);
+	free(k0);
+	free(k1);
 	if (wt)
 		gsl_fft_real_wavetable_free(wt);
 	if (ws)
