@@ -6,6 +6,7 @@
 # (Debian python3-pil 9.4 on libjpeg62-turbo 2.1.5).  Files written:
 #   testdata/frame.jpg       RGB 12 wide x 9 high, baseline, quality 90
 #   testdata/frame-gray.jpg  gray 12 x 9, progressive, quality 90
+#   testdata/frame-cmyk.jpg  the RGB frame as CMYK (refused by rq)
 #   testdata/frame-jpeg.txt  Pillow's decoded bytes: frame.jpg then
 #                            frame-gray.jpg, planar [c][y][x], one a line
 import numpy as np
@@ -18,6 +19,8 @@ g = (255 - 18 * y - 3 * x) % 256
 b = (40 + 7 * x * y) % 256
 rgb = np.stack([r, g, b], -1).astype(np.uint8)
 Image.fromarray(rgb).save('testdata/frame.jpg', quality=90)
+Image.fromarray(rgb).convert('CMYK').save('testdata/frame-cmyk.jpg',
+                                         quality=90)
 gray = ((x * 21 + y * 9) % 256).astype(np.uint8)
 Image.fromarray(gray).save('testdata/frame-gray.jpg', quality=90,
                            progressive=True)

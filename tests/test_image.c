@@ -175,6 +175,10 @@ Test(image, jpeg_bad_input)
 	cr_assert_not_null(strstr(err, "image_junk.jpg"), "%s", err);
 	cr_assert_eq(rq_jpeg_read("tests/tmp/no-such.jpg", &q, &w, &h, &ch,
 	    err, sizeof err), RQ_EIO);
+	cr_assert_eq(rq_jpeg_read("testdata/frame-cmyk.jpg", &q, &w, &h, &ch,
+	    err, sizeof err), RQ_EFORMAT);
+	cr_assert_str_eq(err, "testdata/frame-cmyk.jpg: CMYK JPEG not "
+	    "supported");
 }
 
 /* rq_image_read goes by the first bytes, not by the name */
