@@ -15,7 +15,7 @@ OPT ?= -O2 -march=native
 CFLAGS ?= $(OPT) -g
 WARN = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
        -Wall -Wextra -Wshadow -Wno-unused-parameter
-PKGS = gsl libpng sndfile zlib openblas
+PKGS = gsl libpng libjpeg sndfile zlib openblas
 
 # Probe the packages; a failed probe installs them (scripts/install-deps).
 ifeq ($(filter clean lint uninstall,$(MAKECMDGOALS)),)
@@ -193,8 +193,6 @@ fuzz/out/librq.a: $(FUZZ_OBJ)
 fuzz/out/fuzz_%: fuzz/fuzz_%.c fuzz/memfile.h fuzz/out/librq.a lib/rq.h
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< fuzz/out/librq.a \
 	    $(LDLIBS)
-
-fuzz/out/fuzz_manifest: bin/rq-extract.c	# includes the program
 
 fuzz-build: $(FUZZ_BINS)
 

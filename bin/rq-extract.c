@@ -1,7 +1,9 @@
 /*
- * rq-extract: audio files (log-mel or the CREMA-D spectrogram) or PNG
- * images (resized, stacked frames) to a dataset tensor stream, from file
- * operands or a CSV manifest "path[;path...],label,split".
+ * rq-extract: audio files (log-mel, the CREMA-D spectrogram or the
+ * Kinetics-Sounds Kaldi filterbank) or PNG/JPEG images (resized, stacked
+ * frames, optionally picked from a clip's frames as the authors' loaders
+ * pick them) to a dataset tensor stream, from file operands or a CSV
+ * manifest "path[;path...],label,split".
  */
 #include <err.h>
 #include <math.h>
@@ -14,81 +16,21 @@
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: rq-extract [-k logmel|cremad|image] "
-	    "[-m manifest] [-S split] [-r rate]\n"
-	    "                  [-M mels] [-T frames] [-n n_fft] [-w win] "
-	    "[-H hop] [-s size] [-I]\n"
-	    "                  [-z | -N stats] [-o file] [file ...]\n"
+	fprintf(stderr, "usage: rq-extract [-k logmel|cremad|ksfbank|image] "
+	    "[-m manifest] [-S split]\n"
+	    "                  [-r rate] [-M mels] [-T frames] [-n n_fft] "
+	    "[-w win] [-H hop]\n"
+	    "                  [-s size] [-I] [-P pick [-R seed]] "
+	    "[-z | -N stats] [-o file]\n"
+	    "                  [file ...]\n"
 	    "       rq-extract -k idx [-S split] [-z | -N stats] [-o file] "
 	    "images [labels]\n");
 	exit(2);
 }
 
-enum { LOGMEL, CREMAD, IMAGE, IDX };
-
-struct item {
-	char *paths;        /* ';'-separated */
-	int label;
-	long line;
-};
+enum { LOGMEL, CREMAD, KSFBANK, IMAGE, IDX };
 
 static const char *mname = "-";
-
-static struct item *
-manifest(const char *path, const char *split, size_t *np)
-{
-	FILE *fp = strcmp(path, "-") ? fopen(path, "r") : stdin;
-	char *line = NULL;
-	size_t cap = 0, n = 0, icap = 0;
-	struct item *it = NULL;
-	long ln = 0;
-	ssize_t len;
-
-	if (fp == NULL)
-		err(1, "%s", path);
-	while ((len = getline(&line, &cap, fp)) != -1) {
-		char *c1, *c2, *sp;
-		long lab;
-
-		ln++;
-		while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
-			line[--len] = '\0';
-		if (len == 0 || line[0] == '#')
-			continue;
-		if ((c2 = strrchr(line, ',')) == NULL)
-			errx(1, "%s: line %ld: expected path,label,split", path, ln);
-		*c2 = '\0';
-		sp = c2 + 1;
-		if ((c1 = strrchr(line, ',')) == NULL)
-			errx(1, "%s: line %ld: expected path,label,split", path, ln);
-		*c1 = '\0';
-		if (line[0] == '\0')
-			errx(1, "%s: line %ld: empty path", path, ln);
-		if (rq_parse_long(c1 + 1, 0, 1000000, &lab) != 0)
-			errx(1, "%s: line %ld: bad label '%s'", path, ln, c1 + 1);
-		if (*sp == '\0')
-			errx(1, "%s: line %ld: empty split", path, ln);
-		if (split && strcmp(split, sp) != 0)
-			continue;
-		if (n == icap) {
-			icap = icap ? 2 * icap : 256;
-			if ((it = realloc(it, icap * sizeof *it)) == NULL)
-				err(1, "realloc");
-		}
-		if ((it[n].paths = strdup(line)) == NULL)
-			err(1, "strdup");
-		it[n].label = (int)lab;
-		it[n].line = ln;
-		n++;
-	}
-	if (ferror(fp))
-		err(1, "%s", path);
-	if (fp != stdin)
-		fclose(fp);
-	free(line);
-	*np = n;
-	return it;
-}
 
 /*
  * -k idx: an MNIST-style IDX file of u8 images [N,H,W] (plain or .gz)
@@ -144,29 +86,84 @@ idx_input(int argc, char **argv, rq_tensor *feat, rq_tensor *lab,
 	return n;
 }
 
+/*
+ * -P: replace each item's ';'-separated frames (a clip's 1-fps frames in
+ * order) by the pick of them rq_manifest_pick chooses (rng: -R's draw).
+ */
+static void
+pick_frames(rq_manifest_item *it, size_t n, int pick, rq_rng *rng, int own)
+{
+	size_t *idx = malloc((size_t)pick * sizeof *idx);
+
+	if (idx == NULL)
+		err(1, "malloc");
+	for (size_t i = 0; i < n; i++) {
+		char *s = strdup(it[i].paths), **f = NULL, *p, *save = NULL, *out;
+		size_t nf = 0, len = 0;
+		int rc;
+
+		if (s == NULL)
+			err(1, "strdup");
+		for (p = strtok_r(s, ";", &save); p;
+		    p = strtok_r(NULL, ";", &save)) {
+			if ((f = realloc(f, (nf + 1) * sizeof *f)) == NULL)
+				err(1, "realloc");
+			f[nf++] = p;
+		}
+		if ((rc = rq_manifest_pick(nf, pick, rng, idx)) != RQ_OK)
+			errx(1, "%s: line %ld: %zu frames, too few for -P %d",
+			    mname, it[i].line, nf, pick);
+		for (int k = 0; k < pick; k++)
+			len += strlen(f[idx[k]]) + 1;
+		if ((out = malloc(len + 1)) == NULL)
+			err(1, "malloc");
+		out[0] = '\0';
+		for (int k = 0; k < pick; k++) {
+			if (k)
+				strcat(out, ";");
+			strcat(out, f[idx[k]]);
+		}
+		if (own)
+			free(it[i].paths);
+		it[i].paths = out;
+		free(f);
+		free(s);
+	}
+	free(idx);
+}
+
 int
 main(int argc, char **argv)
 {
 	rq_logmel lm;
-	struct item *it;
+	rq_fbank fb;
+	rq_manifest_item *it;
 	rq_tensor feat, lab, id;
 	const char *man = NULL, *split = NULL, *stats = NULL, *out = "-";
+	const char *optrate = NULL;
 	int kind = LOGMEL, imnet = 0, zscore = 0, size = 224, ch;
+	int mels = 0, frames_T = 0;         /* -M, -T given */
+	int pick = 0, draw = 0;             /* -P, -R given */
+	uint64_t seed = 0;
+	rq_rng rng;
 	long v, rate = 0, rec;
-	size_t n, per = 0, C = 0;
+	size_t n, per = 0, C = 0, ncut = 0, npad = 0;
 	double mean = 0, sd = 1;
 	rq_stream *s;
 	char msg[700];
 
 	rq_progname_init(argc, argv);
 	rq_logmel_defaults(&lm);
-	while ((ch = getopt(argc, argv, "k:m:S:r:M:T:n:w:H:s:IzN:o:")) != -1) {
+	rq_fbank_defaults(&fb, 16000);
+	while ((ch = getopt(argc, argv, "k:m:S:r:M:T:n:w:H:s:IP:R:zN:o:")) != -1) {
 		switch (ch) {
 		case 'k':
 			if (strcmp(optarg, "logmel") == 0)
 				kind = LOGMEL;
 			else if (strcmp(optarg, "cremad") == 0)
 				kind = CREMAD;
+			else if (strcmp(optarg, "ksfbank") == 0)
+				kind = KSFBANK;
 			else if (strcmp(optarg, "image") == 0)
 				kind = IMAGE;
 			else if (strcmp(optarg, "idx") == 0)
@@ -179,18 +176,29 @@ main(int argc, char **argv)
 		case 'r':
 			if (rq_parse_long(optarg, 1000, 384000, &rate) != 0)
 				errx(2, "-r: bad rate: %s", optarg);
+			optrate = optarg;
 			break;
 		case 'M': case 'T': case 'n': case 'w': case 'H': case 's':
 			if (rq_parse_long(optarg, 1, 65536, &v) != 0)
 				errx(2, "-%c: bad number: %s", ch, optarg);
-			if (ch == 'M') lm.n_mels = (int)v;
-			if (ch == 'T') lm.frames = (int)v;
+			if (ch == 'M') lm.n_mels = mels = (int)v;
+			if (ch == 'T') lm.frames = frames_T = (int)v;
 			if (ch == 'n') lm.n_fft = (int)v;
 			if (ch == 'w') lm.win = (int)v;
 			if (ch == 'H') lm.hop = (int)v;
 			if (ch == 's') size = (int)v;
 			break;
 		case 'I': imnet = 1; break;
+		case 'P':
+			if (rq_parse_long(optarg, 1, 64, &v) != 0)
+				errx(2, "-P: bad frame count: %s", optarg);
+			pick = (int)v;
+			break;
+		case 'R':
+			if (rq_parse_u64(optarg, &seed) != 0)
+				errx(2, "-R: bad seed: %s", optarg);
+			draw = 1;
+			break;
 		case 'z': zscore = 1; break;
 		case 'N': stats = optarg; break;
 		case 'o': out = optarg; break;
@@ -201,15 +209,24 @@ main(int argc, char **argv)
 	argv += optind;
 	if ((man != NULL) == (argc > 0) || (zscore && stats) ||
 	    (imnet && kind != IMAGE) || lm.win > lm.n_fft ||
+	    ((pick || draw) && kind != IMAGE) || (draw && !pick) ||
 	    (kind == IDX && man != NULL))
 		usage();
 	if (rate) {
 		lm.sr = (double)rate;
 		lm.fmax = lm.sr / 2;
 	}
+	if (mels)
+		fb.n_mels = mels;
+	if (frames_T)
+		fb.frames = frames_T;
+	if (kind == KSFBANK && fb.n_mels < 4)
+		errx(2, "-M: ksfbank needs at least 4 mel bins");
 	if (man) {
 		mname = man;
-		it = manifest(man, split, &n);
+		if (rq_manifest_read(man, split, &it, &n, msg, sizeof msg) !=
+		    RQ_OK)
+			errx(1, "%s", msg);
 	} else {
 		n = (size_t)argc;
 		if ((it = calloc(n ? n : 1, sizeof *it)) == NULL)
@@ -223,6 +240,10 @@ main(int argc, char **argv)
 	if (n == 0)
 		errx(1, "%s: no items%s%s", mname, split ? " in split " : "",
 		    split ? split : "");
+	if (pick) {
+		rq_rng_seed(&rng, seed);
+		pick_frames(it, n, pick, draw ? &rng : NULL, man != NULL);
+	}
 	if (stats) {    /* norm.mean and norm.std of the train stream */
 		rq_stream *ss = rq_stream_open(stats, "r");
 		rq_tensor t;
@@ -270,7 +291,7 @@ main(int argc, char **argv)
 		for (p = strtok_r(paths, ";", &save); p;
 		    p = strtok_r(NULL, ";", &save), frames++) {
 			float *x, *buf;
-			size_t nx, need;
+			size_t nx, need, F, Tn;
 			int sr, w, h, c, rc;
 
 			if (kind != IMAGE) {
@@ -288,7 +309,8 @@ main(int argc, char **argv)
 					free(x);
 					x = y;
 					nx = ny;
-				} else if (kind == LOGMEL && sr != (int)lm.sr) {
+				} else if ((kind == LOGMEL && sr != (int)lm.sr) ||
+				    (kind == KSFBANK && rate && sr != rate)) {
 					float *y;
 					size_t ny;
 					if (rq_resample_rate(x, nx, sr, (long)lm.sr, &y,
@@ -297,26 +319,40 @@ main(int argc, char **argv)
 					free(x);
 					x = y;
 					nx = ny;
+					sr = (int)lm.sr;
 				}
-				per = kind == CREMAD ? (size_t)RQ_CREMAD_BINS *
-				    RQ_CREMAD_FRAMES : (size_t)lm.n_mels * lm.frames;
+				if (kind == CREMAD)
+					F = RQ_CREMAD_BINS, Tn = RQ_CREMAD_FRAMES;
+				else if (kind == KSFBANK)
+					F = (size_t)fb.n_mels, Tn = (size_t)fb.frames;
+				else
+					F = (size_t)lm.n_mels, Tn = (size_t)lm.frames;
+				per = F * Tn;
 				if (i == 0) {
-					uint64_t d[3] = {n, kind == CREMAD ?
-					    RQ_CREMAD_BINS : (uint64_t)lm.n_mels,
-					    kind == CREMAD ? RQ_CREMAD_FRAMES :
-					    (uint64_t)lm.frames};
+					uint64_t d[3] = {n, F, Tn};
 					if (rq_tensor_alloc(&feat, RQ_F32, 3, d))
 						errx(1, "out of memory");
 				}
 				buf = (float *)feat.data + i * per;
+				if (kind == KSFBANK) {
+					fb.sr = sr;     /* the clip's own rate */
+					if (fb.high_hz <= 0 && 20 >= sr / 2.0)
+						errx(1, "%s: %d Hz is too low a rate", p,
+						    sr);
+					if (rq_fbank_frames(&fb, nx) > (size_t)fb.frames)
+						ncut++;
+					else if (rq_fbank_frames(&fb, nx) < (size_t)fb.frames)
+						npad++;
+				}
 				rc = kind == CREMAD ? rq_cremad_spec(x, nx, buf) :
-				    rq_logmel_compute(&lm, x, nx, buf);
+				    kind == KSFBANK ? rq_fbank_compute(&fb, x, nx,
+				    buf) : rq_logmel_compute(&lm, x, nx, buf);
 				if (rc != RQ_OK)
 					errx(1, "%s: feature extraction failed", p);
 				free(x);
 				continue;
 			}
-			if (rq_png_read(p, &x, &w, &h, &c, msg, sizeof msg))
+			if (rq_image_read(p, &x, &w, &h, &c, msg, sizeof msg))
 				errx(1, "%s", msg);
 			if (imnet && c == 1) {  /* gray to RGB for ImageNet stats */
 				float *y = malloc((size_t)w * h * 3 * sizeof *y);
@@ -401,14 +437,29 @@ main(int argc, char **argv)
 			else if (kind == CREMAD)
 				rc |= rq_meta_set(all[k], "feature", "cremad sr=22050 "
 				    "n_fft=512 hop=353 log_eps=1e-7");
+			else if (kind == KSFBANK)
+				rc |= rq_meta_set(all[k], "feature", "ksfbank kaldi "
+				    "sr=%s win=25ms shift=10ms hann preemph=0.97 "
+				    "mels=%d low=20 frames=%d norm=%.7g,%.7g",
+				    rate ? optrate : "native", fb.n_mels, fb.frames,
+				    fb.norm_mean, fb.norm_std);
 			else if (kind == IDX)
 				rc |= rq_meta_set(all[k], "feature", "idx bytes/255");
 			else
 				rc |= rq_meta_set(all[k], "feature", "image size=%d%s",
 				    size, imnet ? " imagenet" : "");
+			if (pick)
+				rc |= draw ? rq_meta_set(all[k], "frames",
+				    "pick=%d train seed=%llu", pick,
+				    (unsigned long long)seed) :
+				    rq_meta_set(all[k], "frames", "pick=%d test", pick);
 			if (rc)
 				errx(1, "metadata");
 		}
+		if (kind == KSFBANK)    /* clips longer or shorter than T */
+			if (rq_meta_set(&feat, "frames.cut", "%zu", ncut) ||
+			    rq_meta_set(&feat, "frames.padded", "%zu", npad))
+				errx(1, "metadata");
 		if (zscore || stats)
 			if (rq_meta_set(&feat, "norm.mean", "%.9g", mean) ||
 			    rq_meta_set(&feat, "norm.std", "%.9g", sd))
@@ -435,9 +486,12 @@ main(int argc, char **argv)
 	rq_tensor_free(&feat);
 	rq_tensor_free(&lab);
 	rq_tensor_free(&id);
-	if (man)        /* operands point into argv */
-		for (size_t i = 0; i < n; i++)
+	if (man)
+		rq_manifest_free(it, n);
+	else {          /* operands point into argv, picks are ours */
+		for (size_t i = 0; pick && i < n; i++)
 			free(it[i].paths);
-	free(it);
+		free(it);
+	}
 	return 0;
 }

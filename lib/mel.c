@@ -10,7 +10,6 @@
  * centre-padded (with log(eps), i.e. silence) to a fixed count.
  */
 #include <math.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,23 +19,21 @@
  * A filterbank and, per band, its first and last non-zero bin: a band is
  * a triangle a few bins wide, so the projection visits about 2 K of the
  * n_mels K weights.  Log-mel uses the same parameters clip after clip, so
- * the last NBANK filterbanks are kept, keyed by every parameter (doubles
- * bit for bit), the least recently used rebuilt; users counts the callers
- * still reading an entry, which is never evicted.  Freed at exit.
+ * the last few filterbanks are kept (cache.c), keyed by every parameter
+ * (doubles bit for bit), the least recently used rebuilt.
  */
-#define NBANK 4
-
-static struct bank {
-	int n_mels, n_fft;
+struct bkey {
 	double sr, fmin, fmax;
-	double *fb;             /* [n_mels x K]; NULL: empty slot */
+	int n_mels, n_fft;
+};
+
+struct bank {
+	double *fb;             /* [n_mels x K] */
 	int *lo, *hi;           /* band m: fb zero outside bins lo..hi */
-	unsigned users;
-	unsigned long stamp;    /* last use; 0 for an empty slot */
-} bank_cache[NBANK];
-static unsigned long bank_clock;
-static int bank_atexit;
-static pthread_mutex_t bank_lock = PTHREAD_MUTEX_INITIALIZER;
+};
+
+static void bank_free(void *);
+static rq_cache bank_cache = RQ_CACHE_INIT(bank_free);
 
 double
 rq_mel_hz2mel(double hz)
@@ -93,61 +90,36 @@ rq_logmel_defaults(rq_logmel *o)
 	o->center = 1;
 }
 
-static int
-same(double a, double b)
-{
-	return memcmp(&a, &b, sizeof a) == 0;
-}
-
 static void
-bank_free(struct bank *b)
+bank_free(void *v)
 {
+	struct bank *b = v;
+
+	if (b == NULL)
+		return;
 	free(b->fb);
 	free(b->lo);
 	free(b->hi);
-	memset(b, 0, sizeof *b);
+	free(b);
 }
 
-static void
-bank_free_all(void)
-{
-	pthread_mutex_lock(&bank_lock);
-	for (int i = 0; i < NBANK; i++)
-		if (bank_cache[i].users == 0)
-			bank_free(&bank_cache[i]);
-	pthread_mutex_unlock(&bank_lock);
-}
-
-/*
- * The filterbank of o into *b, from the cache or built (and cached when a
- * slot is free); *slot is for bank_put (-1: b is the caller's to free).
- * The status is rq_mel_filterbank's, or RQ_ENOMEM.
- */
+/* the filterbank of key k into *val; rq_mel_filterbank's status or ENOMEM */
 static int
-bank_get(const rq_logmel *o, struct bank *b, int *slot)
+bank_make(const void *key, void *arg, void **val)
 {
+	const struct bkey *o = key;
 	size_t K = (size_t)o->n_fft / 2 + 1;
-	int v = -1, rc;
+	struct bank *b;
+	int rc;
 
-	pthread_mutex_lock(&bank_lock);
-	for (int i = 0; i < NBANK; i++) {
-		struct bank *c = &bank_cache[i];
-		if (c->fb != NULL && c->n_mels == o->n_mels &&
-		    c->n_fft == o->n_fft && same(c->sr, o->sr) &&
-		    same(c->fmin, o->fmin) && same(c->fmax, o->fmax)) {
-			c->users++;
-			c->stamp = ++bank_clock;
-			*b = *c;
-			*slot = i;
-			pthread_mutex_unlock(&bank_lock);
-			return RQ_OK;
-		}
-	}
-	pthread_mutex_unlock(&bank_lock);
-	memset(b, 0, sizeof *b);
-	b->fb = malloc((size_t)o->n_mels * K * sizeof *b->fb);
-	if (b->fb == NULL)
+	(void)arg;
+	if ((b = calloc(1, sizeof *b)) == NULL)
 		return RQ_ENOMEM;
+	b->fb = malloc((size_t)o->n_mels * K * sizeof *b->fb);
+	if (b->fb == NULL) {
+		bank_free(b);
+		return RQ_ENOMEM;
+	}
 	if ((rc = rq_mel_filterbank(o->n_mels, o->n_fft, o->sr, o->fmin,
 	    o->fmax, b->fb)) != RQ_OK) {
 		bank_free(b);
@@ -169,40 +141,8 @@ bank_get(const rq_logmel *o, struct bank *b, int *slot)
 		b->lo[m] = lo;
 		b->hi[m] = hi;    /* lo > hi: an empty band */
 	}
-	b->n_mels = o->n_mels;
-	b->n_fft = o->n_fft;
-	b->sr = o->sr;
-	b->fmin = o->fmin;
-	b->fmax = o->fmax;
-	b->users = 1;
-	pthread_mutex_lock(&bank_lock);
-	/* an empty slot, else the least recently used one not in use */
-	for (int i = 0; i < NBANK; i++)
-		if (bank_cache[i].users == 0 &&
-		    (v < 0 || bank_cache[i].stamp < bank_cache[v].stamp))
-			v = i;
-	*slot = v;
-	if (v >= 0) {
-		bank_free(&bank_cache[v]);
-		b->stamp = ++bank_clock;
-		bank_cache[v] = *b;
-		if (!bank_atexit)
-			bank_atexit = atexit(bank_free_all) == 0;
-	}
-	pthread_mutex_unlock(&bank_lock);
+	*val = b;
 	return RQ_OK;
-}
-
-static void
-bank_put(struct bank *b, int slot)
-{
-	if (slot < 0) {
-		bank_free(b);
-		return;
-	}
-	pthread_mutex_lock(&bank_lock);
-	bank_cache[slot].users--;
-	pthread_mutex_unlock(&bank_lock);
 }
 
 int
@@ -213,7 +153,9 @@ rq_logmel_compute(const rq_logmel *o, const float *x, size_t n, float *out)
 	float *mag = NULL, silence;
 	double *e = NULL;
 	rq_stft *p = NULL;
-	struct bank b;
+	struct bank *bp = NULL;
+	struct bkey key;
+	void *cached = NULL;
 	int rc = RQ_ENOMEM, slot = -1, full = 0;
 
 	if (o->frames < 1 || o->hop < 1 || !(o->eps > 0))
@@ -223,13 +165,20 @@ rq_logmel_compute(const rq_logmel *o, const float *x, size_t n, float *out)
 		nf = 1;     /* shorter than one frame: analyse it zero-padded */
 	if ((p = rq_stft_alloc(o->n_fft, o->win)) == NULL)
 		return RQ_EINVAL;
-	memset(&b, 0, sizeof b);
 	mag = malloc(K * nf * sizeof *mag);
 	e = malloc(T * sizeof *e);
 	if (mag == NULL || e == NULL)
 		goto out;
-	if ((rc = bank_get(o, &b, &slot)) != RQ_OK)
+	memset(&key, 0, sizeof key);      /* padding compares too */
+	key.sr = o->sr;
+	key.fmin = o->fmin;
+	key.fmax = o->fmax;
+	key.n_mels = o->n_mels;
+	key.n_fft = o->n_fft;
+	if ((rc = rq_cache_get(&bank_cache, &key, sizeof key, bank_make, NULL,
+	    &cached, &slot)) != RQ_OK)
 		goto out;
+	bp = cached;
 	if ((rc = rq_stft_mag(p, x, n, o->hop, o->center, mag, nf)) != RQ_OK)
 		goto out;
 	silence = (float)log(o->eps);
@@ -265,16 +214,16 @@ rq_logmel_compute(const rq_logmel *o, const float *x, size_t n, float *out)
 			double s = 0;
 			for (size_t k = 0; k < K; k++) {
 				double a = mag[k * nf + src + t];
-				s += b.fb[m * K + k] * a * a;
+				s += bp->fb[m * K + k] * a * a;
 			}
 			out[m * T + dst + t] = (float)log(s + o->eps);
 		}
 	for (size_t m = 0; !full && m < (size_t)o->n_mels; m++) {
-		const double *w = b.fb + m * K;
+		const double *w = bp->fb + m * K;
 
 		for (size_t t = 0; t < nt; t++)
 			e[t] = 0;
-		for (size_t k = (size_t)b.lo[m]; k <= (size_t)b.hi[m]; k++) {
+		for (size_t k = (size_t)bp->lo[m]; k <= (size_t)bp->hi[m]; k++) {
 			const float *a = mag + k * nf + src;
 			for (size_t t = 0; t < nt; t++) {
 				double v = a[t];
@@ -286,8 +235,8 @@ rq_logmel_compute(const rq_logmel *o, const float *x, size_t n, float *out)
 	}
 	rc = RQ_OK;
 out:
-	if (b.fb != NULL)
-		bank_put(&b, slot);
+	if (cached != NULL)
+		rq_cache_put(&bank_cache, slot, cached);
 	free(e);
 	free(mag);
 	rq_stft_free(p);

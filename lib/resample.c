@@ -11,7 +11,6 @@
  * only the taps that meet a nonzero input are visited.
  */
 #include <math.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,24 +21,16 @@
 /*
  * The filter depends only on the reduced (up, down) but costs 2 half + 1
  * Bessel I0 and sin calls to build (8,821 each for 8 -> 22.05 kHz: over
- * twice the work of filtering an FSDD clip), so the last NFILT filters
- * are kept: clips at a few different rates, alternating, each find
- * theirs; beyond that the least recently used one is rebuilt.  users
- * counts the callers still reading an entry, which is never evicted (the
- * lock is held to look up and install, not while filtering).  Freed at
- * exit.  Cached taps are the taps built afresh, so y is unchanged.
+ * twice the work of filtering an FSDD clip), so the last few filters
+ * are kept (cache.c): clips at a few different rates, alternating, each
+ * find theirs; beyond that the least recently used one is rebuilt.  Cached
+ * taps are the taps built afresh, so y is unchanged.
  */
-#define NFILT 4
-
-static struct filt {
+struct fkey {
 	long up, down;          /* reduced ratio */
-	double *h;              /* 2 half + 1 taps; NULL: empty slot */
-	unsigned users;
-	unsigned long stamp;    /* last use; 0 for an empty slot */
-} filt_cache[NFILT];
-static unsigned long filt_clock;
-static int filt_atexit;
-static pthread_mutex_t filt_lock = PTHREAD_MUTEX_INITIALIZER;
+};
+
+static rq_cache filt_cache = RQ_CACHE_INIT(free);
 
 static long
 gcd(long a, long b)
@@ -75,72 +66,13 @@ filt_build(long up, long down)
 	return h;
 }
 
-static void
-filt_free_all(void)
+static int
+filt_make(const void *key, void *arg, void **val)
 {
-	pthread_mutex_lock(&filt_lock);
-	for (int i = 0; i < NFILT; i++)
-		if (filt_cache[i].users == 0) {
-			free(filt_cache[i].h);
-			memset(&filt_cache[i], 0, sizeof filt_cache[i]);
-		}
-	pthread_mutex_unlock(&filt_lock);
-}
+	const struct fkey *k = key;
 
-/* the filter for reduced up, down; *slot is for filt_put (-1: not cached) */
-static const double *
-filt_get(long up, long down, int *slot)
-{
-	struct filt *f;
-	double *h;
-	int v = -1;
-
-	pthread_mutex_lock(&filt_lock);
-	for (int i = 0; i < NFILT; i++) {
-		f = &filt_cache[i];
-		if (f->h != NULL && f->up == up && f->down == down) {
-			f->users++;
-			f->stamp = ++filt_clock;
-			*slot = i;
-			pthread_mutex_unlock(&filt_lock);
-			return f->h;
-		}
-	}
-	pthread_mutex_unlock(&filt_lock);
-	if ((h = filt_build(up, down)) == NULL)
-		return NULL;
-	pthread_mutex_lock(&filt_lock);
-	/* an empty slot, else the least recently used one not in use */
-	for (int i = 0; i < NFILT; i++)
-		if (filt_cache[i].users == 0 &&
-		    (v < 0 || filt_cache[i].stamp < filt_cache[v].stamp))
-			v = i;
-	*slot = v;
-	if (v >= 0) {
-		f = &filt_cache[v];
-		free(f->h);
-		f->up = up;
-		f->down = down;
-		f->h = h;
-		f->users = 1;
-		f->stamp = ++filt_clock;
-		if (!filt_atexit)
-			filt_atexit = atexit(filt_free_all) == 0;
-	}
-	pthread_mutex_unlock(&filt_lock);
-	return h;
-}
-
-static void
-filt_put(int slot, const double *h)
-{
-	if (slot < 0) {
-		free((double *)h);
-		return;
-	}
-	pthread_mutex_lock(&filt_lock);
-	filt_cache[slot].users--;
-	pthread_mutex_unlock(&filt_lock);
+	(void)arg;
+	return (*val = filt_build(k->up, k->down)) != NULL ? RQ_OK : RQ_ENOMEM;
 }
 
 size_t
@@ -160,9 +92,11 @@ int
 rq_resample(const float *x, size_t n, long up, long down, float *y)
 {
 	long g, half, L;
+	struct fkey key;
 	const double *h;
+	void *v;
 	size_t ny;
-	int slot;
+	int slot, rc;
 
 	if (up < 1 || down < 1 || up > 1000000 || down > 1000000)
 		return RQ_EINVAL;
@@ -177,8 +111,12 @@ rq_resample(const float *x, size_t n, long up, long down, float *y)
 	}
 	half = 10 * (up > down ? up : down);
 	L = 2 * half + 1;
-	if ((h = filt_get(up, down, &slot)) == NULL)
-		return RQ_ENOMEM;
+	key.up = up;
+	key.down = down;
+	if ((rc = rq_cache_get(&filt_cache, &key, sizeof key, filt_make, NULL,
+	    &v, &slot)) != RQ_OK)
+		return rc;
+	h = v;
 	for (size_t k = 0; k < ny; k++) {
 		/* taps j = k down + half - n up in [0, L): n from lo to hi */
 		long base = (long)k * down + half;
@@ -192,7 +130,7 @@ rq_resample(const float *x, size_t n, long up, long down, float *y)
 			acc += x[i] * h[base - i * up];
 		y[k] = (float)acc;
 	}
-	filt_put(slot, h);
+	rq_cache_put(&filt_cache, slot, v);
 	return RQ_OK;
 }
 

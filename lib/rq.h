@@ -6,6 +6,7 @@
 #ifndef RQ_H
 #define RQ_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -132,7 +133,7 @@ uint64_t rq_rng_below(rq_rng *r, uint64_t n); /* [0, n) */
 double rq_rng_normal(rq_rng *r);              /* N(0, 1) */
 void rq_rng_shuffle(rq_rng *r, int64_t *idx, size_t n);
 
-/* wav.c, png.c, idx.c, stft.c, mel.c, resample.c: feature extraction */
+/* wav.c, png.c, jpeg.c, image.c, idx.c, stft.c, mel.c, resample.c, fbank.c */
 /*
  * Readers fill err (one line, naming the file and, where it applies, the
  * record) and return RQ_EIO / RQ_EFORMAT / RQ_ENOMEM.
@@ -143,11 +144,21 @@ int rq_wav_write(const char *path, const float *x, size_t n, int sr);
 int rq_png_read(const char *path, float **px, int *w, int *h, int *ch,
     char *err, size_t errn);                 /* planar [ch][h][w] in [0, 1] */
 int rq_png_write(const char *path, const float *px, int w, int h, int ch);
+/* jpeg.c: libjpeg-turbo; gray or RGB, 8 bits, as PNG */
+int rq_jpeg_read(const char *path, float **px, int *w, int *h, int *ch,
+    char *err, size_t errn);                 /* planar [ch][h][w] in [0, 1] */
+int rq_jpeg_write(const char *path, const float *px, int w, int h, int ch,
+    int quality);                            /* quality 1..100 */
+/* image.c: PNG or JPEG by the first bytes */
+int rq_image_read(const char *path, float **px, int *w, int *h, int *ch,
+    char *err, size_t errn);
 void rq_image_resize(const float *src, int sw, int sh, int ch, float *dst,
     int dw, int dh);                         /* bilinear, planar */
 int rq_image_blur(float *p, int w, int h, double sigma); /* one plane */
 void rq_image_downsample(float *p, int w, int h, int f); /* f x f boxes */
+/* idx.c */
 int rq_idx_read(const char *path, rq_tensor *t, char *err, size_t errn);
+/* stft.c */
 typedef struct rq_stft rq_stft;
 rq_stft *rq_stft_alloc(int n_fft, int win_length);  /* periodic Hann */
 void rq_stft_free(rq_stft *p);
@@ -155,6 +166,7 @@ size_t rq_stft_frames(size_t n, int n_fft, int hop, int center);
 /* |X| into out[(n_fft/2+1) x nframes]; center pads n_fft/2 zeros each side */
 int rq_stft_mag(rq_stft *p, const float *x, size_t n, int hop, int center,
     float *out, size_t nframes);
+/* mel.c */
 double rq_mel_hz2mel(double hz);             /* HTK: 2595 log10(1 + f/700) */
 double rq_mel_mel2hz(double mel);
 int rq_mel_filterbank(int n_mels, int n_fft, double sr, double fmin,
@@ -167,17 +179,76 @@ void rq_logmel_defaults(rq_logmel *o);       /* 8 kHz, 25/10 ms, 40 x 32 */
 /* log(mel power + eps) into out[n_mels x frames], centre pad/crop */
 int rq_logmel_compute(const rq_logmel *o, const float *x, size_t n,
     float *out);
-/* CREMA-D: tile to 3 s at 22,050 Hz, STFT 512/353, log(|S| + 1e-7) */
+/* stft.c: CREMA-D, tiled to 3 s at 22,050 Hz, STFT 512/353, log(|S|+1e-7) */
 #define RQ_CREMAD_SR 22050
 #define RQ_CREMAD_BINS 257
 #define RQ_CREMAD_FRAMES 188
 int rq_cremad_spec(const float *x, size_t n, float *out); /* x at 22050 */
-/* polyphase windowed sinc (Kaiser beta 5), as scipy's resample_poly */
+/*
+ * fbank.c: Kaldi log mel filterbank (torchaudio.compliance.kaldi.fbank:
+ * Hann window, pre-emphasis, DC removal, power, 1127 ln(1 + f/700) mel)
+ * in the Kinetics-Sounds recipe: clip mean removed first, frames zero-
+ * padded or cut to T, (v - norm_mean) / (2 norm_std); out[n_mels x T].
+ */
+typedef struct rq_fbank {
+	double sr, frame_ms, shift_ms;  /* Hz; 25 and 10 ms */
+	double low_hz, high_hz;         /* 20; high <= 0: Nyquist + high */
+	double preemph;                 /* 0.97 */
+	int n_mels, frames;             /* 128, 1024 */
+	double norm_mean, norm_std;     /* -4.503877, 5.141276 */
+} rq_fbank;
+void rq_fbank_defaults(rq_fbank *o, double sr);
+size_t rq_fbank_frames(const rq_fbank *o, size_t n);  /* before pad/cut */
+int rq_fbank_compute(const rq_fbank *o, const float *x, size_t n,
+    float *out);
+/* resample.c: polyphase windowed sinc (Kaiser 5), as scipy resample_poly */
 size_t rq_resample_len(size_t n, long up, long down);
 int rq_resample(const float *x, size_t n, long up, long down, float *y);
 int rq_resample_rate(const float *x, size_t n, long sr_in, long sr_out,
     float **y, size_t *ny);
 
+/*
+ * cache.c: the last RQ_CACHE_SLOTS objects built from a key of at most
+ * RQ_CACHE_KEY bytes (compared bit for bit), least recently used evicted.
+ * get finds or builds (build's status returned) and pins the value; put
+ * unpins it (slot -1: a private copy, freed).  A cache is a static
+ * rq_cache initialised with RQ_CACHE_INIT(free_val).
+ */
+#define RQ_CACHE_SLOTS 4
+#define RQ_CACHE_KEY 64
+typedef struct rq_cache {
+	pthread_mutex_t lock;
+	void (*free_val)(void *);
+	unsigned long clock;
+	int enrolled;             /* freed at exit */
+	struct rq_cache_slot {
+		unsigned char key[RQ_CACHE_KEY];
+		size_t keyn;
+		void *val;            /* NULL: empty slot */
+		unsigned users;
+		unsigned long stamp;  /* last use */
+	} slot[RQ_CACHE_SLOTS];
+} rq_cache;
+#define RQ_CACHE_INIT(free_val) { PTHREAD_MUTEX_INITIALIZER, (free_val), \
+	0, 0, {{{0}, 0, NULL, 0, 0}} }
+int rq_cache_get(rq_cache *c, const void *key, size_t keyn,
+    int (*build)(const void *key, void *arg, void **val), void *arg,
+    void **val, int *slot);
+void rq_cache_put(rq_cache *c, int slot, void *val);
+
+/* manifest.c: "path[;path...],label,split" lines (rq-extract(1)) */
+typedef struct rq_manifest_item {
+	char *paths;        /* ';'-separated */
+	int label;
+	long line;          /* 1-based line of the file */
+} rq_manifest_item;
+/* the items of split (NULL: all); err names the file and the line */
+int rq_manifest_read(const char *path, const char *split,
+    rq_manifest_item **items, size_t *n, char *err, size_t errn);
+void rq_manifest_free(rq_manifest_item *it, size_t n);
+/* pick of a clip's n 1-fps frames, the authors' rule: evenly spaced, or
+ * drawn at random from each segment as at training time (rng not NULL) */
+int rq_manifest_pick(size_t n, int pick, rq_rng *rng, size_t *idx);
 
 /* synth.c: the synthetic audio-visual data set */
 typedef struct rq_synth {

@@ -1,8 +1,9 @@
 #!/bin/sh
 # extract.t: rq-extract from operands and manifests; training statistics
-# carried to another split; bad WAV, PNG and manifest lines fail cleanly.
+# carried to another split; JPEG frames read like PNG ones; bad WAV, PNG,
+# JPEG and manifest lines fail cleanly.
 . tests/tap.sh
-plan 16
+plan 29
 
 cp testdata/tone.wav "$T/a.wav"
 cp testdata/cremad_in.wav "$T/b.wav"
@@ -50,3 +51,59 @@ fails_cleanly 'idx: label count differs' '3 labels for 2 images' -f "$T/o.rqt" \
     rq-extract -k idx -o "$T/o.rqt" "$T/im.idx" "$T/lb3.idx"
 head -c 15 "$T/im.idx" >"$T/short.idx"
 fails_cleanly 'idx: truncated file' 'short.idx: truncated' rq-extract -k idx "$T/short.idx"
+
+# JPEG frames (testdata/gen-jpeg.py), by magic bytes, stacked like PNG
+cp testdata/frame.jpg "$T/f1.jpg"
+cp testdata/frame.jpg "$T/f2.png"           # a JPEG whatever its name
+printf '%s;%s;%s,2,train\n' "$T/f1.jpg" "$T/f2.png" "$T/f1.jpg" >"$T/v.csv"
+is 'JPEG frames: three stacked, RGB' \
+    "$(rq-extract -k image -s 4 -m "$T/v.csv" | rq-info | head -n 1 | cut -f2-4 | tr '\t' ' ')" \
+    'visual f32 [1,9,4,4]'
+is 'JPEG gray' \
+    "$(rq-extract -k image -s 9 testdata/frame-gray.jpg | rq-info | head -n 1 | cut -f4)" \
+    '[1,1,9,9]'
+# at full size (12 wide, 9 high, resized to 12 x 12) row 0 is the image's
+# row 0: times 255, the red plane's first row is Pillow's decode
+# (testdata/frame-jpeg.txt, lines 2-13)
+want=$(sed -n 2,13p testdata/frame-jpeg.txt | tr '\n' ' ')
+got=$(rq-extract -k image -s 12 testdata/frame.jpg | rq-tsv -n visual |
+    cut -f1-12 | awk '{ for (i = 1; i <= NF; i++) printf "%d ", $i * 255 + 0.5 }')
+is 'JPEG pixels equal the golden decode' "$got" "$want"
+head -c 600 testdata/frame.jpg >"$T/cut.jpg"
+fails_cleanly 'truncated JPEG' "cut.jpg: Premature end of JPEG file" -f "$T/out.rqt" \
+    rq-extract -k image -o "$T/out.rqt" "$T/f1.jpg" "$T/cut.jpg"
+printf '\377\330\377\341junk' >"$T/junk.jpg"
+fails_cleanly 'corrupt JPEG' "junk.jpg" rq-extract -k image "$T/junk.jpg"
+
+# -k ksfbank: the Kinetics-Sounds Kaldi filterbank (testdata/gen-fbank.py)
+like 'ksfbank: 128 mels x 1024 frames, clips padded' \
+    "$(rq-extract -k ksfbank testdata/ks16k.wav testdata/ks22k.wav | rq-info | head -n 1)" \
+    '[2,128,1024]	feature=ksfbank kaldi sr=native'
+like 'ksfbank -T 20 cuts the 28 frames' \
+    "$(rq-extract -k ksfbank -T 20 testdata/ks16k.wav | rq-info | head -n 1)" \
+    'frames.cut=1 frames.padded=0'
+# mel 0 of frames 0-2 against torchaudio (golden lines 2, 130, 258)
+want=$(sed -n '2p;130p;258p' testdata/ksfbank.txt | tr '\n' ' ')
+got=$(rq-extract -k ksfbank -T 3 testdata/ks16k.wav | rq-tsv -n audio | cut -f1-3)
+is 'ksfbank equals torchaudio within 1e-4' \
+    "$(echo "$got $want" | awk '{ for (i = 1; i <= 3; i++) {
+        d = $i - $(i + 3); if (d < 0) d = -d; if (d > 1e-4) print "frame", i - 1, $i, $(i + 3) } }')" ''
+fails_cleanly 'ksfbank: truncated WAV' "cut.wav" -f "$T/out.rqt" \
+    rq-extract -k ksfbank -o "$T/out.rqt" "$T/cut.wav"
+
+# -P 3: the authors' three of a clip's 1-fps frames.  Ten listed, only
+# frames 1, 4 and 7 exist: the test-time choice must take just those.
+for t in 1 4 7; do cp testdata/frame.jpg "$T/frame_0000$t.jpg"; done
+l=; for t in 1 2 3 4 5 6 7 8 9 10; do l="$l${l:+;}$T/frame_0000$t.jpg"; done
+printf '%s,1,test\n' "$l" >"$T/clip.csv"
+like '-P 3: frames 1, 4, 7 of 10' \
+    "$(rq-extract -k image -s 4 -P 3 -m "$T/clip.csv" | rq-info | head -n 1)" \
+    '[1,9,4,4]'
+fails_cleanly 'without -P all ten are read' "frame_00002.jpg" \
+    rq-extract -k image -s 4 -m "$T/clip.csv"
+for t in 2 3 5 6 8 9 10; do cp testdata/frame.jpg "$T/frame_0000$t.jpg"; done
+like '-P 3 -R: the training draw, seeded' \
+    "$(rq-extract -k image -s 4 -P 3 -R 5 -m "$T/clip.csv" | rq-info | head -n 1)" \
+    'frames=pick=3 train seed=5'
+rq-extract -k cremad -P 3 "$T/a.wav" >/dev/null 2>&1
+is '-P with audio is a usage error' $? 2

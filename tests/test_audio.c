@@ -1,7 +1,9 @@
 /*
  * test_audio.c: mel filterbank, STFT, log-mel, resampler and the CREMA-D
  * spectrogram against golden values made by numpy/scipy
- * (testdata/gen-golden.py), plus WAV round trip and bad WAV input.
+ * (testdata/gen-golden.py), the Kinetics-Sounds Kaldi filterbank against
+ * torchaudio (testdata/gen-fbank.py), plus WAV round trip and bad WAV
+ * input.
  */
 #include <criterion/criterion.h>
 #include <math.h>
@@ -442,4 +444,64 @@ Test(audio, bad_wav)
 	bad_wav("tests/tmp/audio_empty.wav", b, 0);
 	memcpy(b, "RIFX", 4);
 	bad_wav("tests/tmp/audio_magic.wav", b, nb);
+}
+
+/*
+ * Kinetics-Sounds fbank against torchaudio.compliance.kaldi.fbank in the
+ * authors' recipe (testdata/ksfbank.txt: ks16k.wav, 28 frames then one
+ * pad frame; ks22k.wav, 18 + 1), within 1e-4 absolute; the pad frames
+ * to T = 1024 all equal the first; a cut to T = 20 keeps the first 20.
+ */
+Test(audio, ksfbank_golden)
+{
+	static const char *path[2] = {"testdata/ks16k.wav",
+	    "testdata/ks22k.wav"};
+	static const size_t want_nf[2] = {28, 18};
+	double *g;
+	size_t ng = golden("testdata/ksfbank.txt", &g), off = 0;
+	float *out = malloc((size_t)128 * 1024 * sizeof *out), *cut;
+	rq_fbank o;
+
+	cr_assert_eq(ng, (size_t)(28 + 1 + 18 + 1) * 128);
+	for (int c = 0; c < 2; c++) {
+		size_t n, nf;
+		int sr;
+		float *x = wav(path[c], &n, &sr);
+
+		rq_fbank_defaults(&o, sr);
+		nf = rq_fbank_frames(&o, n);
+		cr_assert_eq(nf, want_nf[c], "%s: %zu frames", path[c], nf);
+		cr_assert_eq(rq_fbank_compute(&o, x, n, out), RQ_OK);
+		for (size_t t = 0; t <= nf; t++)
+			for (size_t m = 0; m < 128; m++) {
+				double want = g[off + t * 128 + m];
+				cr_assert(fabs(out[m * 1024 + t] - want) <= 1e-4,
+				    "%s: frame %zu mel %zu: %.8g, torchaudio %.8g",
+				    path[c], t, m, out[m * 1024 + t], want);
+			}
+		for (size_t m = 0; m < 128; m++)
+			for (size_t t = nf + 1; t < 1024; t++)
+				cr_assert_eq(out[m * 1024 + t], out[m * 1024 + nf]);
+		if (c == 0) {           /* cut: the first T frames */
+			o.frames = 20;
+			cut = malloc((size_t)128 * 20 * sizeof *cut);
+			cr_assert_eq(rq_fbank_compute(&o, x, n, cut), RQ_OK);
+			for (size_t m = 0; m < 128; m++)
+				for (size_t t = 0; t < 20; t++)
+					cr_assert_eq(cut[m * 20 + t], out[m * 1024 + t]);
+			free(cut);
+		}
+		off += (nf + 1) * 128;
+		free(x);
+	}
+	/* shorter than one frame: all padding, no error */
+	rq_fbank_defaults(&o, 16000);
+	o.frames = 4;
+	cr_assert_eq(rq_fbank_frames(&o, 399), 0);
+	cr_assert_eq(rq_fbank_compute(&o, out, 0, out), RQ_OK);
+	cr_assert_float_eq(out[0], 4.503877 / (2 * 5.141276), 1e-6);
+	o.n_mels = 3;
+	cr_assert_eq(rq_fbank_compute(&o, out, 10, out), RQ_EINVAL);
+	free(out);
+	free(g);
 }

@@ -1,5 +1,6 @@
 /*
- * test_image.c: PNG and IDX readers (round trips, bad input), bilinear
+ * test_image.c: PNG, JPEG and IDX readers (round trips, golden decode,
+ * bad input), the reader that picks PNG or JPEG by magic bytes, bilinear
  * resize, blur and downsampling.
  */
 #include <criterion/criterion.h>
@@ -21,6 +22,19 @@ put(const char *path, const void *b, size_t n)
 	cr_assert_not_null(fp);
 	fwrite(b, 1, n, fp);
 	fclose(fp);
+}
+
+/* the bytes of a file (at most cap) */
+static size_t
+slurp(const char *path, unsigned char *b, size_t cap)
+{
+	FILE *fp = fopen(path, "rb");
+	size_t n;
+
+	cr_assert_not_null(fp, "%s", path);
+	n = fread(b, 1, cap, fp);
+	fclose(fp);
+	return n;
 }
 
 Test(image, png_round_trip_gray_rgb)
@@ -53,15 +67,12 @@ Test(image, png_bad_input)
 	char err[512];
 	unsigned char b[4096];
 	size_t n;
-	FILE *fp;
 
 	for (int i = 0; i < 64; i++)
 		px[i] = (float)i / 64;
 	mkdir("tests/tmp", 0777);
 	cr_assert_eq(rq_png_write("tests/tmp/image_ok.png", px, 8, 8, 1), RQ_OK);
-	fp = fopen("tests/tmp/image_ok.png", "rb");
-	n = fread(b, 1, sizeof b, fp);
-	fclose(fp);
+	n = slurp("tests/tmp/image_ok.png", b, sizeof b);
 	put("tests/tmp/image_trunc.png", b, n / 2);
 	cr_assert_eq(rq_png_read("tests/tmp/image_trunc.png", &q, &w, &h, &ch,
 	    err, sizeof err), RQ_EFORMAT);
@@ -74,6 +85,179 @@ Test(image, png_bad_input)
 	put("tests/tmp/image_crc.png", b, n);
 	cr_assert_eq(rq_png_read("tests/tmp/image_crc.png", &q, &w, &h, &ch,
 	    err, sizeof err), RQ_EFORMAT);
+}
+
+/* testdata/frame.jpg and frame-gray.jpg against Pillow's decode */
+Test(image, jpeg_golden)
+{
+	static const char *path[2] = {"testdata/frame.jpg",
+	    "testdata/frame-gray.jpg"};
+	int want_ch[2] = {3, 1}, w, h, ch, v;
+	size_t k = 0;
+	char err[512], line[256];
+	float *q;
+	FILE *fp = fopen("testdata/frame-jpeg.txt", "r");
+
+	cr_assert_not_null(fp);
+	cr_assert_not_null(fgets(line, sizeof line, fp));   /* comment */
+	for (int f = 0; f < 2; f++) {
+		cr_assert_eq(rq_jpeg_read(path[f], &q, &w, &h, &ch, err,
+		    sizeof err), RQ_OK, "%s", err);
+		cr_assert_eq(w, 12);
+		cr_assert_eq(h, 9);
+		cr_assert_eq(ch, want_ch[f]);
+		for (int i = 0; i < ch * w * h; i++, k++) {
+			cr_assert_eq(fscanf(fp, "%d", &v), 1);
+			cr_assert_float_eq(q[i], v / 255.0, 1e-6,
+			    "%s[%d]: %g, Pillow %d", path[f], i, q[i] * 255, v);
+		}
+		free(q);
+	}
+	cr_assert_eq(fscanf(fp, "%d", &v), EOF);
+	cr_assert_eq(k, 4 * 9 * 12);
+	fclose(fp);
+}
+
+/* lossy round trip: a smooth image comes back within a few levels */
+Test(image, jpeg_round_trip)
+{
+	float px[3 * 16 * 24], *q;
+	int w, h, ch;
+	char err[512];
+
+	mkdir("tests/tmp", 0777);
+	for (int c = 0; c < 3; c++)
+		for (int y = 0; y < 16; y++)
+			for (int x = 0; x < 24; x++)
+				px[(c * 16 + y) * 24 + x] = (float)(0.2 + 0.02 * x +
+				    0.01 * y * (c + 1) - 0.05 * c);
+	for (int c = 1; c <= 3; c += 2) {
+		cr_assert_eq(rq_jpeg_write("tests/tmp/image_rt.jpg", px, 24, 16,
+		    c, 95), RQ_OK);
+		cr_assert_eq(rq_jpeg_read("tests/tmp/image_rt.jpg", &q, &w, &h,
+		    &ch, err, sizeof err), RQ_OK, "%s", err);
+		cr_assert_eq(w, 24);
+		cr_assert_eq(h, 16);
+		cr_assert_eq(ch, c);
+		for (int i = 0; i < c * 16 * 24; i++)
+			cr_assert_float_eq(q[i], px[i], 6 / 255.0, "%d: %g vs %g",
+			    i, q[i], px[i]);
+		free(q);
+	}
+	cr_assert_eq(rq_jpeg_write("tests/tmp/image_bad.jpg", px, 24, 16, 2,
+	    95), RQ_EINVAL);
+}
+
+/* truncated or corrupt JPEG: an error naming the file, never exit(3) */
+Test(image, jpeg_bad_input)
+{
+	unsigned char b[4096];
+	float *q;
+	int w, h, ch;
+	char err[512];
+	size_t n = slurp("testdata/frame.jpg", b, sizeof b);
+
+	mkdir("tests/tmp", 0777);
+	put("tests/tmp/image_trunc.jpg", b, n - 40);
+	cr_assert_eq(rq_jpeg_read("tests/tmp/image_trunc.jpg", &q, &w, &h, &ch,
+	    err, sizeof err), RQ_EFORMAT);
+	cr_assert_null(q);
+	cr_assert_not_null(strstr(err, "tests/tmp/image_trunc.jpg: "), "%s",
+	    err);
+	cr_assert_null(strchr(err, '\n'), "%s", err);
+	put("tests/tmp/image_head.jpg", b, 40);     /* header cut short */
+	cr_assert_eq(rq_jpeg_read("tests/tmp/image_head.jpg", &q, &w, &h, &ch,
+	    err, sizeof err), RQ_EFORMAT);
+	cr_assert_not_null(strstr(err, "image_head.jpg"), "%s", err);
+	put("tests/tmp/image_junk.jpg", "\xff\xd8\xffjunk", 7);
+	cr_assert_eq(rq_jpeg_read("tests/tmp/image_junk.jpg", &q, &w, &h, &ch,
+	    err, sizeof err), RQ_EFORMAT);
+	cr_assert_not_null(strstr(err, "image_junk.jpg"), "%s", err);
+	cr_assert_eq(rq_jpeg_read("tests/tmp/no-such.jpg", &q, &w, &h, &ch,
+	    err, sizeof err), RQ_EIO);
+	cr_assert_eq(rq_jpeg_read("testdata/frame-cmyk.jpg", &q, &w, &h, &ch,
+	    err, sizeof err), RQ_EFORMAT);
+	cr_assert_str_eq(err, "testdata/frame-cmyk.jpg: CMYK JPEG not "
+	    "supported");
+}
+
+/* rq_image_read goes by the first bytes, not by the name */
+Test(image, read_by_magic)
+{
+	float px[6 * 4], *q;
+	int w, h, ch;
+	char err[512];
+	unsigned char b[4096];
+	size_t n = slurp("testdata/frame.jpg", b, sizeof b);
+
+	mkdir("tests/tmp", 0777);
+	put("tests/tmp/image_jpeg.png", b, n);
+	cr_assert_eq(rq_image_read("tests/tmp/image_jpeg.png", &q, &w, &h, &ch,
+	    err, sizeof err), RQ_OK, "%s", err);
+	cr_assert(w == 12 && h == 9 && ch == 3);
+	free(q);
+	for (int i = 0; i < 24; i++)
+		px[i] = (float)i / 24;
+	cr_assert_eq(rq_png_write("tests/tmp/image_png.jpg", px, 6, 4, 1),
+	    RQ_OK);
+	cr_assert_eq(rq_image_read("tests/tmp/image_png.jpg", &q, &w, &h, &ch,
+	    err, sizeof err), RQ_OK, "%s", err);
+	cr_assert(w == 6 && h == 4 && ch == 1);
+	for (int i = 0; i < 24; i++)
+		cr_assert_float_eq(q[i], px[i], 0.5 / 255 + 1e-6);
+	free(q);
+	put("tests/tmp/image_text.jpg", "GIF89a, not a frame", 19);
+	cr_assert_eq(rq_image_read("tests/tmp/image_text.jpg", &q, &w, &h, &ch,
+	    err, sizeof err), RQ_EFORMAT);
+	cr_assert_str_eq(err, "tests/tmp/image_text.jpg: not a PNG or JPEG "
+	    "file");
+	put("tests/tmp/image_empty.jpg", "", 0);
+	cr_assert_eq(rq_image_read("tests/tmp/image_empty.jpg", &q, &w, &h,
+	    &ch, err, sizeof err), RQ_EFORMAT);
+}
+
+/* the authors' frame choice: 3 of n 1-fps frames, test and train rules */
+Test(image, manifest_pick)
+{
+	size_t idx[3], seen[3][10] = {{0}};
+	rq_rng r;
+
+	cr_assert_eq(rq_manifest_pick(10, 3, NULL, idx), RQ_OK);
+	cr_assert(idx[0] == 0 && idx[1] == 3 && idx[2] == 6,   /* t 1 4 7 */
+	    "%zu %zu %zu", idx[0], idx[1], idx[2]);
+	cr_assert_eq(rq_manifest_pick(20, 3, NULL, idx), RQ_OK);
+	cr_assert(idx[0] == 2 && idx[1] == 8 && idx[2] == 14,  /* 3 9 15 */
+	    "%zu %zu %zu", idx[0], idx[1], idx[2]);
+	cr_assert_eq(rq_manifest_pick(7, 3, NULL, idx), RQ_OK);
+	cr_assert(idx[0] == 0 && idx[1] == 2 && idx[2] == 4);  /* 1 3 5 */
+	cr_assert_eq(rq_manifest_pick(6, 3, NULL, idx), RQ_OK);
+	cr_assert(idx[0] == 0 && idx[1] == 0 && idx[2] == 0);  /* <= 6: 1 */
+	cr_assert_eq(rq_manifest_pick(2, 3, NULL, idx), RQ_OK);
+	cr_assert(idx[0] == 0 && idx[1] == 0 && idx[2] == 0);
+	cr_assert_eq(rq_manifest_pick(0, 3, NULL, idx), RQ_EINVAL);
+	cr_assert_eq(rq_manifest_pick(7, 8, NULL, idx), RQ_ERANGE);
+	/* train, 10 frames: segment i is t in [3i+1, 3i+3], each drawn */
+	rq_rng_seed(&r, 18);
+	for (int k = 0; k < 600; k++) {
+		cr_assert_eq(rq_manifest_pick(10, 3, &r, idx), RQ_OK);
+		for (int i = 0; i < 3; i++) {
+			cr_assert(idx[i] >= (size_t)3 * i && idx[i] <= (size_t)3 * i + 2,
+			    "segment %d: %zu", i, idx[i]);
+			seen[i][idx[i]]++;
+		}
+	}
+	for (int i = 0; i < 3; i++)
+		for (int t = 3 * i; t <= 3 * i + 2; t++)
+			cr_assert(seen[i][t] > 100, "segment %d frame %d: %zu of 600",
+			    i, t, seen[i][t]);
+	/* train, 20 frames: t >= 10 becomes 9, so segment 2 is always 9 */
+	for (int k = 0; k < 50; k++) {
+		cr_assert_eq(rq_manifest_pick(20, 3, &r, idx), RQ_OK);
+		cr_assert(idx[0] <= 5 && idx[1] >= 6 && idx[1] <= 8 &&
+		    idx[2] == 8, "%zu %zu %zu", idx[0], idx[1], idx[2]);
+	}
+	cr_assert_eq(rq_manifest_pick(4, 3, &r, idx), RQ_OK);
+	cr_assert(idx[0] == 0 && idx[1] == 0 && idx[2] == 0);
 }
 
 /* big-endian IDX, gzip-compressed through zlib */
