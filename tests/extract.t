@@ -66,7 +66,7 @@ is 'JPEG gray' \
 # row 0: times 255, the red plane's first row is Pillow's decode
 # (testdata/frame-jpeg.txt, lines 2-13)
 want=$(sed -n 2,13p testdata/frame-jpeg.txt | tr '\n' ' ')
-got=$(rq-extract -k image -s 12 testdata/frame.jpg | rq-tsv -n visual |
+got=$(rq-extract -k image -s 12 testdata/frame.jpg | rq-tsv --name visual |
     cut -f1-12 | awk '{ for (i = 1; i <= NF; i++) printf "%d ", $i * 255 + 0.5 }')
 is 'JPEG pixels equal the golden decode' "$got" "$want"
 head -c 600 testdata/frame.jpg >"$T/cut.jpg"
@@ -84,7 +84,7 @@ like 'ksfbank -T 20 cuts the 28 frames' \
     'frames.cut=1 frames.padded=0'
 # mel 0 of frames 0-2 against torchaudio (golden lines 2, 130, 258)
 want=$(sed -n '2p;130p;258p' testdata/ksfbank.txt | tr '\n' ' ')
-got=$(rq-extract -k ksfbank -T 3 testdata/ks16k.wav | rq-tsv -n audio | cut -f1-3)
+got=$(rq-extract -k ksfbank -T 3 testdata/ks16k.wav | rq-tsv --name audio | cut -f1-3)
 is 'ksfbank equals torchaudio within 1e-4' \
     "$(echo "$got $want" | awk '{ for (i = 1; i <= 3; i++) {
         d = $i - $(i + 3); if (d < 0) d = -d; if (d > 1e-4) print "frame", i - 1, $i, $(i + 3) } }')" ''
