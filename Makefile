@@ -155,7 +155,11 @@ clean:
 # `make fuzz` builds one libFuzzer target per parser (fuzz/fuzz_*.c, with the
 # library compiled by clang under ASan+UBSan into fuzz/out/) and runs each
 # for FUZZ_SECONDS, seeded from testdata/fuzz/<target>/; new inputs go to
-# fuzz/out/corpus/<target>/, crashes to fuzz/out/crashes/.  `make check-asan`
+# fuzz/out/corpus/<target>/, crashes to fuzz/out/crashes/.  fuzz_ckpt_fields
+# (issue 16) mutates the fields of valid checkpoints and rewrites their
+# checksums; its inputs are mutation scripts, and the crashes it found are
+# kept as testdata/fuzz/crashes/ckpt_fields-* (replay one with
+# `fuzz/out/fuzz_ckpt_fields FILE`; doc/RELIABILITY.md).  `make check-asan`
 # and `make check-valgrind` run the whole suite in copies of the tree
 # (build-asan/, build-valgrind/) so the normal build is never touched.
 FUZZ_CC ?= clang

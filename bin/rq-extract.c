@@ -35,7 +35,7 @@ static const char *mname = "-";
 /*
  * -k idx: an MNIST-style IDX file of u8 images [N,H,W] (plain or .gz)
  * becomes visual f32 [N,1,H,W] = bytes / 255; an optional IDX label file
- * [N] gives label (else -1); id is the image index.  Returns N.
+ * [N] gives label 0-9 (else -1); id is the image index.  Returns N.
  */
 static size_t
 idx_input(int argc, char **argv, rq_tensor *feat, rq_tensor *lab,
@@ -78,8 +78,14 @@ idx_input(int argc, char **argv, rq_tensor *feat, rq_tensor *lab,
 		if (lb.dims[0] != n)
 			errx(1, "%s: %llu labels for %zu images in %s", argv[1],
 			    (unsigned long long)lb.dims[0], n, argv[0]);
-		for (size_t i = 0; i < n; i++)
-			((int32_t *)lab->data)[i] = ((uint8_t *)lb.data)[i];
+		/* MNIST-style labels are digits: ten classes */
+		for (size_t i = 0; i < n; i++) {
+			int l = ((uint8_t *)lb.data)[i];
+			if (l >= 10)
+				errx(1, "%s: item %zu: label %d out of range "
+				    "(10 classes, 0-9)", argv[1], i, l);
+			((int32_t *)lab->data)[i] = l;
+		}
 	}
 	rq_tensor_free(&im);
 	rq_tensor_free(&lb);

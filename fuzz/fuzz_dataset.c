@@ -26,7 +26,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		if (ds.n < 1 || a == NULL || v == NULL)
 			abort();
-		rq_dataset_batch(&ds, idx, 2, a, v, y);
+		if (rq_dataset_batch(&ds, idx, 2, a, v, y) != RQ_OK)
+			abort();	/* its own first and last sample refused */
 		for (int i = 0; i < 2; i++)
 			if (ds.classes > 0 && (y[i] < 0 || y[i] >= ds.classes))
 				abort();	/* label out of range passed */

@@ -1,7 +1,13 @@
 /*
  * atomic.c: output files that appear whole or not at all.  Data goes to
- * "<dir>/.<base>.XXXXXX" beside the target; commit flushes, fsyncs and
- * renames it over the target, then fsyncs the directory.  A target that
+ * "<dir>/.<base>.rqtmp-<host>-<pid>-XXXXXX" beside the target (host: a
+ * hash of the host name, pid: the writer's); commit flushes, fsyncs and
+ * renames it over the target, then fsyncs the directory.  A writer killed
+ * before the rename (SIGKILL during fsync, a power cut) leaves its
+ * temporary behind: the next open of the same target removes the ones of
+ * this host whose writer no longer exists (kill(pid, 0) fails with ESRCH).
+ * A live writer's temporary, another host's (a shared file system) and
+ * any other file are never touched.  A target that
  * exists and is not a regular file (/dev/null, /dev/full, a FIFO, a
  * terminal) is written in place: renaming over it would replace the
  * device node.  A target that is a symbolic link is followed (to the end
@@ -10,9 +16,11 @@
  */
 #include <sys/stat.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -66,6 +74,68 @@ follow_links(const char *path)
 	return NULL;
 }
 
+/* FNV-1a of the host name: the <host> of a temporary's name */
+static uint32_t
+host_tag(void)
+{
+	char h[256] = "";
+	uint32_t x = 2166136261u;
+
+	(void)gethostname(h, sizeof h - 1);
+	for (const unsigned char *p = (const unsigned char *)h; *p; p++)
+		x = (x ^ *p) * 16777619u;
+	return x;
+}
+
+/*
+ * Remove dir/.<base>.rqtmp-<tag>-<pid>-XXXXXX left by a dead writer of
+ * this host: the name must match exactly, the file be a regular file of
+ * ours, and the process be gone.  Errors are ignored (errno kept): a
+ * temporary that stays is only litter.
+ */
+static void
+clean_stale(const char *dir, const char *base, uint32_t tag)
+{
+	DIR *d;
+	struct dirent *e;
+	size_t bl = strlen(base);
+	int saved = errno;
+
+	if ((d = opendir(dir)) == NULL)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		const char *n = e->d_name, *p;
+		char *end, full[4096];
+		unsigned long t;
+		long pid;
+		struct stat st;
+
+		if (n[0] != '.' || strncmp(n + 1, base, bl) != 0 ||
+		    strncmp(n + 1 + bl, ".rqtmp-", 7) != 0)
+			continue;
+		p = n + 1 + bl + 7;
+		errno = 0;
+		t = strtoul(p, &end, 16);
+		if (end != p + 8 || *end != '-' || t != tag)
+			continue;
+		p = end + 1;
+		pid = strtol(p, &end, 10);
+		if (end == p || *end != '-' || strlen(end + 1) != 6 || pid <= 0 ||
+		    errno != 0 || pid == (long)getpid())
+			continue;
+		if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+			continue;	/* alive, or not ours to judge */
+		if ((size_t)snprintf(full, sizeof full, "%s/%s", dir, n) >=
+		    sizeof full)
+			continue;
+		if (lstat(full, &st) == 0 && S_ISREG(st.st_mode) &&
+		    st.st_uid == geteuid())
+			(void)unlink(full);
+	}
+	closedir(d);
+	errno = saved;
+}
+
 int
 rq_afile_open(rq_afile *a, const char *path)
 {
@@ -94,11 +164,14 @@ rq_afile_open(rq_afile *a, const char *path)
 	}
 	{
 		const char *dir = dirname(d), *base = basename(b);
-		size_t n = strlen(dir) + strlen(base) + 16;
+		size_t n = strlen(dir) + strlen(base) + 64;
+		uint32_t tag = host_tag();
 
+		clean_stale(dir, base, tag);
 		if ((a->tmp = malloc(n)) == NULL)
 			goto nomem;
-		snprintf(a->tmp, n, "%s/.%s.XXXXXX", dir, base);
+		snprintf(a->tmp, n, "%s/.%s.rqtmp-%08lx-%ld-XXXXXX", dir, base,
+		    (unsigned long)tag, (long)getpid());
 	}
 	if ((a->path = strdup(path)) == NULL)
 		goto nomem;

@@ -3,7 +3,13 @@
  * visual f32 [N,C,H,W], label i32 [N], optional id i64 [N]; a stream may
  * hold several such groups (chunks), concatenated along axis 0.  Other
  * records are skipped.  classes= from the metadata, else max label + 1.
+ * Everything read is checked before use: no zero or int-overflowing
+ * sample dimension, labels in [0, classes) (and below RQ_MAX_CLASSES
+ * without classes=), every audio and visual value finite (the loss of a
+ * single NaN input is NaN, and so is every weight one step later).
  */
+#include <limits.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,6 +33,51 @@ grow(void **buf, size_t *cap, size_t need)
 	return RQ_OK;
 }
 
+/* sample dims d[1..ndim) nonzero, each and their product at most INT_MAX */
+static int
+sample_dims_ok(const rq_tensor *t)
+{
+	uint64_t p = 1;
+
+	for (int i = 1; i < t->ndim; i++) {
+		if (t->dims[i] == 0 || t->dims[i] > INT_MAX)
+			return 0;
+		p *= t->dims[i];
+		if (p > INT_MAX)
+			return 0;
+	}
+	return 1;
+}
+
+/* index of the first non-finite float of t, or (size_t)-1 */
+static size_t
+first_nonfinite(const rq_tensor *t)
+{
+	const float *x = t->data;
+	size_t n = t->nbytes / sizeof *x;
+
+	for (size_t i = 0; i < n; i++)
+		if (!isfinite(x[i]))
+			return i;
+	return (size_t)-1;
+}
+
+/* classes= of t: 0 absent, 1 set in *k, -1 present but not in [2, max] */
+static int
+classes_meta(const rq_tensor *t, int *k)
+{
+	char buf[64];
+	double kd;
+
+	if (rq_meta_get(t, "classes", buf, sizeof buf) == NULL)
+		return 0;
+	if (rq_meta_getd(t, "classes", &kd) != RQ_OK || kd != floor(kd) ||
+	    kd < 2 || kd > RQ_MAX_CLASSES)
+		return -1;
+	*k = (int)kd;
+	return 1;
+}
+
 void
 rq_dataset_free(rq_dataset *ds)
 {
@@ -43,11 +94,12 @@ rq_dataset_load(rq_dataset *ds, const char *path, char *err, size_t errn)
 	rq_stream *s;
 	rq_tensor t;
 	size_t na = 0, nv = 0, nl = 0, ni = 0, capa = 0, capv = 0, capl = 0;
-	size_t capi = 0;
+	size_t capi = 0, bad;
+	size_t lsample = 0;		/* the largest label's sample */
 	char buf[64];
-	double kd;
-	int rc, K = 0;
-	long rec = 0, krec = 0, last = 0;	/* krec: largest label's */
+	int rc, k;
+	int32_t maxl = -1;		/* largest label */
+	long rec = 0, lrec = 0, last = 0;
 
 	memset(ds, 0, sizeof *ds);
 	if ((s = rq_stream_open(path, "r")) == NULL) {
@@ -62,30 +114,42 @@ rq_dataset_load(rq_dataset *ds, const char *path, char *err, size_t errn)
 		if (strcmp(nm, "audio") == 0) {
 			if (t.dtype != RQ_F32 || t.ndim != 3)
 				goto bad;
+			if (!sample_dims_ok(&t))
+				goto dims;
 			if (na > 0 && ((size_t)ds->F != t.dims[1] ||
 			    (size_t)ds->T != t.dims[2]))
 				goto shape;
+			if ((bad = first_nonfinite(&t)) != (size_t)-1)
+				goto nonfinite;
 			ds->F = (int)t.dims[1];
 			ds->T = (int)t.dims[2];
 			if ((rc = grow((void **)&ds->audio, &capa, na * 4 +
 			    t.nbytes)) != RQ_OK)
 				goto fail;
-			memcpy((char *)ds->audio + na * 4, t.data, t.nbytes);
+			if (t.nbytes > 0)
+				memcpy((char *)ds->audio + na * 4, t.data,
+				    t.nbytes);
 			na += t.nbytes / 4;
 		} else if (strcmp(nm, "visual") == 0) {
 			if (t.dtype != RQ_F32 || t.ndim != 4)
 				goto bad;
+			if (!sample_dims_ok(&t))
+				goto dims;
 			if (nv > 0 && ((size_t)ds->C != t.dims[1] ||
 			    (size_t)ds->H != t.dims[2] ||
 			    (size_t)ds->W != t.dims[3]))
 				goto shape;
+			if ((bad = first_nonfinite(&t)) != (size_t)-1)
+				goto nonfinite;
 			ds->C = (int)t.dims[1];
 			ds->H = (int)t.dims[2];
 			ds->W = (int)t.dims[3];
 			if ((rc = grow((void **)&ds->visual, &capv, nv * 4 +
 			    t.nbytes)) != RQ_OK)
 				goto fail;
-			memcpy((char *)ds->visual + nv * 4, t.data, t.nbytes);
+			if (t.nbytes > 0)
+				memcpy((char *)ds->visual + nv * 4, t.data,
+				    t.nbytes);
 			nv += t.nbytes / 4;
 		} else if (strcmp(nm, "label") == 0) {
 			if (t.dtype != RQ_I32 || t.ndim != 1)
@@ -93,29 +157,29 @@ rq_dataset_load(rq_dataset *ds, const char *path, char *err, size_t errn)
 			if ((rc = grow((void **)&ds->label, &capl, (nl + n0) * 4))
 			    != RQ_OK)
 				goto fail;
-			memcpy(ds->label + nl, t.data, t.nbytes);
+			if (t.nbytes > 0)
+				memcpy(ds->label + nl, t.data, t.nbytes);
 			for (size_t i = 0; i < n0; i++)
 				if (ds->label[nl + i] < 0) {
 					snprintf(err, errn, "%s: record %ld: negative "
-					    "label %d", path, rec,
-					    (int)ds->label[nl + i]);
+					    "label %d (sample %zu)", path, rec,
+					    (int)ds->label[nl + i], nl + i);
 					rc = RQ_EFORMAT;
 					goto fail;
-				} else if (ds->label[nl + i] >= K) {
-					K = ds->label[nl + i] + 1;
-					krec = rec;
+				} else if (ds->label[nl + i] > maxl) {
+					maxl = ds->label[nl + i];
+					lrec = rec;
+					lsample = nl + i;
 				}
 			nl += n0;
-			if (rq_meta_getd(&t, "classes", &kd) == RQ_OK &&
-			    kd >= 2 && kd < 1e6)
-				ds->classes = (int)kd;
 		} else if (strcmp(nm, "id") == 0) {
 			if (t.dtype != RQ_I64 || t.ndim != 1)
 				goto bad;
 			if ((rc = grow((void **)&ds->id, &capi, (ni + n0) * 8))
 			    != RQ_OK)
 				goto fail;
-			memcpy(ds->id + ni, t.data, t.nbytes);
+			if (t.nbytes > 0)
+				memcpy(ds->id + ni, t.data, t.nbytes);
 			ni += n0;
 		} else
 			continue;
@@ -124,9 +188,17 @@ rq_dataset_load(rq_dataset *ds, const char *path, char *err, size_t errn)
 			snprintf(ds->name, sizeof ds->name, "%s", buf);
 		if (rq_meta_get(&t, "split", buf, sizeof buf) != NULL)
 			snprintf(ds->split, sizeof ds->split, "%.15s", buf);
-		if (rq_meta_getd(&t, "classes", &kd) == RQ_OK && kd >= 2 &&
-		    kd < 1e6)
-			ds->classes = (int)kd;
+		switch (classes_meta(&t, &k)) {
+		case -1:
+			snprintf(err, errn, "%s: record %ld: %s: classes= must be "
+			    "an integer in [2, %d]", path, rec, t.name,
+			    RQ_MAX_CLASSES);
+			rc = RQ_EFORMAT;
+			goto fail;
+		case 1:
+			ds->classes = k;
+			break;
+		}
 	}
 	if (rc != RQ_EOF) {
 		snprintf(err, errn, "%s", rq_stream_error(s));
@@ -153,15 +225,47 @@ rq_dataset_load(rq_dataset *ds, const char *path, char *err, size_t errn)
 		rq_dataset_free(ds);
 		return RQ_EFORMAT;
 	}
-	if (ds->classes >= 2 && K > ds->classes) {
+	/* compared as labels, never as label + 1: INT32_MAX must not wrap */
+	if (ds->classes >= 2 && maxl >= ds->classes) {
 		snprintf(err, errn, "%s: record %ld: label %d out of range "
-		    "(classes=%d)", path, krec, K - 1, ds->classes);
+		    "(classes=%d) (sample %zu)", path, lrec, (int)maxl,
+		    ds->classes, lsample);
 		rq_dataset_free(ds);
 		return RQ_EFORMAT;
 	}
-	if (ds->classes < K)
-		ds->classes = K < 2 ? 2 : K;
+	if (ds->classes < 2 && maxl >= RQ_MAX_CLASSES) {
+		snprintf(err, errn, "%s: record %ld: label %d out of range "
+		    "(no classes= metadata: at most %d classes) (sample %zu)",
+		    path, lrec, (int)maxl, RQ_MAX_CLASSES, lsample);
+		rq_dataset_free(ds);
+		return RQ_EFORMAT;
+	}
+	if (ds->classes < 2)
+		ds->classes = maxl < 1 ? 2 : (int)maxl + 1;
 	return RQ_OK;
+dims:
+	{
+		char sh[128];
+
+		rq_tensor_shape_str(&t, sh, sizeof sh);
+		snprintf(err, errn, "%s: record %ld: %s: sample shape %s has a "
+		    "zero or too large dimension", path, rec, t.name, sh);
+	}
+	rc = RQ_EFORMAT;
+	goto fail;
+nonfinite:
+	{
+		int au = strcmp(t.name, "audio") == 0;
+		size_t per = au ? (size_t)t.dims[1] * t.dims[2] :
+		    (size_t)t.dims[1] * t.dims[2] * t.dims[3];
+		size_t before = (au ? na : nv) / per;
+
+		snprintf(err, errn, "%s: record %ld: %s: sample %zu: non-finite "
+		    "value %g", path, rec, t.name, before + bad / per,
+		    (double)((const float *)t.data)[bad]);
+	}
+	rc = RQ_ENUM;
+	goto fail;
 bad:
 	snprintf(err, errn, "%s: record %ld: %s: unexpected dtype %s or rank "
 	    "%d", path, rec, t.name, rq_dtype_name(t.dtype), t.ndim);
@@ -178,12 +282,21 @@ fail:
 	return rc == RQ_OK ? RQ_EFORMAT : rc;
 }
 
-void
+/*
+ * Indices are checked first: RQ_ERANGE and nothing copied if one is outside
+ * [0, n) (a corrupt permutation must not read outside the set).
+ */
+int
 rq_dataset_batch(const rq_dataset *ds, const int64_t *idx, int B, float *a,
     float *v, int32_t *y)
 {
 	size_t sa = (size_t)ds->F * ds->T, sv = (size_t)ds->C * ds->H * ds->W;
 
+	if (B < 0)
+		return RQ_ERANGE;
+	for (int b = 0; b < B; b++)
+		if (idx[b] < 0 || (uint64_t)idx[b] >= ds->n)
+			return RQ_ERANGE;
 	for (int b = 0; b < B; b++) {
 		size_t i = (size_t)idx[b];
 		if (a != NULL)
@@ -193,4 +306,5 @@ rq_dataset_batch(const rq_dataset *ds, const int64_t *idx, int B, float *a,
 		if (y != NULL)
 			y[b] = ds->label[i];
 	}
+	return RQ_OK;
 }

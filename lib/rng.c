@@ -1,7 +1,9 @@
 /*
  * rng.c: xoshiro256** seeded through splitmix64; every random draw in rq
  * comes from an rq_rng so one seed fixes a run.  The state is four u64
- * words and can be saved in a checkpoint and restored.
+ * words and can be saved in a checkpoint and restored; the all-zero
+ * state is xoshiro's one fixed point (it gives zeros for ever) and is
+ * refused by rq_rng_set, the only way a saved state should come back.
  */
 #include <math.h>
 
@@ -26,6 +28,34 @@ rq_rng_seed(rq_rng *r, uint64_t seed)
 		r->s[i] = splitmix64(&x);
 	r->has_spare = 0;
 	r->spare = 0;
+}
+
+/*
+ * Restore a saved state (four words from a checkpoint, say).  RQ_EINVAL
+ * and r untouched when the words are all zero (the generator would be
+ * stuck at zero and rq_rng_below would never return) or the cached
+ * normal is not finite.
+ */
+int
+rq_rng_set(rq_rng *r, const uint64_t s[4], int has_spare, double spare)
+{
+	if ((s[0] | s[1] | s[2] | s[3]) == 0 ||
+	    (has_spare && !isfinite(spare)) || has_spare < 0 || has_spare > 1)
+		return RQ_EINVAL;
+	for (int i = 0; i < 4; i++)
+		r->s[i] = s[i];
+	r->has_spare = has_spare;
+	r->spare = has_spare ? spare : 0;
+	return RQ_OK;
+}
+
+/* RQ_OK when r can draw: a state rq_rng_set would accept */
+int
+rq_rng_check(const rq_rng *r)
+{
+	rq_rng t;
+
+	return rq_rng_set(&t, r->s, r->has_spare, r->spare);
 }
 
 static uint64_t
@@ -55,15 +85,21 @@ rq_rng_uniform(rq_rng *r)
 	return (double)(rq_rng_next(r) >> 11) * 0x1.0p-53;
 }
 
-/* uniform integer in [0, n) without modulo bias; n > 0 */
+/*
+ * Uniform integer in [0, n) without modulo bias; n > 0.  A state written
+ * into r->s behind rq_rng_set's back can be all zero: then every draw is
+ * 0 < lim and the loop would never end, so that state returns 0 at once.
+ */
 uint64_t
 rq_rng_below(rq_rng *r, uint64_t n)
 {
 	uint64_t lim = -n % n, x;
 
-	do
+	do {
 		x = rq_rng_next(r);
-	while (x < lim);
+		if (x < lim && (r->s[0] | r->s[1] | r->s[2] | r->s[3]) == 0)
+			return 0;
+	} while (x < lim);
 	return x % n;
 }
 
@@ -81,6 +117,9 @@ rq_rng_normal(rq_rng *r)
 		u = 2 * rq_rng_uniform(r) - 1;
 		v = 2 * rq_rng_uniform(r) - 1;
 		s = u * u + v * v;
+		/* the all-zero state draws u = v = -1 for ever */
+		if (s == 2 && (r->s[0] | r->s[1] | r->s[2] | r->s[3]) == 0)
+			return 0;
 	} while (s >= 1 || s == 0);
 	s = sqrt(-2 * log(s) / s);
 	r->spare = v * s;

@@ -109,7 +109,7 @@ int rq_parse_long(const char *s, long lo, long hi, long *out);
 int rq_parse_double(const char *s, double *out);
 int rq_parse_u64(const char *s, uint64_t *out);
 void rq_progname_init(int argc, char **argv); /* also disables GSL abort */
-int rq_finish_stdout(void);  /* fclose(stdout) check; EPIPE is success */
+int rq_finish_stdout(void);  /* fclose(stdout); -1 on any lost write */
 
 /* cli.c: what every program's command line shares */
 void rq_cli_init(int argc, char **argv); /* argv[0] = name; rq_progname_init */
@@ -127,6 +127,9 @@ typedef struct rq_rng {
 	double spare;
 } rq_rng;
 void rq_rng_seed(rq_rng *r, uint64_t seed);
+/* restore a saved state; RQ_EINVAL for all-zero words or a bad spare */
+int rq_rng_set(rq_rng *r, const uint64_t s[4], int has_spare, double spare);
+int rq_rng_check(const rq_rng *r);           /* RQ_OK if r can draw */
 uint64_t rq_rng_next(rq_rng *r);
 double rq_rng_uniform(rq_rng *r);             /* [0, 1) */
 uint64_t rq_rng_below(rq_rng *r, uint64_t n); /* [0, n) */
@@ -446,6 +449,7 @@ void rq_adamw_step(float *p, const float *g, float *m, float *v, size_t n,
 double rq_lr_cosine(double base, long step, long warm, long total);
 
 /* dataset.c: a data set stream in memory (chunks concatenated) */
+#define RQ_MAX_CLASSES 1000000       /* largest classes=; labels below it */
 typedef struct rq_dataset {
 	size_t n;
 	int F, T, C, H, W, classes;
@@ -457,8 +461,9 @@ typedef struct rq_dataset {
 int rq_dataset_load(rq_dataset *ds, const char *path, char *err,
     size_t errn);
 void rq_dataset_free(rq_dataset *ds);
-/* gather samples idx[0..B) into a [B,F,T], v [B,C,H,W], y [B] */
-void rq_dataset_batch(const rq_dataset *ds, const int64_t *idx, int B,
+/* gather samples idx[0..B) into a [B,F,T], v [B,C,H,W], y [B];
+ * RQ_ERANGE (nothing copied) if an index is outside [0, n) */
+int rq_dataset_batch(const rq_dataset *ds, const int64_t *idx, int B,
     float *a, float *v, int32_t *y);
 
 /* ckpt.c: checkpoints are tensor streams (see rq-train(1)) */

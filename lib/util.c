@@ -68,13 +68,24 @@ rq_progname_init(int argc, char **argv)
 	gsl_set_error_handler_off();
 }
 
-/* Close stdout and report failure (EPIPE counts as a quiet success). */
+/*
+ * Close stdout; -1 with errno set if any write to it failed.  A broken
+ * pipe is a failure too: with SIGPIPE at its default a writer to a closed
+ * pipe dies of the signal before it gets here (the quiet Unix way), so
+ * EPIPE is only seen when SIGPIPE is ignored, and then data was lost.
+ */
 int
 rq_finish_stdout(void)
 {
-	int bad = ferror(stdout);	/* an earlier write may have failed */
+	int bad = ferror(stdout), e;	/* an earlier write may have failed */
 
-	if ((fclose(stdout) != 0 || bad) && errno != EPIPE)
+	errno = 0;
+	if (fclose(stdout) != 0)
 		return -1;
+	if (bad) {
+		e = errno;
+		errno = e ? e : EIO;
+		return -1;
+	}
 	return 0;
 }

@@ -1,13 +1,72 @@
 /*
  * wav.c: audio files through libsndfile (WAV, FLAC, AIFF, Ogg, ...), mixed
- * down to one channel of floats in [-1, 1].
+ * down to one channel of floats in [-1, 1].  libsndfile clamps a WAV's
+ * frame count to the bytes present, so a truncated file would read as a
+ * shorter clip: the RIFF chunk sizes are checked here against the file
+ * size first.  Samples that are not finite (a float WAV can hold NaN)
+ * are refused: every feature computed from them would be NaN.
  */
+#include <sys/stat.h>
+
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <sndfile.h>
 
 #include "rq.h"
+
+static uint32_t
+le32(const unsigned char *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	    (uint32_t)p[3] << 24;
+}
+
+/*
+ * A RIFF/WAVE file's data chunk must hold the bytes its header declares.
+ * RQ_OK for other formats, for a file without a data chunk (libsndfile
+ * refuses those), and for the sizes 0 and 0xFFFFFFFF that streaming
+ * writers (and RF64, with its ds64 chunk) leave as "unknown".
+ */
+static int
+riff_check(const char *path, char *err, size_t errn)
+{
+	unsigned char h[12];
+	struct stat sb;
+	FILE *fp;
+	uint64_t off = 12, size;
+	int rc = RQ_OK;
+
+	if ((fp = fopen(path, "rb")) == NULL)
+		return RQ_OK;	/* libsndfile read it; nothing more to check */
+	if (fstat(fileno(fp), &sb) != 0 || !S_ISREG(sb.st_mode) ||
+	    fread(h, 1, 12, fp) != 12 || memcmp(h, "RIFF", 4) != 0 ||
+	    memcmp(h + 8, "WAVE", 4) != 0)
+		goto out;
+	size = (uint64_t)sb.st_size;
+	while (off + 8 <= size) {
+		uint32_t n;
+
+		if (fseeko(fp, (off_t)off, SEEK_SET) != 0 || fread(h, 1, 8, fp) != 8)
+			break;
+		n = le32(h + 4);
+		if (memcmp(h, "data", 4) == 0) {
+			if (n != 0 && n != 0xFFFFFFFFu && off + 8 + n > size) {
+				snprintf(err, errn, "%s: truncated: the data chunk "
+				    "declares %lu bytes, the file holds %llu", path,
+				    (unsigned long)n,
+				    (unsigned long long)(size - off - 8));
+				rc = RQ_EFORMAT;
+			}
+			break;
+		}
+		off += 8 + (uint64_t)n + (n & 1);
+	}
+out:
+	fclose(fp);
+	return rc;
+}
 
 int
 rq_wav_read(const char *path, float **x, size_t *n, int *sr, char *err,
@@ -18,6 +77,7 @@ rq_wav_read(const char *path, float **x, size_t *n, int *sr, char *err,
 	float *buf = NULL, *mono;
 	sf_count_t got;
 	size_t frames, ch;
+	int rc;
 
 	memset(&info, 0, sizeof info);
 	*x = NULL;
@@ -56,6 +116,17 @@ rq_wav_read(const char *path, float **x, size_t *n, int *sr, char *err,
 		free(buf);
 		return RQ_EFORMAT;
 	}
+	if ((rc = riff_check(path, err, errn)) != RQ_OK) {
+		free(buf);
+		return rc;
+	}
+	for (size_t i = 0; i < frames * ch; i++)
+		if (!isfinite(buf[i])) {
+			snprintf(err, errn, "%s: frame %zu: non-finite sample",
+			    path, i / ch);
+			free(buf);
+			return RQ_ENUM;
+		}
 	mono = buf;
 	if (ch > 1) {
 		for (size_t i = 0; i < frames; i++) {

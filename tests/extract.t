@@ -3,7 +3,7 @@
 # carried to another split; JPEG frames read like PNG ones; bad WAV, PNG,
 # JPEG and manifest lines fail cleanly.
 . tests/tap.sh
-plan 29
+plan 37
 
 cp testdata/tone.wav "$T/a.wav"
 cp testdata/cremad_in.wav "$T/b.wav"
@@ -107,3 +107,35 @@ like '-P 3 -R: the training draw, seeded' \
     'frames=pick=3 train seed=5'
 rq-extract -k cremad -P 3 "$T/a.wav" >/dev/null 2>&1
 is '-P with audio is a usage error' $? 2
+
+# label bytes are MNIST's digits: 200 in a label file is refused, naming
+# the file and the item (it was written as label 200 without a word)
+printf '\000\000\010\001\000\000\000\002\007\310' >"$T/lb200.idx"
+fails_cleanly 'idx: label 200 refused' 'lb200.idx: item 1: label 200 out of range' \
+    -f "$T/o.rqt" rq-extract -k idx -o "$T/o.rqt" "$T/im.idx" "$T/lb200.idx"
+printf '\000\000\010\001\000\000\000\002\011\000' >"$T/lb9.idx"
+is 'idx: label 9 accepted' \
+    "$(rq-extract -k idx "$T/im.idx" "$T/lb9.idx" | rq-tsv --name label | tr '\n' ,)" '9,0,'
+
+# damaged WAVs (testdata/gen-badwav.py): libsndfile clamps the frame count
+# to the bytes present, so these read as shorter clips with exit 0 before
+fails_cleanly 'WAV cut mid-data: declared and present sizes named' \
+    'wav-truncated.wav: truncated: the data chunk declares 400 bytes, the file holds 240' \
+    -f "$T/out.rqt" rq-extract -o "$T/out.rqt" testdata/wav-truncated.wav
+fails_cleanly 'WAV header claiming 4x its data' \
+    'wav-overclaim.wav: truncated: the data chunk declares 800 bytes, the file holds 200' \
+    rq-extract testdata/wav-overclaim.wav
+printf '%s,1,train\n%s,2,train\n' "$T/a.wav" "$PWD/testdata/wav-truncated.wav" >"$T/badw.csv"
+fails_cleanly 'truncated WAV in a manifest' 'wav-truncated.wav: truncated' \
+    -f "$T/out.rqt" rq-extract -m "$T/badw.csv" -o "$T/out.rqt"
+fails_cleanly 'float WAV with a NaN: file and frame named' \
+    'wav-float-nan.wav: frame 10: non-finite sample' rq-extract testdata/wav-float-nan.wav
+ok 'float WAV without NaN: read' rq-extract -o "$T/fok.rqt" testdata/wav-float-ok.wav
+# a streaming writer's data size 0xFFFFFFFF means "to the end of the file"
+python3 - "$T/stream.wav" <<-'EOS'
+	import sys
+	b = bytearray(open('testdata/wav-float-ok.wav', 'rb').read())
+	b[40:44] = b'\xff\xff\xff\xff'
+	open(sys.argv[1], 'wb').write(b)
+	EOS
+ok 'WAV with data size 0xFFFFFFFF (unknown): read' rq-extract -o "$T/fs.rqt" "$T/stream.wav"

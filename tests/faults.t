@@ -4,7 +4,7 @@
 # with exit 1, one line on stderr naming the file (and record), nothing on
 # stdout, and no damage to a previous output.
 . tests/tap.sh
-plan 33
+plan 47
 
 rq-synth -n 4 -s 1 -o "$T/old.rqt" || exit 1
 rq-synth -n 400 -s 2 -o "$T/big.rqt" || exit 1
@@ -75,6 +75,60 @@ is 'rq-cat | head -c 10: no message' "$(cat "$T/pipe.err")" ''
 is 'rq-synth | head -c 10: status 141, no message' \
     "$(cat "$T/pipe.st"):$(cat "$T/pipe.err")" 141:
 
+# the same with SIGPIPE ignored (a parent that ignores it, as some language
+# runtimes do): the write fails with EPIPE and output was lost, so it is an
+# error naming the program, never exit 0
+rq-synth -n 3000 -s 2 -o "$T/huge.rqt" || exit 1
+for c in 'rq-tsv -n audio' 'rq-tsv' 'rq-info -v'; do
+	( trap '' PIPE
+	  { $c "$T/huge.rqt" 2>"$T/epipe.err"; echo $? >"$T/epipe.st"; } |
+	      head -c 1 >/dev/null )
+	[ "$c" = 'rq-info -v' ] && break	# its 6 lines fit in a pipe: none lost
+	is "$c | head, SIGPIPE ignored: exit 1, one line naming stdout" \
+	    "$(cat "$T/epipe.st"):$(wc -l <"$T/epipe.err" | tr -d ' '):$(grep -c "^${c%% *}: stdout: Broken pipe" "$T/epipe.err")" 1:1:1
+done
+is 'rq-info -v | head, SIGPIPE ignored, nothing lost: exit 0' \
+    "$(cat "$T/epipe.st")" 0
+for c in 'rq-info' 'rq-info -v' 'rq-tsv' 'rq-tsv -n label'; do
+	$c "$T/old.rqt" >/dev/full 2>"$T/full.err"
+	is "$c >/dev/full: exit 1, one line" \
+	    "$?:$(wc -l <"$T/full.err" | tr -d ' '):$(grep -c 'stdout: No space left' "$T/full.err")" 1:1:1
+done
+
+# --- temporaries of a killed writer ------------------------------------------
+# rq-cat -o writes into .out.rqt.rqtmp-HOST-PID-XXXXXX; killed (SIGKILL, as
+# during an fsync) it leaves it.  The next writer of the same target removes
+# it, but not a live writer's temporary, nor other files of similar names.
+mkdir "$T/kill"
+mkfifo "$T/f1" "$T/f2"
+exec 3<>"$T/f1" 4<>"$T/f2"
+rq-cat -o "$T/kill/out.rqt" <"$T/f1" 3>&- 4>&- &
+dead=$!
+rq-cat -o "$T/kill/out.rqt" <"$T/f2" 3>&- 4>&- &
+live=$!
+rq-cat "$T/old.rqt" >&3
+rq-cat "$T/old.rqt" >&4
+for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
+	[ "$(ls -A "$T/kill" | grep -c rqtmp-)" = 2 ] && break
+	sleep 0.2
+done
+kill -9 $dead
+wait $dead 2>/dev/null
+exec 3>&-
+touch "$T/kill/.out.rqt.backup" "$T/kill/.out.rqt.rqtmp-note" \
+    "$T/kill/.other.rqt.rqtmp-00000000-1-abcdef"
+is 'a killed and a live writer: two temporaries' \
+    "$(ls -A "$T/kill" | grep -c "^\.out\.rqt\.rqtmp-[0-9a-f]\{8\}-[0-9]*-......\$")" 2
+rq-cat -o "$T/kill/out.rqt" "$T/old.rqt"
+is 'the next writer removed the dead one, kept the live one' \
+    "$(ls -A "$T/kill" | grep -c -- "-$dead-"):$(ls -A "$T/kill" | grep -c -- "-$live-")" 0:1
+exec 4>&-	# end of the live writer's input: it commits
+wait $live
+is 'the live writer then finished: its output, no temporary of it' \
+    "$(cmp "$T/kill/out.rqt" "$T/old.rqt" && echo same):$(ls -A "$T/kill" | grep -c -- "-$live-")" same:0
+is 'files of other names untouched' \
+    "$(ls -A "$T/kill" | grep -c -e '^\.out\.rqt\.backup$' -e 'rqtmp-note$' -e '^\.other')" 3
+
 # --- missing and unreadable files ------------------------------------------
 fails_cleanly 'missing file: named' "$T/missing.rqt" rq-cat "$T/missing.rqt"
 fails_cleanly 'missing second operand: named' "$T/missing.rqt" \
@@ -135,6 +189,32 @@ fails_cleanly 'rq-eval, label -1: file, record, label' \
     'neglab.rqt: record 2: negative label -1' \
     rq-eval "$T/m.ckpt" "$T/neglab.rqt"
 
+# --- data sets: labels that overflow, NaN -------------------------------------
+# label 2147483647: label + 1 wrapped and passed the range check
+printf '\001\000\000\000\377\377\377\177\003\000\000\000' |
+    mknpy "$T/max.npy" '<i4' '(3,)'
+{ rq-cat -n audio -n visual "$T/three.rqt"; rq-npy -n label -m classes=10 "$T/max.npy"; } \
+    >"$T/maxlab.rqt"
+fails_cleanly 'rq-eval, label 2147483647: file, record, label, sample' \
+    'maxlab.rqt: record 2: label 2147483647 out of range (classes=10) (sample 1)' \
+    rq-eval "$T/m.ckpt" "$T/maxlab.rqt"
+fails_cleanly 'rq-train, label 2147483647: file, record, label, sample' \
+    'maxlab.rqt: record 2: label 2147483647 out of range' \
+    -f "$T/m4.ckpt" rq-train -e 1 -o "$T/m4.ckpt" "$T/maxlab.rqt" "$T/three.rqt"
+# a NaN in audio: refused with the sample, not trained on
+rq-npy -x -d "$T/xn" -n audio "$T/three.rqt"
+f=$(ls "$T"/xn/*audio*.npy)
+python3 - "$f" <<-'EOS'
+	import sys
+	p = sys.argv[1]; b = bytearray(open(p, 'rb').read())
+	b[-8:-4] = b'\x00\x00\xc0\x7f'	# last sample's second-last value: NaN
+	open(p, 'wb').write(b)
+	EOS
+{ rq-npy -n audio "$f"; rq-cat -n visual -n label "$T/three.rqt"; } >"$T/nan.rqt"
+fails_cleanly 'rq-train, NaN in audio: file, record, sample' \
+    'nan.rqt: record 0: audio: sample 2: non-finite value nan' \
+    -f "$T/m5.ckpt" rq-train -e 1 -o "$T/m5.ckpt" "$T/nan.rqt" "$T/three.rqt"
+
 # --- symbolic links ----------------------------------------------------------
 # -o onto a symlink writes the file it names (atomically) and keeps the
 # link; a relative link into another directory, a chain of two links and
@@ -153,7 +233,7 @@ rq-cat -o "$T/dangling" "$T/three.rqt"
 ok "-o onto a dangling symlink: the link stays, its file is created" \
     sh -c "test -L '$T/dangling' && cmp '$T/far/new.rqt' '$T/three.rqt'"
 nok "-o through symlinks: no temporary left" \
-    sh -c "ls -a '$T' '$T/far' | grep -q '^\.[a-z0-9].*\.......$'"
+    sh -c "ls -a '$T' '$T/far' | grep -q '\.rqtmp-'"
 
 # --- labels beyond the model ---------------------------------------------------
 # m.ckpt has 10 classes (rq-synth); data with no classes= anywhere (the

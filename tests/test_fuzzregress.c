@@ -7,7 +7,10 @@
 #include <criterion/criterion.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <math.h>
+#include <stdint.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "rq.h"
@@ -188,4 +191,163 @@ idx_refused(const char *path)
 Test(fuzzregress, idx_reproducers)
 {
 	cr_expect_gt(each_crash("idx-", idx_refused), 1);
+}
+
+/*
+ * Issue 16: data sets are checked before use.  set() writes a data set of
+ * n samples (audio [n,F,2], visual [n,1,2,2], label [n]) with the given
+ * labels, classes= (0: none) and one value planted at audio[bad].
+ */
+static const char *
+set(const char *name, size_t n, size_t F, const int32_t *lab, int classes,
+    size_t bad, float badv)
+{
+	static char path[256];
+	uint64_t da[3] = {n, F, 2}, dv[4] = {n, 1, 2, 2}, dl[1] = {n};
+	rq_tensor a, v, l;
+	rq_stream *s;
+
+	mkdir("tests/tmp", 0777);
+	snprintf(path, sizeof path, "tests/tmp/%s", name);
+	rq_tensor_init(&a);
+	rq_tensor_init(&v);
+	rq_tensor_init(&l);
+	cr_assert_eq(rq_tensor_alloc(&a, RQ_F32, 3, da), RQ_OK);
+	cr_assert_eq(rq_tensor_alloc(&v, RQ_F32, 4, dv), RQ_OK);
+	cr_assert_eq(rq_tensor_alloc(&l, RQ_I32, 1, dl), RQ_OK);
+	for (size_t i = 0; i < n * F * 2; i++)
+		((float *)a.data)[i] = (float)i / 8;
+	if (bad < n * F * 2)
+		((float *)a.data)[bad] = badv;
+	for (size_t i = 0; i < n * 4; i++)
+		((float *)v.data)[i] = 0.5f;
+	if (n > 0)
+		memcpy(l.data, lab, n * sizeof *lab);
+	rq_tensor_set_name(&a, "audio");
+	rq_tensor_set_name(&v, "visual");
+	rq_tensor_set_name(&l, "label");
+	if (classes)
+		rq_meta_set(&l, "classes", "%d", classes);
+	cr_assert_not_null(s = rq_stream_open(path, "w"));
+	cr_assert_eq(rq_tensor_write(s, &a), RQ_OK);
+	cr_assert_eq(rq_tensor_write(s, &v), RQ_OK);
+	cr_assert_eq(rq_tensor_write(s, &l), RQ_OK);
+	cr_assert_eq(rq_stream_close(s), RQ_OK);
+	rq_tensor_free(&a);
+	rq_tensor_free(&v);
+	rq_tensor_free(&l);
+	return path;
+}
+
+/* refused with status rc and one line holding path and every word */
+static void
+set_refused(const char *path, int rc, const char *w1, const char *w2)
+{
+	rq_dataset ds;
+	char err[512] = "";
+
+	cr_expect_eq(rq_dataset_load(&ds, path, err, sizeof err), rc,
+	    "%s: status, message %s", path, err);
+	one_line(err, path);
+	cr_expect(strstr(err, path) != NULL, "no file named: %s", err);
+	cr_expect(strstr(err, w1) != NULL, "no '%s' in: %s", w1, err);
+	cr_expect(strstr(err, w2) != NULL, "no '%s' in: %s", w2, err);
+	cr_expect_null(ds.label, "a refused set keeps its labels");
+}
+
+/* INT32_MAX + 1 wrapped to INT32_MIN and passed "label < classes" */
+Test(fuzzregress, dataset_label_int_max)
+{
+	int32_t lab[3] = {0, INT32_MAX, 1};
+
+	set_refused(set("ds_intmax.rqt", 3, 2, lab, 10, 99, 0), RQ_EFORMAT,
+	    "(sample 1)", "label 2147483647 out of range");
+	/* without classes=, max label + 1 would overflow the class count */
+	set_refused(set("ds_intmax_nok.rqt", 3, 2, lab, 0, 99, 0), RQ_EFORMAT,
+	    "(sample 1)", "out of range");
+}
+
+Test(fuzzregress, dataset_label_range)
+{
+	int32_t hi[3] = {0, 1, 3}, neg[3] = {0, -2, 1}, ok[3] = {0, 2, 1};
+	rq_dataset ds;
+	char err[512] = "";
+
+	set_refused(set("ds_hi.rqt", 3, 2, hi, 3, 99, 0), RQ_EFORMAT,
+	    "(sample 2)", "record 2: label 3 out of range (classes=3)");
+	set_refused(set("ds_neg.rqt", 3, 2, neg, 3, 99, 0), RQ_EFORMAT,
+	    "(sample 1)", "record 2: negative label -2");
+	cr_assert_eq(rq_dataset_load(&ds, set("ds_ok.rqt", 3, 2, ok, 3, 99, 0),
+	    err, sizeof err), RQ_OK, "%s", err);
+	cr_expect_eq(ds.classes, 3);
+	rq_dataset_free(&ds);
+}
+
+/* a zero sample dimension: memcpy from a NULL buffer before any check */
+Test(fuzzregress, dataset_zero_dimension)
+{
+	int32_t lab[2] = {0, 1};
+
+	set_refused(set("ds_zero.rqt", 2, 0, lab, 2, 99, 0), RQ_EFORMAT,
+	    "audio", "zero or too large dimension");
+}
+
+Test(fuzzregress, dataset_nonfinite)
+{
+	int32_t lab[3] = {0, 1, 0};
+
+	/* audio [3,2,2]: element 9 is sample 2 */
+	set_refused(set("ds_nan.rqt", 3, 2, lab, 2, 9, NAN), RQ_ENUM,
+	    "audio: sample 2", "non-finite");
+	set_refused(set("ds_inf.rqt", 3, 2, lab, 2, 0, -INFINITY), RQ_ENUM,
+	    "audio: sample 0", "non-finite");
+}
+
+Test(fuzzregress, dataset_batch_index_range)
+{
+	int32_t lab[3] = {0, 1, 0}, y[2] = {7, 7};
+	int64_t bad[2] = {0, 3}, neg[2] = {-1, 0}, good[2] = {2, 1};
+	float a[8], v[8];
+	rq_dataset ds;
+	char err[512] = "";
+
+	cr_assert_eq(rq_dataset_load(&ds, set("ds_b.rqt", 3, 2, lab, 2, 99, 0),
+	    err, sizeof err), RQ_OK, "%s", err);
+	cr_expect_eq(rq_dataset_batch(&ds, bad, 2, a, v, y), RQ_ERANGE);
+	cr_expect_eq(rq_dataset_batch(&ds, neg, 2, a, v, y), RQ_ERANGE);
+	cr_expect_eq(y[0], 7, "a refused batch copied labels");
+	cr_expect_eq(rq_dataset_batch(&ds, good, 2, a, v, y), RQ_OK);
+	cr_expect_eq(y[0], 0);
+	cr_expect_eq(y[1], 1);
+	cr_expect_float_eq(a[0], 8.0f / 8, 0);
+	rq_dataset_free(&ds);
+}
+
+/*
+ * rng.state of all zeros (a crafted checkpoint): xoshiro stays at zero,
+ * so rq_rng_below(n) with n not a power of two looped for ever.  The
+ * state is refused by rq_rng_set; a state forced in anyway must not hang.
+ */
+Test(fuzzregress, rng_zero_state, .timeout = 5)
+{
+	uint64_t zero[4] = {0, 0, 0, 0}, one[4] = {0, 0, 1, 0};
+	rq_rng r;
+	int64_t idx[5] = {0, 1, 2, 3, 4};
+
+	rq_rng_seed(&r, 3);
+	cr_expect_eq(rq_rng_set(&r, zero, 0, 0), RQ_EINVAL);
+	cr_expect_neq(r.s[0] | r.s[1] | r.s[2] | r.s[3], 0,
+	    "a refused state was copied");
+	cr_expect_eq(rq_rng_set(&r, one, 1, NAN), RQ_EINVAL);
+	cr_expect_eq(rq_rng_set(&r, one, 2, 0), RQ_EINVAL);
+	cr_expect_eq(rq_rng_set(&r, one, 1, 0.25), RQ_OK);
+	cr_expect_eq(rq_rng_check(&r), RQ_OK);
+	cr_expect_eq(r.s[2], 1u);
+	cr_expect_eq(rq_rng_normal(&r), 0.25);
+	memset(r.s, 0, sizeof r.s);
+	cr_expect_eq(rq_rng_check(&r), RQ_EINVAL);
+	cr_expect_lt(rq_rng_below(&r, 3), 3u);
+	rq_rng_shuffle(&r, idx, 5);
+	r.has_spare = 0;
+	cr_expect(isfinite(rq_rng_normal(&r)));
 }
