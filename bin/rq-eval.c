@@ -45,6 +45,7 @@ main(int argc, char **argv)
 {
 	rq_model_cfg cfg;
 	rq_model *m;
+	rq_ckpt *ck;
 	rq_dataset ds;
 	rq_stream *s = NULL;
 	rq_tensor t;
@@ -84,7 +85,7 @@ main(int argc, char **argv)
 	if (out != NULL && (tsv || sumout))
 		errx(2, "-o: writes the tensor stream; not with -s or -t");
 	openblas_set_num_threads(threads);
-	if (rq_ckpt_config(argv[0], &cfg, NULL, 0, errbuf, sizeof errbuf) !=
+	if (rq_ckpt_open(&ck, argv[0], &cfg, NULL, errbuf, sizeof errbuf) !=
 	    RQ_OK)
 		errx(1, "%s", errbuf);
 	cfg.batch = B;
@@ -93,8 +94,9 @@ main(int argc, char **argv)
 		errx(1, "%s: record 0: impossible model configuration", argv[0]);
 	if (rq_model_alloc(m) != RQ_OK)
 		errx(1, "out of memory");
-	if (rq_ckpt_load(argv[0], m, NULL, errbuf, sizeof errbuf) != RQ_OK)
+	if (rq_ckpt_read(ck, m, NULL, errbuf, sizeof errbuf) != RQ_OK)
 		errx(1, "%s", errbuf);
+	rq_ckpt_close(ck);
 	if (rq_dataset_load(&ds, argv[1], errbuf, sizeof errbuf) != RQ_OK)
 		errx(1, "%s", errbuf);
 	if (ds.F != cfg.F || ds.T != cfg.T || ds.C != cfg.C || ds.H != cfg.H ||

@@ -343,9 +343,11 @@ Test(model, checkpoint_round_trip)
 	rq_model_cfg c, c2;
 	rq_model *m, *m2;
 	rq_train_state st, st2;
+	rq_train_cfg h2;
+	rq_ckpt *ck;
 	float a[72], v[96];
 	int32_t y[3];
-	char path[] = "/tmp/rq-test-ckptXXXXXX", err[256], hyp[256];
+	char path[] = "/tmp/rq-test-ckptXXXXXX", err[256];
 	int fd;
 	size_t K;
 
@@ -358,23 +360,40 @@ Test(model, checkpoint_round_trip)
 	rq_rng_seed(&st.rng, 5);
 	st.epoch = 3;
 	st.best_val = 0.5;
-	snprintf(st.hyper, sizeof st.hyper, "lr=0x1p-3\n");
+	rq_train_cfg_defaults(&st.train);
+	st.train.lr = 0.125;
+	st.train.seed = 18446744073709551557ULL;	/* past 2^53: exact */
+	st.train.rq.on = 1;
+	st.train.rq.rho = -0.3;
+	st.train.rq.air_full = 0;
+	st.train.rq.rot_svd = 1;
+	st.train.micro = 7;
 	fd = mkstemp(path);
 	cr_assert_geq(fd, 0);
 	close(fd);
 	cr_assert_eq(rq_ckpt_save(path, m, &st, err, sizeof err), RQ_OK, "%s",
 	    err);
-	cr_assert_eq(rq_ckpt_config(path, &c2, hyp, sizeof hyp, err,
-	    sizeof err), RQ_OK, "%s", err);
+	cr_assert_eq(rq_ckpt_open(&ck, path, &c2, &h2, err, sizeof err), RQ_OK,
+	    "%s", err);
 	cr_assert_eq(c2.d, c.d);
 	cr_assert_eq(c2.drop, c.drop);
-	cr_assert_str_eq(hyp, "lr=0x1p-3\n");
+	cr_assert_eq(h2.lr, 0.125);
+	cr_assert_eq(h2.seed, st.train.seed);
+	cr_assert_eq(h2.rq.on, 1);
+	cr_assert_eq(h2.rq.rho, -0.3);
+	cr_assert_eq(h2.rq.air_full, 0);
+	cr_assert_eq(h2.rq.rot_svd, 1);
+	cr_assert_eq(h2.micro, 7);
+	cr_assert_eq(h2.epochs, st.train.epochs);
+	cr_assert_eq(h2.ogm_alpha, st.train.ogm_alpha);
 	c2.batch = c.batch;
 	cr_assert_eq(rq_model_plan(&m2, &c2), RQ_OK);
 	cr_assert_eq(rq_model_alloc(m2), RQ_OK);
 	memset(&st2, 0, sizeof st2);
-	cr_assert_eq(rq_ckpt_load(path, m2, &st2, err, sizeof err), RQ_OK, "%s",
+	cr_assert_eq(rq_ckpt_read(ck, m2, &st2, err, sizeof err), RQ_OK, "%s",
 	    err);
+	rq_ckpt_close(ck);
+	cr_assert_eq(st2.train.lr, 0.125);
 	cr_assert_eq(st2.epoch, 3);
 	cr_assert_eq(st2.best_val, 0.5);
 	cr_assert_eq(memcmp(st2.rng.s, st.rng.s, sizeof st.rng.s), 0);
@@ -531,6 +550,7 @@ Test(model, mtstar_checkpoint_round_trip)
 	rq_train_state st, st2;
 	float a[72], v[96];
 	int32_t y[3];
+	rq_ckpt *ck;
 	char path[] = "/tmp/rq-test-ckptXXXXXX", err[256];
 	int fd, d;
 
@@ -543,14 +563,16 @@ Test(model, mtstar_checkpoint_round_trip)
 	*rq_model_rotations(m, 1) = 1;
 	data(&c, 3, a, v, y, 64);
 	memset(&st, 0, sizeof st);
+	rq_train_cfg_defaults(&st.train);
 	rq_rng_seed(&st.rng, 5);
 	fd = mkstemp(path);
 	cr_assert_geq(fd, 0);
 	close(fd);
 	cr_assert_eq(rq_ckpt_save(path, m, &st, err, sizeof err), RQ_OK, "%s",
 	    err);
-	cr_assert_eq(rq_ckpt_config(path, &c2, NULL, 0, err, sizeof err),
+	cr_assert_eq(rq_ckpt_open(&ck, path, &c2, NULL, err, sizeof err),
 	    RQ_OK, "%s", err);
+	rq_ckpt_close(ck);
 	cr_assert_eq(c2.method, RQ_METHOD_MTSTAR);
 	c2.batch = c.batch;
 	cr_assert_eq(rq_model_plan(&m2, &c2), RQ_OK);
@@ -570,4 +592,72 @@ Test(model, mtstar_checkpoint_round_trip)
 	unlink(path);
 	rq_model_free(m);
 	rq_model_free(m2);
+}
+
+/* a setting out of range is refused, the file and the field named */
+Test(model, checkpoint_bad_setting)
+{
+	rq_model_cfg c, c2;
+	rq_model *m;
+	rq_train_state st;
+	rq_train_cfg h2;
+	rq_ckpt *ck = NULL;
+	char path[] = "/tmp/rq-test-ckptXXXXXX", err[512], want[600];
+	int fd;
+
+	tiny(&c, RQ_METHOD_MT);
+	m = make(&c, 71);
+	memset(&st, 0, sizeof st);
+	rq_train_cfg_defaults(&st.train);
+	st.train.lr = -1;
+	rq_rng_seed(&st.rng, 5);
+	fd = mkstemp(path);
+	cr_assert_geq(fd, 0);
+	close(fd);
+	cr_assert_eq(rq_ckpt_save(path, m, &st, err, sizeof err), RQ_OK, "%s",
+	    err);
+	/* the model config alone still reads (rq-eval) */
+	cr_assert_eq(rq_ckpt_open(&ck, path, &c2, NULL, err, sizeof err), RQ_OK,
+	    "%s", err);
+	rq_ckpt_close(ck);
+	cr_assert_eq(rq_ckpt_open(&ck, path, &c2, &h2, err, sizeof err),
+	    RQ_EFORMAT);
+	cr_assert_null(ck);
+	snprintf(want, sizeof want, "%s: record 0: train.lr: need 0 < lr < inf",
+	    path);
+	cr_assert_str_eq(err, want);
+	st.train.lr = 0.1;
+	st.train.rq.rmax = -2;
+	cr_assert_eq(rq_ckpt_save(path, m, &st, err, sizeof err), RQ_OK, "%s",
+	    err);
+	cr_assert_eq(rq_ckpt_open(&ck, path, &c2, &h2, err, sizeof err),
+	    RQ_EFORMAT);
+	cr_assert(strstr(err, "train.rmax") != NULL, "%s", err);
+	unlink(path);
+	rq_model_free(m);
+}
+
+/* every row of the method table plans, with the queries it says */
+Test(model, method_table)
+{
+	cr_assert_geq(rq_method_count(), 6);
+	for (int i = 0; i < rq_method_count(); i++) {
+		const rq_method *r = rq_method_at(i);
+		rq_model_cfg c;
+		rq_model *m = NULL;
+		tiny(&c, r->model);
+		cr_assert_eq(rq_method_find(r->name), r, "%s", r->name);
+		cr_assert_eq(rq_model_plan(&m, &c), RQ_OK, "%s", r->name);
+		cr_assert_eq(rq_model_fusion_layers(m), r->queries, "%s",
+		    r->name);
+		cr_assert_eq(rq_model_find(m, "enc.a.pos") != NULL,
+		    (r->encoders & RQ_ENC_AUDIO) != 0, "%s", r->name);
+		cr_assert_eq(rq_model_find(m, "enc.v.pos") != NULL,
+		    (r->encoders & RQ_ENC_VISUAL) != 0, "%s", r->name);
+		cr_assert(!r->rollingq || r->queries > 0, "%s", r->name);
+		cr_assert(!r->ogm || r->ogm_able, "%s", r->name);
+		rq_model_free(m);
+	}
+	cr_assert_null(rq_method_find("nope"));
+	cr_assert_str_eq(rq_method_of(RQ_METHOD_MTSTAR)->name, "mtstar");
 }
