@@ -258,7 +258,7 @@ void rq_dropout_backward(float *dx, const float *dy, const uint8_t *mask,
     size_t n, float p);
 
 /*
- * rotate.c, air.c: RollingQ.  Vectors and matrices in double, row-major.
+ * rotate.c: RollingQ's rotations.  Vectors and matrices in double, row-major.
  * R [d,d] maps unit(x) onto unit(y); the plane form is the identity on
  * the complement of span{x, y}; the SVD form follows the authors' code.
  */
@@ -277,6 +277,8 @@ void rq_rotation_apply(double *out, const double *R, const double *v,
     size_t n, size_t d);
 void rq_rotation_apply_f32(float *out, const double *R, const float *v,
     size_t n, size_t d);
+
+/* air.c: the Attention Imbalance Rate */
 /* AIR = mean_i [cos(q, ka_i) - cos(q, kv_i)]; ka, kv [n,d]; the two mean
  * cosines are returned through cos_a, cos_v (may be NULL) */
 double rq_air(const float *q, const float *ka, const float *kv, size_t n,
@@ -295,7 +297,7 @@ int rq_airdump_write(const char *path, long epoch, const float *q,
     const float *ka, const float *kv, size_t n, size_t d, char *err,
     size_t errn);
 
-/* model.c, optim.c, ckpt.c, dataset.c: the model and its training */
+/* model.c: the models of rq-train(1), one arena each */
 enum { RQ_METHOD_AUDIO, RQ_METHOD_VISUAL, RQ_METHOD_CONCAT, RQ_METHOD_SUM,
     RQ_METHOD_MT, RQ_METHOD_MTSTAR, RQ_METHOD_COUNT };
 const char *rq_method_name(int method);      /* "audio" ... "mtstar" */

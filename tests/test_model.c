@@ -661,3 +661,139 @@ Test(model, method_table)
 	cr_assert_null(rq_method_find("nope"));
 	cr_assert_str_eq(rq_method_of(RQ_METHOD_MTSTAR)->name, "mtstar");
 }
+
+/* a data set of n random samples of tiny()'s shapes */
+static void
+tiny_set(rq_dataset *ds, const rq_model_cfg *c, size_t n, uint64_t seed)
+{
+	memset(ds, 0, sizeof *ds);
+	ds->n = n;
+	ds->F = c->F;
+	ds->T = c->T;
+	ds->C = c->C;
+	ds->H = c->H;
+	ds->W = c->W;
+	ds->classes = c->classes;
+	ds->audio = malloc(n * c->F * c->T * sizeof(float));
+	ds->visual = malloc(n * c->C * c->H * c->W * sizeof(float));
+	ds->label = malloc(n * sizeof(int32_t));
+	cr_assert(ds->audio && ds->visual && ds->label);
+	data(c, (int)n, ds->audio, ds->visual, ds->label, seed);
+}
+
+/*
+ * rq_rollingq_epoch on MT: the AIR it reports is the one computed here
+ * from the key means of the whole set, the rotation is orthogonal and
+ * turns the query toward the anchor, rmax stops it.  The last-batch
+ * estimate equals the AIR of those samples alone.
+ */
+Test(model, rollingq_epoch_mt)
+{
+	rq_model_cfg c;
+	rq_model *m;
+	rq_rollingq *rq;
+	rq_rollingq_cfg rc = { .on = 1, .rho = 1, .beta = 0, .rmax = 1,
+	    .air_full = 1 };
+	rq_rollingq_report rep;
+	rq_dataset ds;
+	int64_t perm[7] = {6, 5, 4, 3, 2, 1, 0};
+	float ka[7 * 8], kv[7 * 8], q0[8];
+	char err[256];
+	double air, *R;
+	int d;
+
+	tiny(&c, RQ_METHOD_MT);
+	m = make(&c, 81);
+	d = c.d;
+	tiny_set(&ds, &c, 7, 82);
+	rq_model_forward(m, ds.audio, ds.visual, NULL, 3, 0, NULL);
+	memcpy(q0, rq_model_query(m, 0), sizeof q0);
+	/* by hand: key means of all 7 samples, 3 at a time */
+	for (int i = 0; i < 7; i += 3) {
+		int nb = i + 3 <= 7 ? 3 : 7 - i;
+		rq_model_forward(m, ds.audio + (size_t)i * c.F * c.T,
+		    ds.visual + (size_t)i * c.C * c.H * c.W, NULL, nb, 0, NULL);
+		rq_model_kmeans(m, 0, nb, ka + i * d, kv + i * d);
+	}
+	air = rq_air(q0, ka, kv, 7, (size_t)d, NULL, NULL);
+	cr_assert_eq(rq_rollingq_new(&rq, m, &rc, NULL, ds.n, 3), RQ_OK);
+	cr_assert_eq(rq_rollingq_epoch(rq, m, &ds, perm, 3, 1, &rep, err,
+	    sizeof err), RQ_OK, "%s", err);
+	cr_assert_eq(rep.layers, 1);
+	cr_assert_float_eq(rep.air[0], air, 1e-12);
+	cr_assert(isnan(rep.air[1]));
+	cr_assert_eq(rep.rotated, 1);
+	cr_assert_eq(rep.rotation, 1);
+	cr_assert_eq(*rq_model_rotations(m, 0), 1);
+	cr_assert_float_eq(rep.alpha, (1 + tanh(-air)) / 2, 1e-12);
+	R = rq_model_rotation(m, 0);
+	for (int i = 0; i < d; i++)	/* R R^T = I */
+		for (int j = 0; j < d; j++) {
+			double s = 0;
+			for (int k = 0; k < d; k++)
+				s += R[i * d + k] * R[j * d + k];
+			cr_assert_float_eq(s, i == j, 1e-12);
+		}
+	/* the query moved: a second epoch at rmax = 1 does not rotate */
+	rq_model_forward(m, ds.audio, ds.visual, NULL, 3, 0, NULL);
+	cr_assert(memcmp(q0, rq_model_query(m, 0), sizeof q0) != 0);
+	cr_assert_eq(rq_rollingq_epoch(rq, m, &ds, perm, 3, 2, &rep, err,
+	    sizeof err), RQ_OK, "%s", err);
+	cr_assert_eq(rep.rotated, 0);
+	cr_assert(isfinite(rep.air[0]));
+	cr_assert_eq(*rq_model_rotations(m, 0), 1);
+	rq_rollingq_free(rq);
+
+	/* the authors' estimate: the last batch of perm (7 = 3 + 3 + 1: the
+	 * last batch is perm[6], sample 0 alone) */
+	rc.air_full = 0;
+	rc.on = 0;
+	cr_assert_eq(rq_rollingq_new(&rq, m, &rc, NULL, ds.n, 3), RQ_OK);
+	cr_assert_eq(rq_rollingq_epoch(rq, m, &ds, perm, 3, 3, &rep, err,
+	    sizeof err), RQ_OK, "%s", err);
+	rq_model_forward(m, ds.audio, ds.visual, NULL, 1, 0, NULL);
+	rq_model_kmeans(m, 0, 1, ka, kv);
+	cr_assert_float_eq(rep.air[0], rq_air(rq_model_query(m, 0), ka, kv, 1,
+	    (size_t)d, NULL, NULL), 1e-12);
+	cr_assert_eq(rep.rotated, 0);
+	rq_rollingq_free(rq);
+	rq_model_free(m);
+	free(ds.audio);
+	free(ds.visual);
+	free(ds.label);
+}
+
+/* MT*: triggers alternate layer 1, layer 2, layer 1, each up to rmax */
+Test(model, rollingq_epoch_mtstar_alternates)
+{
+	rq_model_cfg c;
+	rq_model *m;
+	rq_rollingq *rq;
+	rq_rollingq_cfg rc = { .on = 1, .rho = 0.5, .beta = 0, .rmax = 2,
+	    .air_full = 1 };
+	rq_rollingq_report rep;
+	rq_dataset ds;
+	int64_t perm[6] = {0, 1, 2, 3, 4, 5};
+	int want[] = {1, 2, 1, 2, 0};
+	char err[256];
+
+	tiny(&c, RQ_METHOD_MTSTAR);
+	m = make(&c, 91);
+	tiny_set(&ds, &c, 6, 92);
+	cr_assert_eq(rq_rollingq_new(&rq, m, &rc, NULL, ds.n, 3), RQ_OK);
+	for (int e = 0; e < 5; e++) {
+		cr_assert_eq(rq_rollingq_epoch(rq, m, &ds, perm, 3, e + 1, &rep,
+		    err, sizeof err), RQ_OK, "%s", err);
+		cr_assert_eq(rep.layers, 2);
+		cr_assert(isfinite(rep.air[0]) && isfinite(rep.air[1]));
+		cr_assert_eq(rep.rotated, want[e], "epoch %d: layer %d", e + 1,
+		    rep.rotated);
+	}
+	cr_assert_eq(*rq_model_rotations(m, 0), 2);
+	cr_assert_eq(*rq_model_rotations(m, 1), 2);
+	rq_rollingq_free(rq);
+	rq_model_free(m);
+	free(ds.audio);
+	free(ds.visual);
+	free(ds.label);
+}
