@@ -74,6 +74,15 @@ dbl(const char *s, const char *what)
 	return v;
 }
 
+/* 0 for w0, 1 for w1 */
+static int
+pick(const char *s, const char *w0, const char *w1, const char *what)
+{
+	if (strcmp(s, w0) != 0 && strcmp(s, w1) != 0)
+		errx(2, "%s: need %s or %s: %s", what, w0, w1, s);
+	return strcmp(s, w1) == 0;
+}
+
 /* "AxB" or "AxBxC" into out[]; returns the count */
 static int
 dims_arg(const char *s, int *out, int want, const char *what)
@@ -407,21 +416,9 @@ parse(int *argcp, char ***argvp, opts *o)
 		case 3: h->rq.beta = dbl(optarg, "--beta"); break;
 		case 4: h->rq.rmax = (int)num(optarg, 0, 1000000, "--rmax"); break;
 		case 5:
-			if (strcmp(optarg, "full") == 0)
-				h->rq.air_full = 1;
-			else if (strcmp(optarg, "last") == 0)
-				h->rq.air_full = 0;
-			else
-				errx(2, "--air-est: need full or last: %s", optarg);
+			h->rq.air_full = !pick(optarg, "full", "last", "--air-est");
 			break;
-		case 6:
-			if (strcmp(optarg, "plane") == 0)
-				h->rq.rot_svd = 0;
-			else if (strcmp(optarg, "svd") == 0)
-				h->rq.rot_svd = 1;
-			else
-				errx(2, "--rot: need plane or svd: %s", optarg);
-			break;
+		case 6: h->rq.rot_svd = pick(optarg, "plane", "svd", "--rot"); break;
 		case 7: o->airdump = optarg; break;
 		case 8: h->ogm_alpha = dbl(optarg, "--ogm-alpha");
 			o->seen_ogm = 1;

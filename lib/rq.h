@@ -296,6 +296,27 @@ int rq_airdump_put(rq_stream *s, long epoch, const float *q, const float *ka,
 int rq_airdump_write(const char *path, long epoch, const float *q,
     const float *ka, const float *kv, size_t n, size_t d, char *err,
     size_t errn);
+/* reading: a group starts at each fusion.q; the fusion.kmean.* records
+ * after it are appended along axis 0.  Errors name file and record. */
+enum { RQ_AIRDUMP_OTHER, RQ_AIRDUMP_Q, RQ_AIRDUMP_KA, RQ_AIRDUMP_KV };
+typedef struct rq_airdump {
+	const char *file;            /* for messages */
+	float *q, *ka, *kv;          /* [d]; [na,d]; [nv,d] */
+	size_t d, na, nv, cap_a, cap_v;
+	long qrec;                   /* record of its fusion.q; -1: none yet */
+	char epoch[64];              /* fusion.q's epoch=, "" if absent */
+} rq_airdump;
+int rq_airdump_kind(const rq_tensor *t);     /* RQ_AIRDUMP_* */
+void rq_airdump_init(rq_airdump *g, const char *file);
+void rq_airdump_free(rq_airdump *g);
+/* a new group at fusion.q record rec: f32 [d], d >= dmin */
+int rq_airdump_begin(rq_airdump *g, const rq_tensor *t, long rec,
+    size_t dmin, char *err, size_t errn);
+/* append a fusion.kmean.audio or .visual record: f32 [N,d] */
+int rq_airdump_add(rq_airdump *g, const rq_tensor *t, long rec, char *err,
+    size_t errn);
+/* the group is whole: key means of both kinds, as many of each */
+int rq_airdump_check(const rq_airdump *g, char *err, size_t errn);
 
 /* model.c: the models of rq-train(1), one arena each */
 enum { RQ_METHOD_AUDIO, RQ_METHOD_VISUAL, RQ_METHOD_CONCAT, RQ_METHOD_SUM,
