@@ -1,81 +1,17 @@
 #!/bin/sh
 # rollingq.t: CLI tests of rq-air and rq-rotate (TAP).
-# Streams are written by a small C helper built here from the text below
+# Streams are written by a small C helper built here from tests/tmk.c
 # (tmk: text -> stream; tdump: stream -> text), so the numbers checked come
 # from awk, not from the programs under test.
 . tests/tap.sh
 plan 43
 
-cat > "$T/helper.c" <<'EOF'
-/* tmk: lines "name dtype dims meta v1 v2 ..." (dims "2,3" or "-" for a
- * scalar, meta "k=v;k=v" or "-") -> stream on stdout.
- * tdump: stream on stdin -> "name v1 v2 ..." per record. */
-#include <stdlib.h>
-#include <string.h>
-#include "rq.h"
-
-int
-main(int argc, char **argv)
-{
-	char line[65536];
-	rq_tensor t;
-
-	rq_tensor_init(&t);
-	if (strstr(argv[0], "tdump")) {
-		rq_stream *s = rq_stream_open("-", "r");
-		int rc;
-
-		while ((rc = rq_tensor_read(s, &t)) == RQ_OK) {
-			printf("%s", t.name);
-			for (size_t i = 0; i < rq_tensor_numel(&t); i++)
-				printf(" %.17g", rq_tensor_get(&t, i));
-			printf("\n");
-		}
-		return rc == RQ_EOF ? 0 : 1;
-	}
-	rq_stream *s = rq_stream_open("-", "w");
-	while (fgets(line, sizeof line, stdin)) {
-		char *name = strtok(line, " \n"), *dt = strtok(NULL, " \n");
-		char *ds = strtok(NULL, " \n"), *ms = strtok(NULL, " \n"), *p;
-		uint64_t dims[8];
-		int nd = 0;
-		char *sp;
-
-		if (name == NULL)
-			continue;
-		if (strcmp(ds, "-") != 0)
-			for (p = strtok_r(ds, ",", &sp); p;
-			    p = strtok_r(NULL, ",", &sp))
-				dims[nd++] = strtoull(p, NULL, 10);
-		if (rq_tensor_alloc(&t, rq_dtype_parse(dt), nd, dims) != RQ_OK)
-			return 1;
-		rq_tensor_set_name(&t, name);
-		rq_meta_clear(&t);
-		for (size_t i = 0; i < rq_tensor_numel(&t); i++) {
-			if ((p = strtok(NULL, " \n")) == NULL)
-				return 1;
-			rq_tensor_put(&t, i, strtod(p, NULL));
-		}
-		if (strcmp(ms, "-") != 0)
-			for (p = strtok_r(ms, ";", &sp); p;
-			    p = strtok_r(NULL, ";", &sp)) {
-				char *eq = strchr(p, '=');
-
-				*eq = '\0';
-				rq_meta_set(&t, p, "%s", eq + 1);
-			}
-		if (rq_tensor_write(s, &t) != RQ_OK)
-			return 1;
-	}
-	return rq_stream_close(s) == RQ_OK ? 0 : 1;
-}
-EOF
 LIBS=$(pkg-config --libs gsl libpng sndfile zlib openblas 2>/dev/null |
     sed 's/-lgslcblas//g')
 # under `make check-asan` lib/librq.a is built with sanitizers, whose
 # flags the helper must link with too ($RQ_SANFLAGS, empty otherwise)
 cc $RQ_SANFLAGS -std=c11 -D_POSIX_C_SOURCE=200809L -Ilib -o "$T/tmk" \
-    "$T/helper.c" lib/librq.a $LIBS -lm -lpthread 2>"$T/cc.err"
+    tests/tmk.c lib/librq.a $LIBS -lm -lpthread 2>"$T/cc.err"
 tap_result $? "helper builds"
 ln -s tmk "$T/tdump"
 mk() { "$T/tmk"; }
