@@ -409,7 +409,6 @@ train_read(const rq_tensor *t, rq_train_cfg *h, char *err, size_t errn)
 	int rc = RQ_OK, adamw = 0;
 
 	rq_train_cfg_defaults(h);
-	h->micro = 0;
 	if ((rc = train_int(t, "epochs", &h->epochs, err, errn)) ||
 	    (rc = train_int(t, "batch", &h->batch, err, errn)) ||
 	    (rc = train_word(t, "opt", "sgd", "adamw", &adamw, err, errn)) ||

@@ -119,7 +119,7 @@ rq_rollingq_new(rq_rollingq **rp, const rq_model *m, const rq_rollingq_cfg *c,
 /* AIR of fusion layer `layer` over the whole set in eval mode (each rank a
  * contiguous part, U samples a forward); E[Q], E[K_a], E[K_v] in r */
 static int
-air_full(rq_rollingq *r, rq_model *m, int layer, const rq_dataset *ds, int U,
+air_set(rq_rollingq *r, rq_model *m, int layer, const rq_dataset *ds, int U,
     double *air)
 {
 	int d = r->d, rank = rq_dist_rank(), size = rq_dist_size();
@@ -228,7 +228,7 @@ rq_rollingq_epoch(rq_rollingq *r, rq_model *m, const rq_dataset *ds,
 	for (int k = 0; k < nfl; k++) {
 		int l = (next + 1 + k) % nfl;
 		if ((c->air_full || r->dump != NULL) &&
-		    air_full(r, m, l, ds, U, &rep->air[l]) != RQ_OK)
+		    air_set(r, m, l, ds, U, &rep->air[l]) != RQ_OK)
 			return fail(err, errn, RQ_EIO, "%s", rq_dist_error());
 		if (!c->air_full)
 			rep->air[l] = air_last(r, m, l, ds, perm, r->B, U);
