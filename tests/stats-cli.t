@@ -6,16 +6,10 @@
 . tests/tap.sh
 plan 33
 
-LIBS=$(pkg-config --libs gsl libpng sndfile zlib openblas 2>/dev/null |
-    sed 's/-lgslcblas//g')
-cc $RQ_SANFLAGS -std=c11 -D_POSIX_C_SOURCE=200809L -Ilib -o "$T/tmk" \
-    tests/tmk.c lib/librq.a $LIBS -lm -lpthread 2>"$T/cc.err"
-tap_result $? "helper builds"
-ln -s tmk "$T/tdump"
-mk() { "$T/tmk"; }
+. tests/tmk.sh
 # values NAME FILE: every value of the records named NAME, one a line
 values() {
-	"$T/tdump" <"$2" | awk -v n="$1" '$1 == n {
+	dump <"$2" | awk -v n="$1" '$1 == n {
 	    for (i = 2; i <= NF; i++) print $i }'
 }
 # bad STATUS DESC SUBSTR CMD...: exit STATUS, empty stdout, one stderr
@@ -126,7 +120,7 @@ values audio "$T/b" | paste "$T/ba" - | awk '{ e = $2 - $1; s += e; q += e * e }
     if (sd - 0.75 > 0.01 || 0.75 - sd > 0.01 || m > 0.01 || -m > 0.01) {
 	print "# mean " m " std " sd; exit 1 } }'
 tap_result $? "noise of std 0.75, mean 0 (within 0.01)"
-"$T/tdump" <"$T/b" | cut -d' ' -f1 | tr '\n' ' ' >"$T/names"
+dump <"$T/b" | cut -d' ' -f1 | tr '\n' ' ' >"$T/names"
 is "records kept in order" "$(cat "$T/names")" \
     "audio visual label id audio visual label id audio visual label id "
 rq-info "$T/b" >"$T/info"
@@ -140,7 +134,7 @@ set_ 600 250 >"$T/f.rqt"
 rq-noise -f 0.4 -s 1 -S 5 "$T/f.rqt" >"$T/fo"
 tap_result $? "rq-noise -f runs"
 is "-f layout: label, clean.audio, clean.visual after each chunk" \
-    "$("$T/tdump" <"$T/fo" | cut -d' ' -f1 | sed -n 1,6p | tr '\n' ' ')" \
+    "$(dump <"$T/fo" | cut -d' ' -f1 | sed -n 1,6p | tr '\n' ' ')" \
     "audio visual label clean.audio clean.visual id "
 for m in audio visual; do
 	values $m "$T/f.rqt" >"$T/c.$m"
