@@ -208,20 +208,18 @@ main(int argc, char **argv)
 			emit(s, &t, "share.visual", RQ_F32, 1, n, 0, sh + n, acc, f1);
 			emit(s, &t, "share.cls", RQ_F32, 1, n, 0, sh + 2 * n, acc,
 			    f1);
-			for (int l = 0; l < nfl; l++) {
-				/* MT* layer 2: fusion.1.q, fusion.1.kmean.* */
-				char nq[32], na[48], nv[48];
-				const char *pre = l ? "fusion.1" : "fusion";
-				snprintf(nq, sizeof nq, "%s.q", pre);
-				snprintf(na, sizeof na, "%s.kmean.audio", pre);
-				snprintf(nv, sizeof nv, "%s.kmean.visual", pre);
-				emit(s, &t, nq, RQ_F32, 1, (uint64_t)d, 0, q[l], acc,
-				    f1);
-				emit(s, &t, na, RQ_F32, 2, n, (uint64_t)d,
-				    ka + 2 * l * n * d, acc, f1);
-				emit(s, &t, nv, RQ_F32, 2, n, (uint64_t)d,
-				    kv + 2 * l * n * d, acc, f1);
-			}
+			/* the air-dump group of each layer (MT* layer 2:
+			 * fusion.1.*), with the same metadata */
+			rq_meta_clear(&t);
+			rq_meta_set(&t, "acc", "%.6f", acc);
+			rq_meta_set(&t, "macro_f1", "%.6f", f1);
+			for (int l = 0; l < nfl; l++)
+				if (rq_airdump_put(s, &t, l, q[l], ka + 2 * l * n * d,
+				    kv + 2 * l * n * d, n, (size_t)d) != RQ_OK) {
+					warnx("%s", rq_stream_error(s));
+					rq_stream_abort(s);
+					exit(1);
+				}
 		}
 		rq_tensor_free(&t);
 		if (rq_stream_close(s) != RQ_OK)

@@ -1,8 +1,10 @@
 /*
- * airdump.c: the air-dump record group, what rq-train --air-dump writes
- * and rq-air and rq-rotate read:
- *	fusion.q f32 [d] (metadata epoch=E when known),
+ * airdump.c: the air-dump record group, what rq-train --air-dump and
+ * rq-eval write and rq-air and rq-rotate read:
+ *	fusion.q f32 [d],
  *	fusion.kmean.audio f32 [n,d], fusion.kmean.visual f32 [n,d]
+ * (MT* layer 2: fusion.1.*; every record with the same metadata, e.g.
+ * epoch=E)
  * (q: the fusion query after R; kmean: each sample's mean key over its
  * audio and its visual tokens).
  */
@@ -28,30 +30,25 @@ put(rq_stream *s, rq_tensor *t, const char *name, int ndim,
 }
 
 int
-rq_airdump_put(rq_stream *s, long epoch, const float *q, const float *ka,
-    const float *kv, size_t n, size_t d)
+rq_airdump_put(rq_stream *s, rq_tensor *t, int layer, const float *q,
+    const float *ka, const float *kv, size_t n, size_t d)
 {
-	rq_tensor t;
+	char pre[32], name[64];
 	uint64_t dims[2] = { d, 0 };
 	int rc;
 
-	rq_tensor_init(&t);
-	if ((rc = rq_tensor_alloc(&t, RQ_F32, 1, dims)) != RQ_OK ||
-	    (rc = rq_tensor_set_name(&t, "fusion.q")) != RQ_OK ||
-	    (epoch >= 0 &&
-	    (rc = rq_meta_set(&t, "epoch", "%ld", epoch)) != RQ_OK))
-		goto out;
-	memcpy(t.data, q, t.nbytes);
-	if ((rc = rq_tensor_write(s, &t)) != RQ_OK)
-		goto out;
+	/* layer 0: fusion.*; layer l of MT*: fusion.<l>.* */
+	snprintf(pre, sizeof pre, layer ? "fusion.%d" : "fusion", layer);
+	snprintf(name, sizeof name, "%s.q", pre);
+	if ((rc = put(s, t, name, 1, dims, q)) != RQ_OK)
+		return rc;
 	dims[0] = n;
 	dims[1] = d;
-	if ((rc = put(s, &t, "fusion.kmean.audio", 2, dims, ka)) != RQ_OK ||
-	    (rc = put(s, &t, "fusion.kmean.visual", 2, dims, kv)) != RQ_OK)
-		goto out;
-out:
-	rq_tensor_free(&t);
-	return rc;
+	snprintf(name, sizeof name, "%s.kmean.audio", pre);
+	if ((rc = put(s, t, name, 2, dims, ka)) != RQ_OK)
+		return rc;
+	snprintf(name, sizeof name, "%s.kmean.visual", pre);
+	return put(s, t, name, 2, dims, kv);
 }
 
 int
@@ -60,18 +57,23 @@ rq_airdump_write(const char *path, long epoch, const float *q,
     size_t errn)
 {
 	rq_stream *s;
+	rq_tensor t;
 	int rc;
 
 	if ((s = rq_stream_open(path, "w")) == NULL) {
 		snprintf(err, errn, "%s: %s", path, strerror(errno));
 		return RQ_EIO;
 	}
-	if ((rc = rq_airdump_put(s, epoch, q, ka, kv, n, d)) != RQ_OK) {
+	rq_tensor_init(&t);
+	if ((rc = rq_meta_set(&t, "epoch", "%ld", epoch)) != RQ_OK ||
+	    (rc = rq_airdump_put(s, &t, 0, q, ka, kv, n, d)) != RQ_OK) {
 		snprintf(err, errn, "%s", rc == RQ_ENOMEM ? "out of memory" :
 		    rq_stream_error(s));
+		rq_tensor_free(&t);
 		rq_stream_abort(s);
 		return rc;
 	}
+	rq_tensor_free(&t);
 	if (rq_stream_close(s) != RQ_OK) {
 		snprintf(err, errn, "%s: %s", path, strerror(errno));
 		return RQ_EIO;

@@ -288,11 +288,13 @@ double rq_air(const float *q, const float *ka, const float *kv, size_t n,
 void rq_air_samples(double *ca, double *cv, const float *q, const float *ka,
     const float *kv, size_t n, size_t d);
 
-/* airdump.c: the air-dump group fusion.q f32 [d] (meta epoch=E when
- * epoch >= 0), fusion.kmean.audio, fusion.kmean.visual f32 [n,d] */
-int rq_airdump_put(rq_stream *s, long epoch, const float *q, const float *ka,
-    const float *kv, size_t n, size_t d);
-/* the group as a whole file (atomic); errors "path: message" in err */
+/* airdump.c: the air-dump group fusion.q f32 [d], fusion.kmean.audio,
+ * fusion.kmean.visual f32 [n,d] (layer l > 0: fusion.<l>.*), written
+ * through t, whose metadata every record carries */
+int rq_airdump_put(rq_stream *s, rq_tensor *t, int layer, const float *q,
+    const float *ka, const float *kv, size_t n, size_t d);
+/* layer 0's group, meta epoch=E, as a whole file (atomic); errors
+ * "path: message" in err */
 int rq_airdump_write(const char *path, long epoch, const float *q,
     const float *ka, const float *kv, size_t n, size_t d, char *err,
     size_t errn);
