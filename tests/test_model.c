@@ -692,11 +692,10 @@ Test(model, rollingq_epoch_mt)
 	rq_model_cfg c;
 	rq_model *m;
 	rq_rollingq *rq;
-	rq_rollingq_cfg rc = { .on = 1, .rho = 1, .beta = 0, .rmax = 1,
-	    .air_full = 1 };
+	rq_rollingq_cfg rc = { .on = 1, .rho = 1, .rmax = 1, .air_full = 1 };
+	int64_t perm[7] = {6, 5, 4, 3, 2, 1, 0};
 	rq_rollingq_report rep;
 	rq_dataset ds;
-	int64_t perm[7] = {6, 5, 4, 3, 2, 1, 0};
 	float ka[7 * 8], kv[7 * 8], q0[8];
 	char err[256];
 	double air, *R;
@@ -758,9 +757,7 @@ Test(model, rollingq_epoch_mt)
 	cr_assert_eq(rep.rotated, 0);
 	rq_rollingq_free(rq);
 	rq_model_free(m);
-	free(ds.audio);
-	free(ds.visual);
-	free(ds.label);
+	rq_dataset_free(&ds);
 }
 
 /* MT*: triggers alternate layer 1, layer 2, layer 1, each up to rmax */
@@ -793,7 +790,5 @@ Test(model, rollingq_epoch_mtstar_alternates)
 	cr_assert_eq(*rq_model_rotations(m, 1), 2);
 	rq_rollingq_free(rq);
 	rq_model_free(m);
-	free(ds.audio);
-	free(ds.visual);
-	free(ds.label);
+	rq_dataset_free(&ds);
 }
