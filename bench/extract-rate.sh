@@ -153,7 +153,7 @@ for k in $KINDS; do
 	# must then agree to 1e-4 like logmel does.  Pass: that recomputed
 	# clip within 1e-4, lin within 1e-5, and for logmel max |rq-np|
 	# within 1e-4 (measured: about 1e-6, float32 rounding of the output).
-	bin/rq-npy -x -d "$tmp/$k.x" -n audio "$tmp/$k.rqt"
+	bin/rq-npy --export --dir "$tmp/$k.x" --name audio "$tmp/$k.rqt"
 	"$PY" - "$k" "$tmp/$k.x/0000-audio.npy" "$tmp/$k.npy" "$tmp/files" \
 	    >> "$tmp/agree" <<'EOF' || ok=0
 import sys

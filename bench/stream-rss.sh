@@ -19,7 +19,7 @@ l=$((${#h} + 1))
 	printf '%s\n' "$h"
 	head -c 1048576 /dev/urandom
 } >"$d/r.npy"
-bin/rq-npy -n x "$d/r.npy" >"$d/r.rqt"
+bin/rq-npy --rename x "$d/r.npy" >"$d/r.rqt"
 
 i=0
 while [ $i -lt 1000 ]; do cat "$d/r.rqt"; i=$((i + 1)); done |

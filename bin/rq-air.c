@@ -23,13 +23,6 @@ usage(void)
 	exit(2);
 }
 
-struct group {
-	float *q, *ka, *kv;
-	size_t d, na, nv, cap_a, cap_v;
-	long qrec;		/* record index of its fusion.q */
-	char epoch[64];
-};
-
 /* per-group results kept for -o, written once all input has been read */
 struct result {
 	double *sa, *sv, air, ca, cv;
@@ -81,40 +74,15 @@ write_results(rq_stream *os)
 	return rc;
 }
 
-static void
-append(float **buf, size_t *n, size_t *cap, const rq_tensor *t, size_t d)
-{
-	size_t rows = (size_t)t->dims[0];
-
-	if (*n + rows > *cap) {
-		size_t nc = RQ_MAX(*cap * 2, *n + rows);
-
-		if (nc > SIZE_MAX / sizeof(float) / d)
-			errx(1, "%s: too many samples", fname);
-		if ((*buf = realloc(*buf, nc * d * sizeof(float))) == NULL)
-			err(1, NULL);
-		*cap = nc;
-	}
-	memcpy(*buf + *n * d, t->data, rows * d * sizeof(float));
-	*n += rows;
-}
-
 /* one group: its line (or TSV rows) to out, its tensors to os */
 static void
-finish(struct group *g, long gi, int per_sample, FILE *out, int keep)
+finish(rq_airdump *g, long gi, int per_sample, FILE *out, int keep)
 {
 	double ca, cv, air, *sa, *sv;
+	char msg[512];
 
-	if (g->na == 0 && g->nv == 0)
-		errx(1, "%s: record %ld: fusion.q has no fusion.kmean.audio "
-		    "or fusion.kmean.visual records after it", fname, g->qrec);
-	if (g->na == 0 || g->nv == 0)
-		errx(1, "%s: record %ld: fusion.q has no %s record after it",
-		    fname, g->qrec, g->na == 0 ? "fusion.kmean.audio" :
-		    "fusion.kmean.visual");
-	if (g->na != g->nv)
-		errx(1, "%s: record %ld: group has %zu audio and %zu visual "
-		    "key means", fname, g->qrec, g->na, g->nv);
+	if (rq_airdump_check(g, msg, sizeof msg) != RQ_OK)
+		errx(1, "%s", msg);
 	if ((sa = calloc(g->na, sizeof *sa)) == NULL ||
 	    (sv = calloc(g->na, sizeof *sv)) == NULL)
 		err(1, NULL);
@@ -156,14 +124,14 @@ finish(struct group *g, long gi, int per_sample, FILE *out, int keep)
 int
 main(int argc, char **argv)
 {
-	struct group g;
+	rq_airdump g;
 	rq_stream *s, *os;
 	rq_tensor t;
 	FILE *out;
-	char *buf = NULL, *opath = NULL;
+	char *buf = NULL, *opath = NULL, msg[512];
 	size_t buflen = 0;
 	long rec = 0, ngroups = 0;
-	int c, rc, per_sample = 0, have_q = 0;
+	int c, rc, per_sample = 0;
 
 	rq_progname_init(argc, argv);
 	while ((c = getopt(argc, argv, "po:")) != -1) {
@@ -191,62 +159,34 @@ main(int argc, char **argv)
 		err(1, "open_memstream");
 	if (per_sample)
 		fprintf(out, "group\tsample\tcos_a\tcos_v\tair\n");
-	memset(&g, 0, sizeof g);
+	rq_airdump_init(&g, fname);
 	rq_tensor_init(&t);
 	for (; (rc = rq_tensor_read(s, &t)) == RQ_OK; rec++) {
-		int isq = strcmp(t.name, "fusion.q") == 0;
-		int isa = strcmp(t.name, "fusion.kmean.audio") == 0;
-		int isv = strcmp(t.name, "fusion.kmean.visual") == 0;
+		int kind = rq_airdump_kind(&t);
 
-		if (!isq && !isa && !isv)
+		if (kind == RQ_AIRDUMP_OTHER)
 			continue;	/* other records ride along */
-		if (t.dtype != RQ_F32)
-			errx(1, "%s: record %ld: %s: dtype %s, want f32", fname,
-			    rec, t.name, rq_dtype_name(t.dtype));
-		if (isq) {
-			if (t.ndim != 1 || t.dims[0] == 0)
-				errx(1, "%s: record %ld: fusion.q: want shape "
-				    "[d], d >= 1", fname, rec);
-			if (have_q)
-				finish(&g, ngroups++, per_sample, out, opath != NULL);
-			have_q = 1;
-			g.d = (size_t)t.dims[0];
-			g.qrec = rec;
-			if ((g.q = realloc(g.q, t.nbytes)) == NULL)
-				err(1, NULL);
-			memcpy(g.q, t.data, t.nbytes);
-			g.epoch[0] = '\0';
-			rq_meta_get(&t, "epoch", g.epoch, sizeof g.epoch);
-			continue;
-		}
-		if (!have_q)
-			errx(1, "%s: record %ld: %s before any fusion.q", fname,
-			    rec, t.name);
-		if (t.ndim != 2 || t.dims[1] != g.d)
-			errx(1, "%s: record %ld: %s: want shape [N,%zu] (d of "
-			    "fusion.q in record %ld)", fname, rec, t.name, g.d,
-			    g.qrec);
-		if (isa)
-			append(&g.ka, &g.na, &g.cap_a, &t, g.d);
-		else
-			append(&g.kv, &g.nv, &g.cap_v, &t, g.d);
+		/* a valid fusion.q closes the group before it */
+		if (kind == RQ_AIRDUMP_Q && t.dtype == RQ_F32 && t.ndim == 1 &&
+		    t.dims[0] > 0 && g.qrec >= 0)
+			finish(&g, ngroups++, per_sample, out, opath != NULL);
+		if ((kind == RQ_AIRDUMP_Q ? rq_airdump_begin(&g, &t, rec, 1, msg,
+		    sizeof msg) : rq_airdump_add(&g, &t, rec, msg, sizeof msg)) !=
+		    RQ_OK)
+			errx(1, "%s", msg);
 	}
 	if (rc != RQ_EOF)
 		errx(1, "%s", rq_stream_error(s));
-	if (!have_q)
+	if (g.qrec < 0)
 		errx(1, "%s: no fusion.q record", fname);
 	finish(&g, ngroups++, per_sample, out, opath != NULL);
 	rq_stream_close(s);
 	rq_tensor_free(&t);
-	free(g.q);
-	free(g.ka);
-	free(g.kv);
+	rq_airdump_free(&g);
 	if (opath) {
 		if ((os = rq_stream_open(opath, "w")) == NULL)
 			err(1, "%s", opath);
 		if (write_results(os) != RQ_OK) {
-			char msg[512];
-
 			snprintf(msg, sizeof msg, "%s", rq_stream_error(os));
 			rq_stream_abort(os);
 			errx(1, "%s", msg);

@@ -45,6 +45,7 @@ main(int argc, char **argv)
 {
 	rq_model_cfg cfg;
 	rq_model *m;
+	rq_ckpt *ck;
 	rq_dataset ds;
 	rq_stream *s = NULL;
 	rq_tensor t;
@@ -84,7 +85,7 @@ main(int argc, char **argv)
 	if (out != NULL && (tsv || sumout))
 		errx(2, "-o: writes the tensor stream; not with -s or -t");
 	openblas_set_num_threads(threads);
-	if (rq_ckpt_config(argv[0], &cfg, NULL, 0, errbuf, sizeof errbuf) !=
+	if (rq_ckpt_open(&ck, argv[0], &cfg, NULL, errbuf, sizeof errbuf) !=
 	    RQ_OK)
 		errx(1, "%s", errbuf);
 	cfg.batch = B;
@@ -93,8 +94,9 @@ main(int argc, char **argv)
 		errx(1, "%s: record 0: impossible model configuration", argv[0]);
 	if (rq_model_alloc(m) != RQ_OK)
 		errx(1, "out of memory");
-	if (rq_ckpt_load(argv[0], m, NULL, errbuf, sizeof errbuf) != RQ_OK)
+	if (rq_ckpt_read(ck, m, NULL, errbuf, sizeof errbuf) != RQ_OK)
 		errx(1, "%s", errbuf);
+	rq_ckpt_close(ck);
 	if (rq_dataset_load(&ds, argv[1], errbuf, sizeof errbuf) != RQ_OK)
 		errx(1, "%s", errbuf);
 	if (ds.F != cfg.F || ds.T != cfg.T || ds.C != cfg.C || ds.H != cfg.H ||
@@ -206,20 +208,18 @@ main(int argc, char **argv)
 			emit(s, &t, "share.visual", RQ_F32, 1, n, 0, sh + n, acc, f1);
 			emit(s, &t, "share.cls", RQ_F32, 1, n, 0, sh + 2 * n, acc,
 			    f1);
-			for (int l = 0; l < nfl; l++) {
-				/* MT* layer 2: fusion.1.q, fusion.1.kmean.* */
-				char nq[32], na[48], nv[48];
-				const char *pre = l ? "fusion.1" : "fusion";
-				snprintf(nq, sizeof nq, "%s.q", pre);
-				snprintf(na, sizeof na, "%s.kmean.audio", pre);
-				snprintf(nv, sizeof nv, "%s.kmean.visual", pre);
-				emit(s, &t, nq, RQ_F32, 1, (uint64_t)d, 0, q[l], acc,
-				    f1);
-				emit(s, &t, na, RQ_F32, 2, n, (uint64_t)d,
-				    ka + 2 * l * n * d, acc, f1);
-				emit(s, &t, nv, RQ_F32, 2, n, (uint64_t)d,
-				    kv + 2 * l * n * d, acc, f1);
-			}
+			/* the air-dump group of each layer (MT* layer 2:
+			 * fusion.1.*), with the same metadata */
+			rq_meta_clear(&t);
+			rq_meta_set(&t, "acc", "%.6f", acc);
+			rq_meta_set(&t, "macro_f1", "%.6f", f1);
+			for (int l = 0; l < nfl; l++)
+				if (rq_airdump_put(s, &t, l, q[l], ka + 2 * l * n * d,
+				    kv + 2 * l * n * d, n, (size_t)d) != RQ_OK) {
+					warnx("%s", rq_stream_error(s));
+					rq_stream_abort(s);
+					exit(1);
+				}
 		}
 		rq_tensor_free(&t);
 		if (rq_stream_close(s) != RQ_OK)

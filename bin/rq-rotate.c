@@ -255,7 +255,8 @@ estimate(struct est *e, const char *file)
 {
 	rq_stream *s;
 	rq_tensor t;
-	float *qf = NULL;
+	rq_airdump g;
+	char msg[512];
 	double *ca = NULL, *cv = NULL;
 	long rec = 0;
 	int rc, plain = 0;
@@ -267,9 +268,9 @@ estimate(struct est *e, const char *file)
 	if ((s = rq_stream_open(file, "r")) == NULL)
 		err(1, "%s", file);
 	fn = rq_stream_name(s);
+	rq_airdump_init(&g, fn);
 	for (; (rc = rq_tensor_read(s, &t)) == RQ_OK; rec++) {
-		int isa = strcmp(t.name, "fusion.kmean.audio") == 0;
-		int isv = strcmp(t.name, "fusion.kmean.visual") == 0;
+		int kind = rq_airdump_kind(&t);
 
 		if (strcmp(t.name, "eq") == 0 || strcmp(t.name, "eka") == 0 ||
 		    strcmp(t.name, "ekv") == 0) {
@@ -290,58 +291,51 @@ estimate(struct est *e, const char *file)
 				rq_meta_getd(&t, "air", &e->eq_air);
 			continue;
 		}
-		if (strcmp(t.name, "fusion.q") == 0) {
+		if (kind == RQ_AIRDUMP_Q) {
+			size_t pna = g.na, pnv = g.nv;
 			if (plain)
 				errx(1, "%s: record %ld: fusion.q mixed with "
 				    "eq/eka/ekv records", fn, rec);
-			if (t.dtype != RQ_F32)
-				errx(1, "%s: record %ld: fusion.q: dtype %s, want "
-				    "f32", fn, rec, rq_dtype_name(t.dtype));
-			if (t.ndim != 1 || t.dims[0] < 2)
-				errx(1, "%s: record %ld: fusion.q: want shape "
-				    "[d], d >= 2", fn, rec);
-			if (e->fusion && (e->na == 0 || e->nv == 0))
-				errx(1, "%s: record %ld: fusion.q has no %s "
-				    "record after it", fn, e->qrec, e->na == 0 ?
-				    "fusion.kmean.audio" : "fusion.kmean.visual");
-			/* a new group: only the last one counts */
+			/* a valid fusion.q: the group before it must be whole
+			 * (only the last group counts) */
+			if (t.dtype == RQ_F32 && t.ndim == 1 && t.dims[0] >= 2 &&
+			    g.qrec >= 0 && (pna == 0 || pnv == 0) &&
+			    rq_airdump_check(&g, msg, sizeof msg) != RQ_OK)
+				errx(1, "%s", msg);
+			if (rq_airdump_begin(&g, &t, rec, 2, msg, sizeof msg) !=
+			    RQ_OK)
+				errx(1, "%s", msg);
 			e->fusion = 1;
-			e->d = (size_t)t.dims[0];
+			e->d = g.d;
 			e->qrec = rec;
-			e->na = e->nv = 0;
 			e->air_sum = 0;
-			if ((qf = realloc(qf, t.nbytes)) == NULL ||
-			    (e->eq = realloc(e->eq, e->d * sizeof *e->eq)) ==
-			    NULL ||
+			if ((e->eq = realloc(e->eq, e->d * sizeof *e->eq)) == NULL ||
 			    (e->eka = realloc(e->eka, e->d * sizeof *e->eka)) ==
 			    NULL ||
 			    (e->ekv = realloc(e->ekv, e->d * sizeof *e->ekv)) ==
 			    NULL)
 				err(1, NULL);
-			memcpy(qf, t.data, t.nbytes);
 			for (size_t i = 0; i < e->d; i++) {
-				e->eq[i] = qf[i];
+				e->eq[i] = g.q[i];
 				e->eka[i] = e->ekv[i] = 0;
 			}
 			continue;
 		}
-		if (!isa && !isv)
+		if (kind == RQ_AIRDUMP_OTHER)
 			continue;
-		if (!e->fusion)
-			errx(1, "%s: record %ld: %s before any fusion.q", fn, rec,
-			    t.name);
-		if (t.dtype != RQ_F32)
-			errx(1, "%s: record %ld: %s: dtype %s, want f32", fn, rec,
-			    t.name, rq_dtype_name(t.dtype));
-		if (t.ndim != 2 || t.dims[1] != e->d)
-			errx(1, "%s: record %ld: %s: want shape [N,%zu] (d of "
-			    "fusion.q in record %ld)", fn, rec, t.name, e->d,
-			    e->qrec);
 		{
-			size_t n = (size_t)t.dims[0], d = e->d;
-			const float *k = t.data;
-			double *sum = isa ? e->eka : e->ekv, *c;
+			int isa = kind == RQ_AIRDUMP_KA;
+			size_t n0 = isa ? g.na : g.nv, n, d;
+			const float *k;
+			double *sum, *c;
 
+			if (rq_airdump_add(&g, &t, rec, msg, sizeof msg) != RQ_OK)
+				errx(1, "%s", msg);
+			/* the rows just added, in record order */
+			n = (isa ? g.na : g.nv) - n0;
+			d = g.d;
+			k = (isa ? g.ka : g.kv) + n0 * d;
+			sum = isa ? e->eka : e->ekv;
 			if ((c = reallocarray(isa ? ca : cv, RQ_MAX(n, 1),
 			    sizeof *c)) == NULL)
 				err(1, NULL);
@@ -349,29 +343,22 @@ estimate(struct est *e, const char *file)
 				ca = c;
 			else
 				cv = c;
-			rq_air_samples(isa ? c : NULL, isa ? NULL : c, qf, k, k,
+			rq_air_samples(isa ? c : NULL, isa ? NULL : c, g.q, k, k,
 			    n, d);
 			for (size_t i = 0; i < n; i++) {
 				e->air_sum += isa ? c[i] : -c[i];
 				for (size_t j = 0; j < d; j++)
 					sum[j] += k[i * d + j];
 			}
-			if (isa)
-				e->na += n;
-			else
-				e->nv += n;
 		}
 	}
 	if (rc != RQ_EOF)
 		errx(1, "%s", rq_stream_error(s));
 	if (e->fusion) {
-		if (e->na == 0 || e->nv == 0)
-			errx(1, "%s: record %ld: fusion.q has no %s record "
-			    "after it", fn, e->qrec, e->na == 0 ?
-			    "fusion.kmean.audio" : "fusion.kmean.visual");
-		if (e->na != e->nv)
-			errx(1, "%s: record %ld: group has %zu audio and %zu "
-			    "visual key means", fn, e->qrec, e->na, e->nv);
+		if (rq_airdump_check(&g, msg, sizeof msg) != RQ_OK)
+			errx(1, "%s", msg);
+		e->na = g.na;
+		e->nv = g.nv;
 		for (size_t j = 0; j < e->d; j++) {
 			e->eka[j] /= (double)e->na;
 			e->ekv[j] /= (double)e->nv;
@@ -384,7 +371,7 @@ estimate(struct est *e, const char *file)
 	}
 	rq_stream_close(s);
 	rq_tensor_free(&t);
-	free(qf);
+	rq_airdump_free(&g);
 	free(ca);
 	free(cv);
 }

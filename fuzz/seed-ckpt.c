@@ -43,7 +43,9 @@ save(int method, const char *path, int midepoch)
 	st.epoch = 2;
 	st.step = 10;
 	st.rng = r;
-	snprintf(st.hyper, sizeof st.hyper, "lr=0.01\nepochs=5\n");
+	rq_train_cfg_defaults(&st.train);
+	st.train.lr = 0.01;
+	st.train.epochs = 5;
 	if (midepoch) {
 		for (int i = 0; i < 16; i++)
 			perm[i] = 15 - i;

@@ -3,8 +3,8 @@
  *   checkpoint  u8 [1]   metadata: the model config (method, d, depth,
  *                        heads, mlp, F T pf pt, C H W vc ph pw, classes,
  *                        drop), the training position (epoch, step,
- *                        batch, best.*, acc.0..7) and train.* hyper-
- *                        parameters
+ *                        batch, best.*, acc.0..7) and the training
+ *                        settings (rq_train_cfg) as train.* keys
  *   <param>     f32      one record per parameter, rq_model_table order
  *   optim.0, optim.1  f32 [P]  optimizer state (as many as it keeps)
  *   rng.state   u64 [4]  meta has_spare, spare (hex float)
@@ -14,6 +14,8 @@
  * Doubles in metadata are written with %a so they read back exactly.
  */
 #include <errno.h>
+#include <limits.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -60,6 +62,104 @@ cfg_meta(rq_tensor *t, const rq_model_cfg *c)
 	return rc ? RQ_EINVAL : RQ_OK;
 }
 
+void
+rq_train_cfg_defaults(rq_train_cfg *h)
+{
+	memset(h, 0, sizeof *h);
+	h->epochs = 30;
+	h->batch = 64;
+	h->opt = RQ_OPT_SGD;
+	h->lr = 1e-3;
+	h->warmup = 2.5;
+	h->wd = 1e-4;
+	h->mom = 0.9;
+	h->rq.rmax = 1;
+	h->rq.air_full = 1;
+	h->ogm_alpha = 0.5;
+}
+
+/* the settings as train.* keys, in this order (doubles exact, %a) */
+static int
+train_meta(rq_tensor *t, const rq_train_cfg *h)
+{
+	int rc = 0;
+
+	rc |= rq_meta_set(t, "train.epochs", "%d", h->epochs);
+	rc |= rq_meta_set(t, "train.batch", "%d", h->batch);
+	rc |= rq_meta_set(t, "train.opt", "%s", h->opt == RQ_OPT_SGD ? "sgd" :
+	    "adamw");
+	rc |= rq_meta_set(t, "train.lr", "%a", h->lr);
+	rc |= rq_meta_set(t, "train.warmup", "%a", h->warmup);
+	rc |= rq_meta_set(t, "train.wd", "%a", h->wd);
+	rc |= rq_meta_set(t, "train.mom", "%a", h->mom);
+	rc |= rq_meta_set(t, "train.seed", "%llu", (unsigned long long)h->seed);
+	rc |= rq_meta_set(t, "train.rollingq", "%d", h->rq.on);
+	rc |= rq_meta_set(t, "train.rho", "%a", h->rq.rho);
+	rc |= rq_meta_set(t, "train.beta", "%a", h->rq.beta);
+	rc |= rq_meta_set(t, "train.rmax", "%d", h->rq.rmax);
+	rc |= rq_meta_set(t, "train.air_est", "%s", h->rq.air_full ? "full" :
+	    "last");
+	rc |= rq_meta_set(t, "train.rot", "%s", h->rq.rot_svd ? "svd" :
+	    "plane");
+	rc |= rq_meta_set(t, "train.ogm", "%d", h->ogm);
+	rc |= rq_meta_set(t, "train.ogm_ge", "%d", h->ogm_ge);
+	rc |= rq_meta_set(t, "train.ogm_alpha", "%a", h->ogm_alpha);
+	rc |= rq_meta_set(t, "train.micro", "%d", h->micro);
+	return rc ? RQ_EINVAL : RQ_OK;
+}
+
+static int
+bad(char *err, size_t errn, const char *field, const char *msg)
+{
+	snprintf(err, errn, "%s: %s", field, msg);
+	return RQ_ERANGE;
+}
+
+int
+rq_train_check(const rq_train_cfg *h, const rq_train_state *st, char *err,
+    size_t errn)
+{
+	if (h->epochs < 1)
+		return bad(err, errn, "train.epochs", "need epochs >= 1");
+	if (h->batch < 1)
+		return bad(err, errn, "train.batch", "need batch >= 1");
+	if (h->micro < 0)
+		return bad(err, errn, "train.micro", "need micro >= 0");
+	if (h->opt != RQ_OPT_SGD && h->opt != RQ_OPT_ADAMW)
+		return bad(err, errn, "train.opt", "need sgd or adamw");
+	if (!(h->lr > 0) || !isfinite(h->lr))
+		return bad(err, errn, "train.lr", "need 0 < lr < inf");
+	if (!(h->warmup >= 0) || !isfinite(h->warmup))
+		return bad(err, errn, "train.warmup", "need 0 <= warmup < inf");
+	if (!(h->wd >= 0) || !isfinite(h->wd))
+		return bad(err, errn, "train.wd", "need 0 <= wd < inf");
+	if (!isfinite(h->mom))
+		return bad(err, errn, "train.mom", "not finite");
+	if (h->rq.on != 0 && h->rq.on != 1)
+		return bad(err, errn, "train.rollingq", "need 0 or 1");
+	if (!isfinite(h->rq.rho))
+		return bad(err, errn, "train.rho", "not finite");
+	if (isnan(h->rq.beta))
+		return bad(err, errn, "train.beta", "not a number");
+	if (h->rq.rmax < 0)
+		return bad(err, errn, "train.rmax", "need rmax >= 0");
+	if (h->ogm != 0 && h->ogm != 1)
+		return bad(err, errn, "train.ogm", "need 0 or 1");
+	if (h->ogm_ge != 0 && h->ogm_ge != 1)
+		return bad(err, errn, "train.ogm_ge", "need 0 or 1");
+	if (!isfinite(h->ogm_alpha))
+		return bad(err, errn, "train.ogm_alpha", "not finite");
+	if (st == NULL)
+		return RQ_OK;
+	if (st->epoch < 0)
+		return bad(err, errn, "epoch", "need epoch >= 0");
+	if (st->step < 0)
+		return bad(err, errn, "step", "need step >= 0");
+	if (st->batch < 0)
+		return bad(err, errn, "batch", "need batch >= 0");
+	return RQ_OK;
+}
+
 int
 rq_ckpt_save(const char *path, rq_model *m, const rq_train_state *st,
     char *err, size_t errn)
@@ -69,7 +169,6 @@ rq_ckpt_save(const char *path, rq_model *m, const rq_train_state *st,
 	rq_tensor t;
 	uint64_t dims[2];
 	int rc = RQ_OK;
-	const char *h, *nl;
 
 	if ((s = rq_stream_open(path, "w")) == NULL) {
 		snprintf(err, errn, "%s: %s", path, strerror(errno));
@@ -93,23 +192,7 @@ rq_ckpt_save(const char *path, rq_model *m, const rq_train_state *st,
 		snprintf(k, sizeof k, "acc.%d", i);
 		rc |= rq_meta_set(&t, k, "%a", st->acc[i]);
 	}
-	for (h = st->hyper; *h != '\0'; h = *nl ? nl + 1 : nl) {
-		char key[128], *eq, full[300];
-		const char *val;
-		nl = strchr(h, '\n');
-		if (nl == NULL)
-			nl = h + strlen(h);
-		if ((size_t)(nl - h) >= sizeof key)
-			continue;
-		memcpy(key, h, (size_t)(nl - h));
-		key[nl - h] = '\0';
-		if ((eq = strchr(key, '=')) == NULL)
-			continue;
-		*eq = '\0';
-		val = eq + 1;
-		snprintf(full, sizeof full, "train.%s", key);
-		rc |= rq_meta_set(&t, full, "%s", val);
-	}
+	rc |= train_meta(&t, &st->train);
 	if (rc != RQ_OK) {
 		snprintf(err, errn, "%s: bad checkpoint metadata", path);
 		rc = RQ_EINVAL;
@@ -250,40 +333,165 @@ read_head(rq_stream *s, rq_tensor *t, rq_model_cfg *c, const char *path,
 	return RQ_OK;
 }
 
-int
-rq_ckpt_config(const char *path, rq_model_cfg *cfg, char *hyper,
-    size_t hypern, char *err, size_t errn)
+/* train.<key> of the head record: RQ_OK, RQ_EOF when absent, or
+ * RQ_EFORMAT with "train.<key>: message" in err */
+static int
+train_get(const rq_tensor *t, const char *key, char *buf, size_t n,
+    char *err, size_t errn)
 {
-	rq_stream *s;
-	rq_tensor t;
+	char full[64];
+
+	snprintf(full, sizeof full, "train.%s", key);
+	if (rq_meta_get(t, full, buf, n) != NULL)
+		return RQ_OK;
+	snprintf(err, errn, "%s: missing", full);
+	return RQ_EOF;
+}
+
+static int
+train_int(const rq_tensor *t, const char *key, int *v, char *err, size_t errn)
+{
+	char buf[64];
+	long x;
 	int rc;
 
-	if ((s = rq_stream_open(path, "r")) == NULL) {
+	if ((rc = train_get(t, key, buf, sizeof buf, err, errn)) != RQ_OK)
+		return rc;
+	if (rq_parse_long(buf, INT_MIN, INT_MAX, &x) != 0) {
+		snprintf(err, errn, "train.%s: bad integer: %s", key, buf);
+		return RQ_EFORMAT;
+	}
+	*v = (int)x;
+	return RQ_OK;
+}
+
+static int
+train_dbl(const rq_tensor *t, const char *key, double *v, char *err,
+    size_t errn)
+{
+	char buf[64];
+	int rc;
+
+	if ((rc = train_get(t, key, buf, sizeof buf, err, errn)) != RQ_OK)
+		return rc;
+	if (rq_parse_double(buf, v) != 0) {
+		snprintf(err, errn, "train.%s: bad number: %s", key, buf);
+		return RQ_EFORMAT;
+	}
+	return RQ_OK;
+}
+
+/* one of two words: *v = 0 for w0, 1 for w1 */
+static int
+train_word(const rq_tensor *t, const char *key, const char *w0,
+    const char *w1, int *v, char *err, size_t errn)
+{
+	char buf[64];
+	int rc;
+
+	if ((rc = train_get(t, key, buf, sizeof buf, err, errn)) != RQ_OK)
+		return rc;
+	if (strcmp(buf, w0) != 0 && strcmp(buf, w1) != 0) {
+		snprintf(err, errn, "train.%s: need %s or %s: %s", key, w0, w1,
+		    buf);
+		return RQ_EFORMAT;
+	}
+	*v = strcmp(buf, w1) == 0;
+	return RQ_OK;
+}
+
+/* the settings, field by field; air_est, rot and micro came later (a
+ * checkpoint without them: full, plane, whole batches) */
+static int
+train_read(const rq_tensor *t, rq_train_cfg *h, char *err, size_t errn)
+{
+	char buf[64];
+	int rc = RQ_OK, adamw = 0;
+
+	rq_train_cfg_defaults(h);
+	if ((rc = train_int(t, "epochs", &h->epochs, err, errn)) ||
+	    (rc = train_int(t, "batch", &h->batch, err, errn)) ||
+	    (rc = train_word(t, "opt", "sgd", "adamw", &adamw, err, errn)) ||
+	    (rc = train_dbl(t, "lr", &h->lr, err, errn)) ||
+	    (rc = train_dbl(t, "warmup", &h->warmup, err, errn)) ||
+	    (rc = train_dbl(t, "wd", &h->wd, err, errn)) ||
+	    (rc = train_dbl(t, "mom", &h->mom, err, errn)) ||
+	    (rc = train_get(t, "seed", buf, sizeof buf, err, errn)))
+		return RQ_EFORMAT;
+	if (rq_parse_u64(buf, &h->seed) != 0) {
+		snprintf(err, errn, "train.seed: bad seed: %s", buf);
+		return RQ_EFORMAT;
+	}
+	h->opt = adamw ? RQ_OPT_ADAMW : RQ_OPT_SGD;
+	if ((rc = train_int(t, "rollingq", &h->rq.on, err, errn)) ||
+	    (rc = train_dbl(t, "rho", &h->rq.rho, err, errn)) ||
+	    (rc = train_dbl(t, "beta", &h->rq.beta, err, errn)) ||
+	    (rc = train_int(t, "rmax", &h->rq.rmax, err, errn)) ||
+	    (rc = train_int(t, "ogm", &h->ogm, err, errn)) ||
+	    (rc = train_int(t, "ogm_ge", &h->ogm_ge, err, errn)) ||
+	    (rc = train_dbl(t, "ogm_alpha", &h->ogm_alpha, err, errn)))
+		return RQ_EFORMAT;
+	if ((rc = train_word(t, "air_est", "last", "full", &h->rq.air_full,
+	    err, errn)) == RQ_EFORMAT ||
+	    (rc = train_word(t, "rot", "plane", "svd", &h->rq.rot_svd, err,
+	    errn)) == RQ_EFORMAT ||
+	    (rc = train_int(t, "micro", &h->micro, err, errn)) == RQ_EFORMAT)
+		return RQ_EFORMAT;
+	if (rq_train_check(h, NULL, err, errn) != RQ_OK)
+		return RQ_EFORMAT;
+	return RQ_OK;
+}
+
+struct rq_ckpt {
+	rq_stream *s;
+	rq_tensor head;
+	rq_model_cfg cfg;
+	char path[4096];
+};
+
+void
+rq_ckpt_close(rq_ckpt *ck)
+{
+	if (ck == NULL)
+		return;
+	rq_tensor_free(&ck->head);
+	rq_stream_close(ck->s);
+	free(ck);
+}
+
+int
+rq_ckpt_open(rq_ckpt **cp, const char *path, rq_model_cfg *cfg,
+    rq_train_cfg *h, char *err, size_t errn)
+{
+	rq_ckpt *ck;
+	char e[256];
+	int rc;
+
+	*cp = NULL;
+	if ((ck = calloc(1, sizeof *ck)) == NULL) {
+		snprintf(err, errn, "%s: out of memory", path);
+		return RQ_ENOMEM;
+	}
+	snprintf(ck->path, sizeof ck->path, "%s", path);
+	rq_tensor_init(&ck->head);
+	if ((ck->s = rq_stream_open(path, "r")) == NULL) {
 		snprintf(err, errn, "%s: %s", path, strerror(errno));
+		free(ck);
 		return RQ_EIO;
 	}
-	rq_tensor_init(&t);
-	rc = read_head(s, &t, cfg, path, err, errn);
-	if (rc == RQ_OK && hyper != NULL && hypern > 0) {
-		/* copy train.* lines without the prefix */
-		size_t o = 0;
-		const char *p = t.meta;
-		hyper[0] = '\0';
-		while (p != NULL && *p) {
-			const char *nl = strchr(p, '\n');
-			size_t len = nl ? (size_t)(nl - p) : strlen(p);
-			if (len > 6 && strncmp(p, "train.", 6) == 0 &&
-			    o + len - 6 + 2 < hypern) {
-				memcpy(hyper + o, p + 6, len - 6);
-				o += len - 6;
-				hyper[o++] = '\n';
-				hyper[o] = '\0';
-			}
-			p = nl ? nl + 1 : NULL;
-		}
+	if ((rc = read_head(ck->s, &ck->head, &ck->cfg, path, err, errn)) !=
+	    RQ_OK)
+		goto fail;
+	if (h != NULL && train_read(&ck->head, h, e, sizeof e) != RQ_OK) {
+		snprintf(err, errn, "%s: record 0: %s", path, e);
+		rc = RQ_EFORMAT;
+		goto fail;
 	}
-	rq_tensor_free(&t);
-	rq_stream_close(s);
+	*cfg = ck->cfg;
+	*cp = ck;
+	return RQ_OK;
+fail:
+	rq_ckpt_close(ck);
 	return rc;
 }
 
@@ -303,23 +511,18 @@ rot_layer(const char *name)
 }
 
 int
-rq_ckpt_load(const char *path, rq_model *m, rq_train_state *st, char *err,
+rq_ckpt_read(rq_ckpt *ck, rq_model *m, rq_train_state *st, char *err,
     size_t errn)
 {
 	const rq_model_cfg *mc = rq_model_config(m);
-	rq_model_cfg c;
-	rq_stream *s;
-	rq_tensor t;
+	const rq_model_cfg c = ck->cfg;
+	const char *path = ck->path;
+	rq_stream *s = ck->s;
+	rq_tensor t, *head = &ck->head;
 	int rc, seen_rng = 0, nseen = 0, l;
 	long rec;
 
-	if ((s = rq_stream_open(path, "r")) == NULL) {
-		snprintf(err, errn, "%s: %s", path, strerror(errno));
-		return RQ_EIO;
-	}
 	rq_tensor_init(&t);
-	if ((rc = read_head(s, &t, &c, path, err, errn)) != RQ_OK)
-		goto out;
 	if (c.method != mc->method || c.d != mc->d || c.depth != mc->depth ||
 	    c.heads != mc->heads || c.mlp != mc->mlp ||
 	    c.classes != mc->classes) {
@@ -330,17 +533,23 @@ rq_ckpt_load(const char *path, rq_model *m, rq_train_state *st, char *err,
 	}
 	if (st != NULL) {
 		int r = 0;
-		r |= getl(&t, "epoch", &st->epoch);
-		r |= getl(&t, "step", &st->step);
-		r |= getl(&t, "batch", &st->batch);
-		r |= getd(&t, "best.val", &st->best_val);
-		r |= getd(&t, "best.test", &st->best_test);
-		r |= getd(&t, "best.train", &st->best_train);
-		r |= getl(&t, "best.epoch", &st->best_epoch);
+		char e[256];
+		if (train_read(head, &st->train, e, sizeof e) != RQ_OK) {
+			snprintf(err, errn, "%s: record 0: %s", path, e);
+			rc = RQ_EFORMAT;
+			goto out;
+		}
+		r |= getl(head, "epoch", &st->epoch);
+		r |= getl(head, "step", &st->step);
+		r |= getl(head, "batch", &st->batch);
+		r |= getd(head, "best.val", &st->best_val);
+		r |= getd(head, "best.test", &st->best_test);
+		r |= getd(head, "best.train", &st->best_train);
+		r |= getl(head, "best.epoch", &st->best_epoch);
 		for (int i = 0; i < 8; i++) {
 			char k[16];
 			snprintf(k, sizeof k, "acc.%d", i);
-			r |= getd(&t, k, &st->acc[i]);
+			r |= getd(head, k, &st->acc[i]);
 		}
 		if (r != 0) {
 			snprintf(err, errn, "%s: record 0: bad training state",
@@ -429,6 +638,20 @@ rq_ckpt_load(const char *path, rq_model *m, rq_train_state *st, char *err,
 	}
 out:
 	rq_tensor_free(&t);
-	rq_stream_close(s);
+	return rc;
+}
+
+int
+rq_ckpt_load(const char *path, rq_model *m, rq_train_state *st, char *err,
+    size_t errn)
+{
+	rq_model_cfg c;
+	rq_ckpt *ck;
+	int rc;
+
+	if ((rc = rq_ckpt_open(&ck, path, &c, NULL, err, errn)) != RQ_OK)
+		return rc;
+	rc = rq_ckpt_read(ck, m, st, err, errn);
+	rq_ckpt_close(ck);
 	return rc;
 }

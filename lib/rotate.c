@@ -257,17 +257,20 @@ rq_rotation_compose(double *Rtotal, const double *Rnew, size_t d)
 		return RQ_EINVAL;
 	if (d > SIZE_MAX / sizeof(double) / d)
 		return RQ_ERANGE;
-	if ((tmp = malloc(d * d * sizeof(double))) == NULL)
+	if ((tmp = malloc(d * sizeof(double))) == NULL)
 		return RQ_ENOMEM;
-	{
-		gsl_matrix_const_view a = gsl_matrix_const_view_array(Rnew, d, d);
-		gsl_matrix_view b = gsl_matrix_view_array(Rtotal, d, d);
-		gsl_matrix_view c = gsl_matrix_view_array(tmp, d, d);
-
-		gsl_blas_dgemm(CblasNoTrans, CblasNoTrans, 1, &a.matrix,
-		    &b.matrix, 0, &c.matrix);
+	/* column by column, each sum in k order (no BLAS blocking): the
+	 * same bits on every machine and in every program */
+	for (size_t j = 0; j < d; j++) {
+		for (size_t i = 0; i < d; i++) {
+			double s = 0;
+			for (size_t k = 0; k < d; k++)
+				s += Rnew[i * d + k] * Rtotal[k * d + j];
+			tmp[i] = s;
+		}
+		for (size_t i = 0; i < d; i++)
+			Rtotal[i * d + j] = tmp[i];
 	}
-	memcpy(Rtotal, tmp, d * d * sizeof(double));
 	free(tmp);
 	return RQ_OK;
 }

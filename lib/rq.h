@@ -337,7 +337,7 @@ void rq_dropout_backward(float *dx, const float *dy, const uint8_t *mask,
     size_t n, float p);
 
 /*
- * rotate.c, air.c: RollingQ.  Vectors and matrices in double, row-major.
+ * rotate.c: RollingQ's rotations.  Vectors and matrices in double, row-major.
  * R [d,d] maps unit(x) onto unit(y); the plane form is the identity on
  * the complement of span{x, y}; the SVD form follows the authors' code.
  */
@@ -349,12 +349,57 @@ int rq_rotation_svd(double *R, const double *x, const double *y, size_t d);
  * (1-alpha) ekv/|ekv|; qb = t |eq| / |t| */
 int rq_rollingq_anchor(double *qb, double *alpha, const double *eq,
     const double *eka, const double *ekv, double air, double rho, size_t d);
+/* Rtotal <- Rnew Rtotal: Rtotal acts first, then Rnew; RQ_ENOMEM */
+int rq_rotation_compose(double *Rtotal, const double *Rnew, size_t d);
+/* out[n,d] = v[n,d] R^T (each row v_i becomes R v_i); out != v */
+void rq_rotation_apply(double *out, const double *R, const double *v,
+    size_t n, size_t d);
+void rq_rotation_apply_f32(float *out, const double *R, const float *v,
+    size_t n, size_t d);
+
+/* air.c: the Attention Imbalance Rate */
 /* AIR = mean_i [cos(q, ka_i) - cos(q, kv_i)]; ka, kv [n,d]; the two mean
  * cosines are returned through cos_a, cos_v (may be NULL) */
 double rq_air(const float *q, const float *ka, const float *kv, size_t n,
     size_t d, double *cos_a, double *cos_v);
+/* per-sample form: ca[i] = cos(q, ka_i), cv[i] = cos(q, kv_i); a zero
+ * vector has cosine 0 with anything */
+void rq_air_samples(double *ca, double *cv, const float *q, const float *ka,
+    const float *kv, size_t n, size_t d);
 
-/* model.c, optim.c, ckpt.c, dataset.c: the model and its training */
+/* airdump.c: the air-dump group fusion.q f32 [d], fusion.kmean.audio,
+ * fusion.kmean.visual f32 [n,d] (layer l > 0: fusion.<l>.*), written
+ * through t, whose metadata every record carries */
+int rq_airdump_put(rq_stream *s, rq_tensor *t, int layer, const float *q,
+    const float *ka, const float *kv, size_t n, size_t d);
+/* layer 0's group, meta epoch=E, as a whole file (atomic); errors
+ * "path: message" in err */
+int rq_airdump_write(const char *path, long epoch, const float *q,
+    const float *ka, const float *kv, size_t n, size_t d, char *err,
+    size_t errn);
+/* reading: a group starts at each fusion.q; the fusion.kmean.* records
+ * after it are appended along axis 0.  Errors name file and record. */
+enum { RQ_AIRDUMP_OTHER, RQ_AIRDUMP_Q, RQ_AIRDUMP_KA, RQ_AIRDUMP_KV };
+typedef struct rq_airdump {
+	const char *file;            /* for messages */
+	float *q, *ka, *kv;          /* [d]; [na,d]; [nv,d] */
+	size_t d, na, nv, cap_a, cap_v;
+	long qrec;                   /* record of its fusion.q; -1: none yet */
+	char epoch[64];              /* fusion.q's epoch=, "" if absent */
+} rq_airdump;
+int rq_airdump_kind(const rq_tensor *t);     /* RQ_AIRDUMP_* */
+void rq_airdump_init(rq_airdump *g, const char *file);
+void rq_airdump_free(rq_airdump *g);
+/* a new group at fusion.q record rec: f32 [d], d >= dmin */
+int rq_airdump_begin(rq_airdump *g, const rq_tensor *t, long rec,
+    size_t dmin, char *err, size_t errn);
+/* append a fusion.kmean.audio or .visual record: f32 [N,d] */
+int rq_airdump_add(rq_airdump *g, const rq_tensor *t, long rec, char *err,
+    size_t errn);
+/* the group is whole: key means of both kinds, as many of each */
+int rq_airdump_check(const rq_airdump *g, char *err, size_t errn);
+
+/* model.c: the models of rq-train(1), one arena each */
 enum { RQ_METHOD_AUDIO, RQ_METHOD_VISUAL, RQ_METHOD_CONCAT, RQ_METHOD_SUM,
     RQ_METHOD_MT, RQ_METHOD_MTSTAR, RQ_METHOD_COUNT };
 const char *rq_method_name(int method);      /* "audio" ... "mtstar" */
@@ -437,6 +482,22 @@ void rq_model_modality_logits(const rq_model *m, int B, float *la, float *lv);
 void rq_model_scale_encoder_grad(rq_model *m, int e, float coef, int ge,
     rq_rng *rng);
 
+/* method.c: rq-train's methods (-m) as data, one row each */
+enum { RQ_ENC_AUDIO = 1, RQ_ENC_VISUAL = 2, RQ_ENC_BOTH = 3 };
+typedef struct rq_method {
+	const char *name;            /* -m name */
+	int model;                   /* RQ_METHOD_*: what rq_model_plan builds */
+	int encoders;                /* RQ_ENC_* */
+	const char *fusion;          /* "none", "concat", "sum", "attention" */
+	int queries;                 /* fusion layers with a query (RollingQ) */
+	int ogm_able;                /* fused head splits per modality (OGM) */
+	int rollingq, ogm;           /* on by default */
+} rq_method;
+int rq_method_count(void);
+const rq_method *rq_method_at(int i);
+const rq_method *rq_method_find(const char *name);  /* NULL if unknown */
+const rq_method *rq_method_of(int model);   /* the model's plain row */
+
 /* optim.c */
 enum { RQ_OPT_SGD, RQ_OPT_ADAMW };
 /* torch.optim.SGD: g += wd p; m = mom m + g; p -= lr m */
@@ -466,7 +527,53 @@ void rq_dataset_free(rq_dataset *ds);
 int rq_dataset_batch(const rq_dataset *ds, const int64_t *idx, int B,
     float *a, float *v, int32_t *y);
 
+/*
+ * rollingq.c: RollingQ at each epoch end (MT, MT*): AIR of every fusion
+ * layer, the trigger, the anchor and R_total <- R_new R_total for the
+ * layer next in line (MT*: the one with fewer rotations).  Collectives
+ * (dist.c) inside: every rank calls it, and gets the same R.
+ */
+typedef struct rq_rollingq_cfg {
+	int on;                      /* rotate (else AIR only) */
+	double rho, beta;            /* anchor strength, trigger |AIR| > beta */
+	int rmax;                    /* rotations per layer at most */
+	int air_full;                /* AIR over the set, else the last batch */
+	int rot_svd;                 /* rotation form: plane (0) or SVD */
+} rq_rollingq_cfg;
+typedef struct rq_rollingq_report {
+	int layers;                  /* fusion layers; 0: nothing was done */
+	double air[2];               /* each layer's AIR (NaN: not estimated) */
+	int rotated;                 /* 0, or 1 + the layer rotated */
+	long rotation;               /* that layer's rotation count now */
+	double alpha;                /* the anchor's audio weight */
+} rq_rollingq_report;
+typedef struct rq_rollingq rq_rollingq;
+/* buffers for a training set of n samples in batches of B; dump: NULL or
+ * the prefix of <dump>[.l2].<epoch>.rqt air-dump files (rank 0 writes) */
+int rq_rollingq_new(rq_rollingq **rp, const rq_model *m,
+    const rq_rollingq_cfg *c, const char *dump, size_t n, int B);
+void rq_rollingq_free(rq_rollingq *r);
+/* after epoch `epoch` (1-based) whose order was perm; forwards of at most
+ * U samples.  RQ_OK, or an error with its message in err */
+int rq_rollingq_epoch(rq_rollingq *r, rq_model *m, const rq_dataset *ds,
+    const int64_t *perm, int U, long epoch, rq_rollingq_report *rep,
+    char *err, size_t errn);
+
 /* ckpt.c: checkpoints are tensor streams (see rq-train(1)) */
+/*
+ * The training settings: train.<key> metadata of a checkpoint, written and
+ * read field by field (rq-train(1) lists the keys).
+ */
+typedef struct rq_train_cfg {
+	int epochs, batch, micro;    /* micro 0: whole batches */
+	int opt;                     /* RQ_OPT_* */
+	double lr, warmup, wd, mom;  /* warmup in epochs */
+	uint64_t seed;
+	rq_rollingq_cfg rq;          /* RollingQ (rq.on: enabled) */
+	int ogm, ogm_ge;             /* OGM, and OGM-GE's noise */
+	double ogm_alpha;
+} rq_train_cfg;
+void rq_train_cfg_defaults(rq_train_cfg *h);
 typedef struct rq_train_state {
 	long epoch;                  /* epochs completed */
 	long step;                   /* optimizer steps taken */
@@ -477,27 +584,29 @@ typedef struct rq_train_state {
 	double best_val, best_test, best_train;
 	long best_epoch;
 	rq_rng rng;
-	char hyper[2048];            /* "key=value\n" lines */
+	rq_train_cfg train;          /* the settings the run was started with */
 } rq_train_state;
+/* ranges of every setting and of the position: RQ_OK, or RQ_ERANGE with
+ * "field: message" in err */
+int rq_train_check(const rq_train_cfg *h, const rq_train_state *st,
+    char *err, size_t errn);
 int rq_ckpt_save(const char *path, rq_model *m, const rq_train_state *st,
     char *err, size_t errn);
-/* reads the config from a checkpoint: cfg filled, hyper copied */
-int rq_ckpt_config(const char *path, rq_model_cfg *cfg, char *hyper,
-    size_t hypern, char *err, size_t errn);
-/* st may be NULL (weights and RollingQ state only) */
+/*
+ * A checkpoint read once: rq_ckpt_open reads its head record (the model
+ * config into cfg, the settings into h when not NULL, each field checked,
+ * errors "file: record 0: train.lr: message"); rq_ckpt_read then fills a
+ * model planned from cfg (st may be NULL: weights and RollingQ state only).
+ */
+typedef struct rq_ckpt rq_ckpt;
+int rq_ckpt_open(rq_ckpt **cp, const char *path, rq_model_cfg *cfg,
+    rq_train_cfg *h, char *err, size_t errn);
+int rq_ckpt_read(rq_ckpt *ck, rq_model *m, rq_train_state *st, char *err,
+    size_t errn);
+void rq_ckpt_close(rq_ckpt *ck);
+/* open, read, close: for a model planned from the same config */
 int rq_ckpt_load(const char *path, rq_model *m, rq_train_state *st,
     char *err, size_t errn);
-/* per-sample form: ca[i] = cos(q, ka_i), cv[i] = cos(q, kv_i); a zero
- * vector has cosine 0 with anything */
-void rq_air_samples(double *ca, double *cv, const float *q, const float *ka,
-    const float *kv, size_t n, size_t d);
-/* Rtotal <- Rnew Rtotal: Rtotal acts first, then Rnew; RQ_ENOMEM */
-int rq_rotation_compose(double *Rtotal, const double *Rnew, size_t d);
-/* out[n,d] = v[n,d] R^T (each row v_i becomes R v_i); out != v */
-void rq_rotation_apply(double *out, const double *R, const double *v,
-    size_t n, size_t d);
-void rq_rotation_apply_f32(float *out, const double *R, const float *v,
-    size_t n, size_t d);
 
 /* stats.c: Pearson, Spearman */
 /*

@@ -79,7 +79,7 @@ is 'rq-synth | head -c 10: status 141, no message' \
 # runtimes do): the write fails with EPIPE and output was lost, so it is an
 # error naming the program, never exit 0
 rq-synth -n 3000 -s 2 -o "$T/huge.rqt" || exit 1
-for c in 'rq-tsv -n audio' 'rq-tsv' 'rq-info -v'; do
+for c in 'rq-tsv --name audio' 'rq-tsv' 'rq-info -v'; do
 	( trap '' PIPE
 	  { $c "$T/huge.rqt" 2>"$T/epipe.err"; echo $? >"$T/epipe.st"; } |
 	      head -c 1 >/dev/null )
@@ -89,7 +89,7 @@ for c in 'rq-tsv -n audio' 'rq-tsv' 'rq-info -v'; do
 done
 is 'rq-info -v | head, SIGPIPE ignored, nothing lost: exit 0' \
     "$(cat "$T/epipe.st")" 0
-for c in 'rq-info' 'rq-info -v' 'rq-tsv' 'rq-tsv -n label'; do
+for c in 'rq-info' 'rq-info -v' 'rq-tsv' 'rq-tsv --name label'; do
 	$c "$T/old.rqt" >/dev/full 2>"$T/full.err"
 	is "$c >/dev/full: exit 1, one line" \
 	    "$?:$(wc -l <"$T/full.err" | tr -d ' '):$(grep -c 'stdout: No space left' "$T/full.err")" 1:1:1
@@ -193,7 +193,7 @@ fails_cleanly 'rq-eval, label -1: file, record, label' \
 # label 2147483647: label + 1 wrapped and passed the range check
 printf '\001\000\000\000\377\377\377\177\003\000\000\000' |
     mknpy "$T/max.npy" '<i4' '(3,)'
-{ rq-cat -n audio -n visual "$T/three.rqt"; rq-npy -n label -m classes=10 "$T/max.npy"; } \
+{ rq-cat --name audio --name visual "$T/three.rqt"; rq-npy --rename label --meta classes=10 "$T/max.npy"; } \
     >"$T/maxlab.rqt"
 fails_cleanly 'rq-eval, label 2147483647: file, record, label, sample' \
     'maxlab.rqt: record 2: label 2147483647 out of range (classes=10) (sample 1)' \
@@ -202,7 +202,7 @@ fails_cleanly 'rq-train, label 2147483647: file, record, label, sample' \
     'maxlab.rqt: record 2: label 2147483647 out of range' \
     -f "$T/m4.ckpt" rq-train -e 1 -o "$T/m4.ckpt" "$T/maxlab.rqt" "$T/three.rqt"
 # a NaN in audio: refused with the sample, not trained on
-rq-npy -x -d "$T/xn" -n audio "$T/three.rqt"
+rq-npy --export --dir "$T/xn" --name audio "$T/three.rqt"
 f=$(ls "$T"/xn/*audio*.npy)
 python3 - "$f" <<-'EOS'
 	import sys
@@ -210,7 +210,7 @@ python3 - "$f" <<-'EOS'
 	b[-8:-4] = b'\x00\x00\xc0\x7f'	# last sample's second-last value: NaN
 	open(p, 'wb').write(b)
 	EOS
-{ rq-npy -n audio "$f"; rq-cat -n visual -n label "$T/three.rqt"; } >"$T/nan.rqt"
+{ rq-npy --rename audio "$f"; rq-cat --name visual --name label "$T/three.rqt"; } >"$T/nan.rqt"
 fails_cleanly 'rq-train, NaN in audio: file, record, sample' \
     'nan.rqt: record 0: audio: sample 2: non-finite value nan' \
     -f "$T/m5.ckpt" rq-train -e 1 -o "$T/m5.ckpt" "$T/nan.rqt" "$T/three.rqt"

@@ -27,7 +27,7 @@ for w in testdata/npy/*.want.npy; do
 	n=${w%.want.npy}
 	rm -rf "$T/fx"
 	ok "numpy fixture ${n##*/}: imported = $(basename "$w")" sh -c \
-	    "rq-npy '$n.npy' | rq-npy -x -d '$T/fx' && cmp '$T'/fx/0000-*.npy '$w'"
+	    "rq-npy '$n.npy' | rq-npy --export --dir '$T/fx' && cmp '$T'/fx/0000-*.npy '$w'"
 done
 fails_cleanly 'import: complex refused, the descr named whole' \
     "bad-c8.npy: .npy dtype '<c8' not supported (want bool," \

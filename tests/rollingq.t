@@ -1,101 +1,12 @@
 #!/bin/sh
 # rollingq.t: CLI tests of rq-air and rq-rotate (TAP).
-# Streams are written by a small C helper built here from the text below
+# Streams are written by a small C helper built here from tests/tmk.c
 # (tmk: text -> stream; tdump: stream -> text), so the numbers checked come
 # from awk, not from the programs under test.
-PATH=$PWD/bin:$PATH
-T=tests/tmp/rollingq.$$
-mkdir -p "$T" || exit 1
-trap 'rm -rf "$T"' EXIT INT TERM
+. tests/tap.sh
+plan 43
 
-n=0
-fails=0
-ok() {
-	n=$((n + 1))
-	if [ "$1" -eq 0 ]; then
-		echo "ok $n - $2"
-	else
-		echo "not ok $n - $2"
-		fails=$((fails + 1))
-	fi
-}
-
-echo "1..43"
-
-cat > "$T/helper.c" <<'EOF'
-/* tmk: lines "name dtype dims meta v1 v2 ..." (dims "2,3" or "-" for a
- * scalar, meta "k=v;k=v" or "-") -> stream on stdout.
- * tdump: stream on stdin -> "name v1 v2 ..." per record. */
-#include <stdlib.h>
-#include <string.h>
-#include "rq.h"
-
-int
-main(int argc, char **argv)
-{
-	char line[65536];
-	rq_tensor t;
-
-	rq_tensor_init(&t);
-	if (strstr(argv[0], "tdump")) {
-		rq_stream *s = rq_stream_open("-", "r");
-		int rc;
-
-		while ((rc = rq_tensor_read(s, &t)) == RQ_OK) {
-			printf("%s", t.name);
-			for (size_t i = 0; i < rq_tensor_numel(&t); i++)
-				printf(" %.17g", rq_tensor_get(&t, i));
-			printf("\n");
-		}
-		return rc == RQ_EOF ? 0 : 1;
-	}
-	rq_stream *s = rq_stream_open("-", "w");
-	while (fgets(line, sizeof line, stdin)) {
-		char *name = strtok(line, " \n"), *dt = strtok(NULL, " \n");
-		char *ds = strtok(NULL, " \n"), *ms = strtok(NULL, " \n"), *p;
-		uint64_t dims[8];
-		int nd = 0;
-		char *sp;
-
-		if (name == NULL)
-			continue;
-		if (strcmp(ds, "-") != 0)
-			for (p = strtok_r(ds, ",", &sp); p;
-			    p = strtok_r(NULL, ",", &sp))
-				dims[nd++] = strtoull(p, NULL, 10);
-		if (rq_tensor_alloc(&t, rq_dtype_parse(dt), nd, dims) != RQ_OK)
-			return 1;
-		rq_tensor_set_name(&t, name);
-		rq_meta_clear(&t);
-		for (size_t i = 0; i < rq_tensor_numel(&t); i++) {
-			if ((p = strtok(NULL, " \n")) == NULL)
-				return 1;
-			rq_tensor_put(&t, i, strtod(p, NULL));
-		}
-		if (strcmp(ms, "-") != 0)
-			for (p = strtok_r(ms, ";", &sp); p;
-			    p = strtok_r(NULL, ";", &sp)) {
-				char *eq = strchr(p, '=');
-
-				*eq = '\0';
-				rq_meta_set(&t, p, "%s", eq + 1);
-			}
-		if (rq_tensor_write(s, &t) != RQ_OK)
-			return 1;
-	}
-	return rq_stream_close(s) == RQ_OK ? 0 : 1;
-}
-EOF
-LIBS=$(pkg-config --libs gsl libpng sndfile zlib openblas 2>/dev/null |
-    sed 's/-lgslcblas//g')
-# under `make check-asan` lib/librq.a is built with sanitizers, whose
-# flags the helper must link with too ($RQ_SANFLAGS, empty otherwise)
-cc $RQ_SANFLAGS -std=c11 -D_POSIX_C_SOURCE=200809L -Ilib -o "$T/tmk" \
-    "$T/helper.c" lib/librq.a $LIBS -lm -lpthread 2>"$T/cc.err"
-ok $? "helper builds"
-ln -s tmk "$T/tdump"
-mk() { "$T/tmk"; }
-dump() { "$T/tdump"; }
+. tests/tmk.sh
 # approx a b [tol]: exit 0 when |a - b| <= tol
 approx() {
 	awk -v a="$1" -v b="$2" -v t="${3:-1e-9}" \
@@ -111,7 +22,7 @@ bad() {
 	st=$?
 	[ $st -eq 1 ] && [ ! -s "$T/bad.out" ] &&
 	    [ "$(wc -l < "$T/bad.err")" -eq 1 ]
-	ok $? "$what: exit 1 ($st), empty stdout, one line"
+	tap_result $? "$what: exit 1 ($st), empty stdout, one line"
 }
 
 # --- rq-air on a 2-d case worked by hand ---------------------------------
@@ -122,15 +33,15 @@ fusion.kmean.visual f32 2,2 - 0 2 -1 0
 EOF
 mk < "$T/air.txt" > "$T/air.rqt"
 line=$(rq-air "$T/air.rqt")
-ok $? "rq-air runs"
+tap_result $? "rq-air runs"
 # cos_a = (1/sqrt2 + 1)/2, cos_v = (0 - 1)/2
 want=$(awk 'BEGIN { printf "%.12f", (1/sqrt(2) + 1)/2 + 0.5 }')
 approx "$(echo "$line" | kv air)" "$want" 1e-7
-ok $? "rq-air: AIR = $want by hand (got: $line)"
+tap_result $? "rq-air: AIR = $want by hand (got: $line)"
 approx "$(echo "$line" | kv cos_v)" -0.5 1e-7
-ok $? "rq-air: cos_v = -0.5"
+tap_result $? "rq-air: cos_v = -0.5"
 [ "$(echo "$line" | kv n)" = 2 ] && [ "$(echo "$line" | kv epoch)" = 3 ]
-ok $? "rq-air: n and epoch reported"
+tap_result $? "rq-air: n and epoch reported"
 # sign: audio-aligned query -> AIR > 0; swap modalities -> AIR < 0
 sed 's/kmean.audio/kmean.TMP/; s/kmean.visual/kmean.audio/;
     s/kmean.TMP/kmean.visual/' "$T/air.txt" | mk > "$T/air_sw.rqt"
@@ -138,7 +49,7 @@ a1=$(rq-air "$T/air.rqt" | kv air)
 a2=$(rq-air "$T/air_sw.rqt" | kv air)
 awk -v a="$a1" -v b="$a2" 'BEGIN { d = a + b; if (d < 0) d = -d
     exit !(a > 0 && b < 0 && d < 1e-12) }'
-ok $? "rq-air: AIR > 0 when audio favoured, sign flips with the modalities"
+tap_result $? "rq-air: AIR > 0 when audio favoured, sign flips with the modalities"
 # chunks concatenate; two groups give two lines
 { cat "$T/air.txt"; cat <<'EOF'
 fusion.q f32 2 - 0 1
@@ -150,43 +61,43 @@ EOF
 } | mk > "$T/air2.rqt"
 rq-air "$T/air2.rqt" > "$T/air2.out"
 [ "$(wc -l < "$T/air2.out")" -eq 2 ]
-ok $? "rq-air: one line per group"
+tap_result $? "rq-air: one line per group"
 # group 1: q = e2: cos_a = (1/sqrt2 + 0)/2, cos_v = (1 + 0)/2
 want=$(awk 'BEGIN { printf "%.12f", (1/sqrt(2))/2 - 0.5 }')
 approx "$(sed -n 2p "$T/air2.out" | kv air)" "$want" 1e-7
-ok $? "rq-air: chunked second group by hand"
+tap_result $? "rq-air: chunked second group by hand"
 rq-air -p "$T/air.rqt" > "$T/p.tsv"
 [ "$(wc -l < "$T/p.tsv")" -eq 3 ] &&
     approx "$(awk 'NR > 1 { s += $5 } END { printf "%.12f", s / 2 }' \
     "$T/p.tsv")" "$a1" 1e-7
-ok $? "rq-air -p: per-sample rows average to AIR"
+tap_result $? "rq-air -p: per-sample rows average to AIR"
 rq-air -o "$T/airo.rqt" "$T/air.rqt" > /dev/null &&
     dump < "$T/airo.rqt" > "$T/airo.txt" &&
     approx "$(awk '$1 == "air" { print $2 }' "$T/airo.txt")" "$a1" 1e-8 &&
     [ "$(awk '$1 == "air.cos.audio" { print NF }' "$T/airo.txt")" -eq 3 ]
-ok $? "rq-air -o: air, air.cos.audio, air.cos.visual records"
+tap_result $? "rq-air -o: air, air.cos.audio, air.cos.visual records"
 
 # --- rq-air bad input ----------------------------------------------------
 sed 's/^fusion.kmean.visual f32/fusion.kmean.visual i32/' "$T/air.txt" |
     mk > "$T/b1.rqt"
 bad "rq-air wrong dtype" rq-air "$T/b1.rqt"
 grep -q "b1.rqt: record 2: fusion.kmean.visual: dtype i32" "$T/bad.err"
-ok $? "rq-air wrong dtype: message names file and record"
+tap_result $? "rq-air wrong dtype: message names file and record"
 grep -v visual "$T/air.txt" | mk > "$T/b2.rqt"
 bad "rq-air missing record" rq-air "$T/b2.rqt"
 grep -q "b2.rqt: record 0: .*fusion.kmean.visual" "$T/bad.err"
-ok $? "rq-air missing record: message names file, record, what"
+tap_result $? "rq-air missing record: message names file, record, what"
 printf 'fusion.q f32 3 - 1 2 3\nfusion.kmean.audio f32 1,2 - 1 1\n' |
     mk > "$T/b3.rqt"
 bad "rq-air wrong shape" rq-air "$T/b3.rqt"
 grep -q "b3.rqt: record 1: fusion.kmean.audio: want shape \[N,3\]" \
     "$T/bad.err"
-ok $? "rq-air wrong shape: message names file and record"
+tap_result $? "rq-air wrong shape: message names file and record"
 head -c 100 "$T/air.rqt" > "$T/b4.rqt"
 bad "rq-air truncated stream" rq-air "$T/b4.rqt"
 rq-air -x "$T/air.rqt" > /dev/null 2>&1
 [ $? -eq 2 ]
-ok $? "rq-air: bad option exits 2"
+tap_result $? "rq-air: bad option exits 2"
 
 # --- rq-rotate: anchor and rotation --------------------------------------
 cat > "$T/est.txt" <<'EOF'
@@ -197,14 +108,14 @@ EOF
 mk < "$T/est.txt" > "$T/est.rqt"
 dump < "$T/est.rqt" > "$T/est.dump"
 rq-rotate -r 1 -A 0.5 -o "$T/rot.rqt" "$T/est.rqt"
-ok $? "rq-rotate writes a rotation"
+tap_result $? "rq-rotate writes a rotation"
 dump < "$T/rot.rqt" > "$T/rot.txt"
 awk '{ print $1 }' "$T/rot.txt" | tr '\n' ' ' | grep -q "^rq.qb rq.alpha rq.R"
-ok $? "rq-rotate: records rq.qb, rq.alpha, rq.R"
+tap_result $? "rq-rotate: records rq.qb, rq.alpha, rq.R"
 # alpha = 1 / (1 + e^(2 rho AIR)); qb = |eq| t / |t| computed by awk
 alpha=$(awk '$1 == "rq.alpha" { print $2 }' "$T/rot.txt")
 approx "$alpha" "$(awk 'BEGIN { printf "%.15f", 1 / (1 + exp(1)) }')" 1e-12
-ok $? "rq-rotate: alpha = 1/(1+e) for rho=1, AIR=0.5"
+tap_result $? "rq-rotate: alpha = 1/(1+e) for rho=1, AIR=0.5"
 awk -v al="$alpha" '
 $1 == "eq" { for (i = 2; i <= NF; i++) { q[i] = $i; nq += $i * $i } }
 $1 == "eka" { for (i = 2; i <= NF; i++) { a[i] = $i; na += $i * $i } }
@@ -221,11 +132,11 @@ awk '$1 == "rq.qb" { for (i = 2; i <= NF; i++) print $i }' "$T/rot.txt" |
     paste - "$T/qb.want" |
     awk '{ d = $1 - $2; if (d < 0) d = -d; if (d > 1e-6) bad = 1 }
     END { exit bad }'
-ok $? "rq-rotate: q_b matches the anchor formula"
+tap_result $? "rq-rotate: q_b matches the anchor formula"
 # round trip: apply R to eq gives q_b
 grep '^eq ' "$T/est.txt" | mk > "$T/eq.rqt"
 rq-rotate -a "$T/rot.rqt" "$T/eq.rqt" | dump > "$T/req.txt"
-ok $? "rq-rotate -a runs"
+tap_result $? "rq-rotate -a runs"
 cmpvec() {	# cmpvec FILE1 NAME1 FILE2 NAME2 TOL: same vectors
 	awk -v n1="$2" -v n2="$4" -v tol="$5" '
 	FNR == 1 { f++ }
@@ -240,11 +151,11 @@ cmpvec() {	# cmpvec FILE1 NAME1 FILE2 NAME2 TOL: same vectors
 	}' "$1" "$3"
 }
 cmpvec "$T/req.txt" eq "$T/rot.txt" rq.qb 1e-5
-ok $? "round trip: R eq = q_b (plane form)"
+tap_result $? "round trip: R eq = q_b (plane form)"
 rq-rotate -S -r 1 -A 0.5 "$T/est.rqt" > "$T/rots.rqt" &&
     rq-rotate -a "$T/rots.rqt" "$T/eq.rqt" | dump > "$T/reqs.txt"
 cmpvec "$T/reqs.txt" eq "$T/rot.txt" rq.qb 1e-5
-ok $? "round trip: R eq = q_b (SVD form)"
+tap_result $? "round trip: R eq = q_b (SVD form)"
 # f64 vectors, several rows: row i becomes R v_i; rows of eq and qb
 printf 'v f64 2,5 - 0.3 -1.2 0.5 2.0 0.7 0.6 -2.4 1.0 4.0 1.4\n' | mk |
     rq-rotate -a "$T/rot.rqt" | dump |
@@ -254,11 +165,11 @@ awk '$1 == "rq.qb" { for (i = 2; i <= NF; i++) print $i }' "$T/rot.txt" |
     paste - "$T/r2.txt" |
     awk '{ d = $1 - $2; if (d < 0) d = -d; if (d > 1e-6) bad = 1 }
     END { exit bad || NR != 5 }'
-ok $? "rq-rotate -a: f64 rows rotated one by one"
+tap_result $? "rq-rotate -a: f64 rows rotated one by one"
 # rho = 0 needs no AIR: the bisector
 rq-rotate "$T/est.rqt" | dump > "$T/bis.txt"
 approx "$(awk '$1 == "rq.alpha" { print $2 }' "$T/bis.txt")" 0.5 0
-ok $? "rq-rotate: rho=0 gives alpha = 1/2 without an AIR"
+tap_result $? "rq-rotate: rho=0 gives alpha = 1/2 without an AIR"
 # AIR > 0 and rho > 0 moves q_b toward the visual keys
 cosk() {	# cosk FILE: cos(qb, eka) - cos(qb, ekv)
 	cat "$T/est.dump" "$1" | awk '
@@ -276,12 +187,12 @@ cosk() {	# cosk FILE: cos(qb, eka) - cos(qb, ekv)
 c0=$(cosk "$T/bis.txt")
 c1=$(cosk "$T/rot.txt")
 awk -v a="$c0" -v b="$c1" 'BEGIN { exit !(a > -1e-9 && a < 1e-9 && b < 0) }'
-ok $? "rq-rotate: bisector is equiangular ($c0), AIR>0 leans visual ($c1)"
+tap_result $? "rq-rotate: bisector is equiangular ($c0), AIR>0 leans visual ($c1)"
 # the rq-air stream as input: means and AIR come from it
 rq-rotate -r 1 "$T/air.rqt" | dump > "$T/fr.txt"
 approx "$(awk '$1 == "rq.alpha" { print $2 }' "$T/fr.txt")" \
     "$(awk -v a="$a1" 'BEGIN { printf "%.15f", 1 / (1 + exp(2 * a)) }')" 1e-6
-ok $? "rq-rotate: AIR of an rq-air stream gives alpha"
+tap_result $? "rq-rotate: AIR of an rq-air stream gives alpha"
 # E[K_a] = (2, 0.5), E[K_v] = (-0.5, 1): q_b = 2 (u_a + u_v) / |u_a + u_v|
 rq-rotate "$T/air.rqt" | dump > "$T/fr0.txt"
 awk 'BEGIN {
@@ -291,7 +202,7 @@ awk 'BEGIN {
 	printf "want %.15g %.15g\n", 2 * tx / n, 2 * ty / n
 }' > "$T/fr0.want"
 cmpvec "$T/fr0.txt" rq.qb "$T/fr0.want" want 1e-6
-ok $? "rq-rotate: rq-air stream means give q_b by hand"
+tap_result $? "rq-rotate: rq-air stream means give q_b by hand"
 
 # --- composition ---------------------------------------------------------
 cat > "$T/abc.txt" <<'EOF'
@@ -303,7 +214,7 @@ v() { grep "^$1 " "$T/abc.txt" | sed "s/^$1 f64 4 -/$2 f64 4 -/"; }
 { v a eq; v b eka; v b ekv; } | mk | rq-rotate > "$T/r1.rqt"
 { v b eq; v c eka; v c ekv; } | mk | rq-rotate > "$T/r2.rqt"
 cat "$T/r1.rqt" "$T/r2.rqt" | rq-rotate -c > "$T/r12.rqt"
-ok $? "rq-rotate -c composes"
+tap_result $? "rq-rotate -c composes"
 v a a | mk | rq-rotate -a "$T/r12.rqt" | dump |
     awk '{ n = 0; for (i = 2; i <= NF; i++) n += $i ^ 2
     printf "x"; for (i = 2; i <= NF; i++) printf " %.15g", $i / sqrt(n)
@@ -312,37 +223,35 @@ awk '$1 == "c" { n = 0; for (i = 5; i <= NF; i++) n += $i ^ 2
     printf "c"; for (i = 5; i <= NF; i++) printf " %.15g", $i / sqrt(n)
     printf "\n" }' "$T/abc.txt" > "$T/c.txt"
 cmpvec "$T/x.txt" x "$T/c.txt" c 1e-12
-ok $? "rq-rotate -c: R2 R1 maps a to c (first record acts first)"
+tap_result $? "rq-rotate -c: R2 R1 maps a to c (first record acts first)"
 cat "$T/r2.rqt" "$T/r1.rqt" | rq-rotate -c > "$T/r21.rqt"
 v a a | mk | rq-rotate -a "$T/r21.rqt" | dump |
     awk '{ n = 0; for (i = 2; i <= NF; i++) n += $i ^ 2
     printf "x"; for (i = 2; i <= NF; i++) printf " %.15g", $i / sqrt(n)
     printf "\n" }' > "$T/x21.txt"
 ! cmpvec "$T/x21.txt" x "$T/c.txt" c 1e-3
-ok $? "rq-rotate -c: the other order does not"
+tap_result $? "rq-rotate -c: the other order does not"
 rq-info "$T/r12.rqt" | grep -q "rotations=2"
-ok $? "rq-rotate -c: rotation count 2 in the metadata"
+tap_result $? "rq-rotate -c: rotation count 2 in the metadata"
 
 # --- rq-rotate bad input -------------------------------------------------
 sed 's/^ekv f32/ekv i32/' "$T/est.txt" | mk > "$T/b5.rqt"
 bad "rq-rotate wrong dtype" rq-rotate "$T/b5.rqt"
 grep -q "b5.rqt: record 2: ekv: dtype i32" "$T/bad.err"
-ok $? "rq-rotate wrong dtype: message names file and record"
+tap_result $? "rq-rotate wrong dtype: message names file and record"
 grep -v '^ekv' "$T/est.txt" | mk > "$T/b6.rqt"
 bad "rq-rotate missing record" rq-rotate "$T/b6.rqt"
 grep -q "b6.rqt: no ekv record" "$T/bad.err"
-ok $? "rq-rotate missing record: message names file and record"
+tap_result $? "rq-rotate missing record: message names file and record"
 sed 's/^eka f64 5 - .*/eka f64 2,5 - 1 2 3 4 5 6 7 8 9 10/' "$T/est.txt" |
     mk > "$T/b7.rqt"
 bad "rq-rotate wrong shape" rq-rotate "$T/b7.rqt"
 printf 'w f32 3 - 1 2 3\n' | mk > "$T/b8.rqt"
 bad "rq-rotate -a wrong last dim" rq-rotate -a "$T/rot.rqt" "$T/b8.rqt"
 grep -q "b8.rqt: record 0: w: last dimension must be 5" "$T/bad.err"
-ok $? "rq-rotate -a wrong last dim: message names file and record"
+tap_result $? "rq-rotate -a wrong last dim: message names file and record"
 bad "rq-rotate rho without AIR" rq-rotate -r 2 "$T/est.rqt"
 rq-rotate -r x "$T/est.rqt" > /dev/null 2>&1
 [ $? -eq 2 ]
-ok $? "rq-rotate: bad -r exits 2"
+tap_result $? "rq-rotate: bad -r exits 2"
 
-rm -rf "$T"
-[ $fails -eq 0 ]

@@ -343,9 +343,11 @@ Test(model, checkpoint_round_trip)
 	rq_model_cfg c, c2;
 	rq_model *m, *m2;
 	rq_train_state st, st2;
+	rq_train_cfg h2;
+	rq_ckpt *ck;
 	float a[72], v[96];
 	int32_t y[3];
-	char path[] = "/tmp/rq-test-ckptXXXXXX", err[256], hyp[256];
+	char path[] = "/tmp/rq-test-ckptXXXXXX", err[256];
 	int fd;
 	size_t K;
 
@@ -358,23 +360,40 @@ Test(model, checkpoint_round_trip)
 	rq_rng_seed(&st.rng, 5);
 	st.epoch = 3;
 	st.best_val = 0.5;
-	snprintf(st.hyper, sizeof st.hyper, "lr=0x1p-3\n");
+	rq_train_cfg_defaults(&st.train);
+	st.train.lr = 0.125;
+	st.train.seed = 18446744073709551557ULL;	/* past 2^53: exact */
+	st.train.rq.on = 1;
+	st.train.rq.rho = -0.3;
+	st.train.rq.air_full = 0;
+	st.train.rq.rot_svd = 1;
+	st.train.micro = 7;
 	fd = mkstemp(path);
 	cr_assert_geq(fd, 0);
 	close(fd);
 	cr_assert_eq(rq_ckpt_save(path, m, &st, err, sizeof err), RQ_OK, "%s",
 	    err);
-	cr_assert_eq(rq_ckpt_config(path, &c2, hyp, sizeof hyp, err,
-	    sizeof err), RQ_OK, "%s", err);
+	cr_assert_eq(rq_ckpt_open(&ck, path, &c2, &h2, err, sizeof err), RQ_OK,
+	    "%s", err);
 	cr_assert_eq(c2.d, c.d);
 	cr_assert_eq(c2.drop, c.drop);
-	cr_assert_str_eq(hyp, "lr=0x1p-3\n");
+	cr_assert_eq(h2.lr, 0.125);
+	cr_assert_eq(h2.seed, st.train.seed);
+	cr_assert_eq(h2.rq.on, 1);
+	cr_assert_eq(h2.rq.rho, -0.3);
+	cr_assert_eq(h2.rq.air_full, 0);
+	cr_assert_eq(h2.rq.rot_svd, 1);
+	cr_assert_eq(h2.micro, 7);
+	cr_assert_eq(h2.epochs, st.train.epochs);
+	cr_assert_eq(h2.ogm_alpha, st.train.ogm_alpha);
 	c2.batch = c.batch;
 	cr_assert_eq(rq_model_plan(&m2, &c2), RQ_OK);
 	cr_assert_eq(rq_model_alloc(m2), RQ_OK);
 	memset(&st2, 0, sizeof st2);
-	cr_assert_eq(rq_ckpt_load(path, m2, &st2, err, sizeof err), RQ_OK, "%s",
+	cr_assert_eq(rq_ckpt_read(ck, m2, &st2, err, sizeof err), RQ_OK, "%s",
 	    err);
+	rq_ckpt_close(ck);
+	cr_assert_eq(st2.train.lr, 0.125);
 	cr_assert_eq(st2.epoch, 3);
 	cr_assert_eq(st2.best_val, 0.5);
 	cr_assert_eq(memcmp(st2.rng.s, st.rng.s, sizeof st.rng.s), 0);
@@ -531,6 +550,7 @@ Test(model, mtstar_checkpoint_round_trip)
 	rq_train_state st, st2;
 	float a[72], v[96];
 	int32_t y[3];
+	rq_ckpt *ck;
 	char path[] = "/tmp/rq-test-ckptXXXXXX", err[256];
 	int fd, d;
 
@@ -543,14 +563,16 @@ Test(model, mtstar_checkpoint_round_trip)
 	*rq_model_rotations(m, 1) = 1;
 	data(&c, 3, a, v, y, 64);
 	memset(&st, 0, sizeof st);
+	rq_train_cfg_defaults(&st.train);
 	rq_rng_seed(&st.rng, 5);
 	fd = mkstemp(path);
 	cr_assert_geq(fd, 0);
 	close(fd);
 	cr_assert_eq(rq_ckpt_save(path, m, &st, err, sizeof err), RQ_OK, "%s",
 	    err);
-	cr_assert_eq(rq_ckpt_config(path, &c2, NULL, 0, err, sizeof err),
+	cr_assert_eq(rq_ckpt_open(&ck, path, &c2, NULL, err, sizeof err),
 	    RQ_OK, "%s", err);
+	rq_ckpt_close(ck);
 	cr_assert_eq(c2.method, RQ_METHOD_MTSTAR);
 	c2.batch = c.batch;
 	cr_assert_eq(rq_model_plan(&m2, &c2), RQ_OK);
@@ -570,4 +592,203 @@ Test(model, mtstar_checkpoint_round_trip)
 	unlink(path);
 	rq_model_free(m);
 	rq_model_free(m2);
+}
+
+/* a setting out of range is refused, the file and the field named */
+Test(model, checkpoint_bad_setting)
+{
+	rq_model_cfg c, c2;
+	rq_model *m;
+	rq_train_state st;
+	rq_train_cfg h2;
+	rq_ckpt *ck = NULL;
+	char path[] = "/tmp/rq-test-ckptXXXXXX", err[512], want[600];
+	int fd;
+
+	tiny(&c, RQ_METHOD_MT);
+	m = make(&c, 71);
+	memset(&st, 0, sizeof st);
+	rq_train_cfg_defaults(&st.train);
+	st.train.lr = -1;
+	rq_rng_seed(&st.rng, 5);
+	fd = mkstemp(path);
+	cr_assert_geq(fd, 0);
+	close(fd);
+	cr_assert_eq(rq_ckpt_save(path, m, &st, err, sizeof err), RQ_OK, "%s",
+	    err);
+	/* the model config alone still reads (rq-eval) */
+	cr_assert_eq(rq_ckpt_open(&ck, path, &c2, NULL, err, sizeof err), RQ_OK,
+	    "%s", err);
+	rq_ckpt_close(ck);
+	cr_assert_eq(rq_ckpt_open(&ck, path, &c2, &h2, err, sizeof err),
+	    RQ_EFORMAT);
+	cr_assert_null(ck);
+	snprintf(want, sizeof want, "%s: record 0: train.lr: need 0 < lr < inf",
+	    path);
+	cr_assert_str_eq(err, want);
+	st.train.lr = 0.1;
+	st.train.rq.rmax = -2;
+	cr_assert_eq(rq_ckpt_save(path, m, &st, err, sizeof err), RQ_OK, "%s",
+	    err);
+	cr_assert_eq(rq_ckpt_open(&ck, path, &c2, &h2, err, sizeof err),
+	    RQ_EFORMAT);
+	cr_assert(strstr(err, "train.rmax") != NULL, "%s", err);
+	unlink(path);
+	rq_model_free(m);
+}
+
+/* every row of the method table plans, with the queries it says */
+Test(model, method_table)
+{
+	cr_assert_geq(rq_method_count(), 6);
+	for (int i = 0; i < rq_method_count(); i++) {
+		const rq_method *r = rq_method_at(i);
+		rq_model_cfg c;
+		rq_model *m = NULL;
+		tiny(&c, r->model);
+		cr_assert_eq(rq_method_find(r->name), r, "%s", r->name);
+		cr_assert_eq(rq_model_plan(&m, &c), RQ_OK, "%s", r->name);
+		cr_assert_eq(rq_model_fusion_layers(m), r->queries, "%s",
+		    r->name);
+		cr_assert_eq(rq_model_find(m, "enc.a.pos") != NULL,
+		    (r->encoders & RQ_ENC_AUDIO) != 0, "%s", r->name);
+		cr_assert_eq(rq_model_find(m, "enc.v.pos") != NULL,
+		    (r->encoders & RQ_ENC_VISUAL) != 0, "%s", r->name);
+		cr_assert(!r->rollingq || r->queries > 0, "%s", r->name);
+		cr_assert(!r->ogm || r->ogm_able, "%s", r->name);
+		rq_model_free(m);
+	}
+	cr_assert_null(rq_method_find("nope"));
+	cr_assert_str_eq(rq_method_of(RQ_METHOD_MTSTAR)->name, "mtstar");
+}
+
+/* a data set of n random samples of tiny()'s shapes */
+static void
+tiny_set(rq_dataset *ds, const rq_model_cfg *c, size_t n, uint64_t seed)
+{
+	memset(ds, 0, sizeof *ds);
+	ds->n = n;
+	ds->F = c->F;
+	ds->T = c->T;
+	ds->C = c->C;
+	ds->H = c->H;
+	ds->W = c->W;
+	ds->classes = c->classes;
+	ds->audio = malloc(n * c->F * c->T * sizeof(float));
+	ds->visual = malloc(n * c->C * c->H * c->W * sizeof(float));
+	ds->label = malloc(n * sizeof(int32_t));
+	cr_assert(ds->audio && ds->visual && ds->label);
+	data(c, (int)n, ds->audio, ds->visual, ds->label, seed);
+}
+
+/*
+ * rq_rollingq_epoch on MT: the AIR it reports is the one computed here
+ * from the key means of the whole set, the rotation is orthogonal and
+ * turns the query toward the anchor, rmax stops it.  The last-batch
+ * estimate equals the AIR of those samples alone.
+ */
+Test(model, rollingq_epoch_mt)
+{
+	rq_model_cfg c;
+	rq_model *m;
+	rq_rollingq *rq;
+	rq_rollingq_cfg rc = { .on = 1, .rho = 1, .rmax = 1, .air_full = 1 };
+	int64_t perm[7] = {6, 5, 4, 3, 2, 1, 0};
+	rq_rollingq_report rep;
+	rq_dataset ds;
+	float ka[7 * 8], kv[7 * 8], q0[8];
+	char err[256];
+	double air, *R;
+	int d;
+
+	tiny(&c, RQ_METHOD_MT);
+	m = make(&c, 81);
+	d = c.d;
+	tiny_set(&ds, &c, 7, 82);
+	rq_model_forward(m, ds.audio, ds.visual, NULL, 3, 0, NULL);
+	memcpy(q0, rq_model_query(m, 0), sizeof q0);
+	/* by hand: key means of all 7 samples, 3 at a time */
+	for (int i = 0; i < 7; i += 3) {
+		int nb = i + 3 <= 7 ? 3 : 7 - i;
+		rq_model_forward(m, ds.audio + (size_t)i * c.F * c.T,
+		    ds.visual + (size_t)i * c.C * c.H * c.W, NULL, nb, 0, NULL);
+		rq_model_kmeans(m, 0, nb, ka + i * d, kv + i * d);
+	}
+	air = rq_air(q0, ka, kv, 7, (size_t)d, NULL, NULL);
+	cr_assert_eq(rq_rollingq_new(&rq, m, &rc, NULL, ds.n, 3), RQ_OK);
+	cr_assert_eq(rq_rollingq_epoch(rq, m, &ds, perm, 3, 1, &rep, err,
+	    sizeof err), RQ_OK, "%s", err);
+	cr_assert_eq(rep.layers, 1);
+	cr_assert_float_eq(rep.air[0], air, 1e-12);
+	cr_assert(isnan(rep.air[1]));
+	cr_assert_eq(rep.rotated, 1);
+	cr_assert_eq(rep.rotation, 1);
+	cr_assert_eq(*rq_model_rotations(m, 0), 1);
+	cr_assert_float_eq(rep.alpha, (1 + tanh(-air)) / 2, 1e-12);
+	R = rq_model_rotation(m, 0);
+	for (int i = 0; i < d; i++)	/* R R^T = I */
+		for (int j = 0; j < d; j++) {
+			double s = 0;
+			for (int k = 0; k < d; k++)
+				s += R[i * d + k] * R[j * d + k];
+			cr_assert_float_eq(s, i == j, 1e-12);
+		}
+	/* the query moved: a second epoch at rmax = 1 does not rotate */
+	rq_model_forward(m, ds.audio, ds.visual, NULL, 3, 0, NULL);
+	cr_assert(memcmp(q0, rq_model_query(m, 0), sizeof q0) != 0);
+	cr_assert_eq(rq_rollingq_epoch(rq, m, &ds, perm, 3, 2, &rep, err,
+	    sizeof err), RQ_OK, "%s", err);
+	cr_assert_eq(rep.rotated, 0);
+	cr_assert(isfinite(rep.air[0]));
+	cr_assert_eq(*rq_model_rotations(m, 0), 1);
+	rq_rollingq_free(rq);
+
+	/* the authors' estimate: the last batch of perm (7 = 3 + 3 + 1: the
+	 * last batch is perm[6], sample 0 alone) */
+	rc.air_full = 0;
+	rc.on = 0;
+	cr_assert_eq(rq_rollingq_new(&rq, m, &rc, NULL, ds.n, 3), RQ_OK);
+	cr_assert_eq(rq_rollingq_epoch(rq, m, &ds, perm, 3, 3, &rep, err,
+	    sizeof err), RQ_OK, "%s", err);
+	rq_model_forward(m, ds.audio, ds.visual, NULL, 1, 0, NULL);
+	rq_model_kmeans(m, 0, 1, ka, kv);
+	cr_assert_float_eq(rep.air[0], rq_air(rq_model_query(m, 0), ka, kv, 1,
+	    (size_t)d, NULL, NULL), 1e-12);
+	cr_assert_eq(rep.rotated, 0);
+	rq_rollingq_free(rq);
+	rq_model_free(m);
+	rq_dataset_free(&ds);
+}
+
+/* MT*: triggers alternate layer 1, layer 2, layer 1, each up to rmax */
+Test(model, rollingq_epoch_mtstar_alternates)
+{
+	rq_model_cfg c;
+	rq_model *m;
+	rq_rollingq *rq;
+	rq_rollingq_cfg rc = { .on = 1, .rho = 0.5, .beta = 0, .rmax = 2,
+	    .air_full = 1 };
+	rq_rollingq_report rep;
+	rq_dataset ds;
+	int64_t perm[6] = {0, 1, 2, 3, 4, 5};
+	int want[] = {1, 2, 1, 2, 0};
+	char err[256];
+
+	tiny(&c, RQ_METHOD_MTSTAR);
+	m = make(&c, 91);
+	tiny_set(&ds, &c, 6, 92);
+	cr_assert_eq(rq_rollingq_new(&rq, m, &rc, NULL, ds.n, 3), RQ_OK);
+	for (int e = 0; e < 5; e++) {
+		cr_assert_eq(rq_rollingq_epoch(rq, m, &ds, perm, 3, e + 1, &rep,
+		    err, sizeof err), RQ_OK, "%s", err);
+		cr_assert_eq(rep.layers, 2);
+		cr_assert(isfinite(rep.air[0]) && isfinite(rep.air[1]));
+		cr_assert_eq(rep.rotated, want[e], "epoch %d: layer %d", e + 1,
+		    rep.rotated);
+	}
+	cr_assert_eq(*rq_model_rotations(m, 0), 2);
+	cr_assert_eq(*rq_model_rotations(m, 1), 2);
+	rq_rollingq_free(rq);
+	rq_model_free(m);
+	rq_dataset_free(&ds);
 }

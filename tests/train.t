@@ -5,7 +5,7 @@
 # checkpoint, a rotated model reloaded by rq-eval, bad input; MT*: its
 # parameter count, progressive rotation, reload and resume.
 . tests/tap.sh
-plan 30
+plan 33
 
 rq-synth -n 64 -s 3 --split train >"$T/t64.rqt" || exit 1
 rq-synth -n 256 -s 4 --split train >"$T/tr.rqt" || exit 1
@@ -78,6 +78,18 @@ fails_cleanly "rq-train: bad data set fails cleanly" "bad.rqt" \
     rq-train -e 1 "$T/bad.rqt" "$T/va.rqt"
 fails_cleanly "rq-eval: a data set is not a checkpoint" "not an rq checkpoint" \
     rq-eval "$T/va.rqt" "$T/va.rqt"
+# a checkpoint's settings are read field by field: a bad one is named
+rq-cat -i 0 --meta train.lr=abc "$T/n0.ck" >"$T/lr.ck"
+rq-cat --exclude checkpoint "$T/n0.ck" >>"$T/lr.ck"
+fails_cleanly "resume: a bad setting names the file, record and field" \
+    "lr.ck: record 0: train.lr: bad number: abc" \
+    rq-train -r "$T/lr.ck" "$T/t64.rqt" "$T/t64.rqt"
+rq-cat -i 0 --meta train.epochs=0 "$T/n0.ck" >"$T/ep.ck"
+rq-cat --exclude checkpoint "$T/n0.ck" >>"$T/ep.ck"
+fails_cleanly "resume: a setting out of range is named" \
+    "ep.ck: record 0: train.epochs: need epochs >= 1" \
+    rq-train -r "$T/ep.ck" "$T/t64.rqt" "$T/t64.rqt"
+ok "rq-eval needs only the model config" rq-eval -s "$T/ep.ck" "$T/t64.rqt"
 
 # 8: MT* (two fusion layers, progressive RollingQ; rq-train(1))
 out=$(rq-train --params-only -m mt -d 768 -n 4 -h 12 -a 16x16 -v 16x16 \
