@@ -205,8 +205,8 @@ data: bin/rq-avmnist
 BENCH_TOOLS = bench/model-step bench/sgemm-peak
 bench/model-step: bench/model-step.c lib/librq.a lib/rq.h
 	$(CC) $(ALL_CFLAGS) -o $@ $< lib/librq.a $(LDLIBS)
-bench/sgemm-peak: bench/sgemm-peak.c
-	$(CC) $(ALL_CFLAGS) -o $@ $< $(LDLIBS)
+bench/sgemm-peak: bench/sgemm-peak.c lib/librq.a lib/rq.h
+	$(CC) $(ALL_CFLAGS) -o $@ $< lib/librq.a $(LDLIBS)
 .PHONY: bench bench-clean
 bench: all $(BENCH_TOOLS)
 	sh bench/run-bench.sh

@@ -21,7 +21,7 @@
  *   dS_ij = A_ij (dA_ij - sum_k A_ik dA_ik)   softmax Jacobian, row-wise
  *   dQ += s dS K,  dK += s dS^T Q          (S = s Q K^T)
  * dqkv accumulates (+=); dqkv NULL skips the backward.
- * That is the BLAS path (one cblas_sgemm per product per head); with AVX2
+ * That is the BLAS path (one rq_gemm per product per head); with AVX2
  * and a head size that is a multiple of 8, the same products run through
  * the direct path further below (small register-blocked kernels, no
  * per-call BLAS overhead), which is what the default model uses.
@@ -31,7 +31,6 @@
 #if defined(__AVX2__) && defined(__FMA__)
 #include <immintrin.h>
 #endif
-#include <cblas.h>
 
 #include "rq.h"
 
@@ -219,11 +218,9 @@ mhsa_forward_blas(float *out, float *att, const float *qkv, int B, int T,
 			float *A = att + ((size_t)b * H + h) * T * T;
 			float *O = out + (size_t)b * T * C + h * hs;
 
-			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans,
-			    T, T, hs, sc, Q, C3, K, C3, 0.0f, A, T);
+			rq_gemm(0, 1, T, T, hs, sc, Q, C3, K, C3, 0.0f, A, T);
 			softmax_rows(A, T);
-			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans,
-			    T, hs, T, 1.0f, A, T, V, C3, 0.0f, O, C);
+			rq_gemm(0, 0, T, hs, T, 1.0f, A, T, V, C3, 0.0f, O, C);
 		}
 	}
 }
@@ -245,20 +242,18 @@ mhsa_backward_blas(float *dqkv, float *scratch, const float *dout,
 			const float *A = att + ((size_t)b * H + h) * T * T;
 			const float *dO = dout + (size_t)b * T * C + h * hs;
 
-			cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans,
-			    T, hs, T, 1.0f, A, T, dO, C, 1.0f, dV, C3);
-			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans,
-			    T, T, hs, 1.0f, dO, C, V, C3, 0.0f, dA, T);
+			rq_gemm(1, 0, T, hs, T, 1.0f, A, T, dO, C, 1.0f, dV,
+			    C3);
+			rq_gemm(0, 1, T, T, hs, 1.0f, dO, C, V, C3, 0.0f, dA,
+			    T);
 			for (int i = 0; i < T; i++) {
 				const float *a = A + (size_t)i * T;
 				float *d = dA + (size_t)i * T;
 
 				row_jacobian(d, a, row_dot(a, d, T), T);
 			}
-			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans,
-			    T, hs, T, sc, dA, T, K, C3, 1.0f, dQ, C3);
-			cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans,
-			    T, hs, T, sc, dA, T, Q, C3, 1.0f, dK, C3);
+			rq_gemm(0, 0, T, hs, T, sc, dA, T, K, C3, 1.0f, dQ, C3);
+			rq_gemm(1, 0, T, hs, T, sc, dA, T, Q, C3, 1.0f, dK, C3);
 		}
 	}
 }

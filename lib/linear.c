@@ -10,13 +10,11 @@
  *           dL/db[o]   = sum_i dy[i,o]
  * Every gradient accumulates (+=), except dx in rq_linear_backward_set
  * (dx = dy w, written without reading); a NULL gradient pointer is
- * skipped.
+ * skipped.  The products go through rq_gemm (gemm.c).
  */
 #if defined(__AVX2__)
 #include <immintrin.h>
 #endif
-#include <cblas.h>
-
 #include "rq.h"
 
 /* d[0..n) = s[0..n): rows of 64 floats, where a memcpy call costs more
@@ -68,8 +66,7 @@ rq_linear_forward(float *y, const float *x, const float *w, const float *b,
 				y[i] = 0;
 		return;
 	}
-	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, out, in,
-	    1.0f, x, in, w, in, beta, y, out);
+	rq_gemm(0, 1, n, out, in, 1.0f, x, in, w, in, beta, y, out);
 }
 
 static void
@@ -79,11 +76,10 @@ backward(float *dx, float dxbeta, float *dw, float *db, const float *dy,
 	if (n <= 0 || out <= 0)
 		return;
 	if (dx != NULL && in > 0)
-		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, in,
-		    out, 1.0f, dy, out, w, in, dxbeta, dx, in);
+		rq_gemm(0, 0, n, in, out, 1.0f, dy, out, w, in, dxbeta, dx,
+		    in);
 	if (dw != NULL && in > 0)
-		cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, out, in,
-		    n, 1.0f, dy, out, x, in, 1.0f, dw, in);
+		rq_gemm(1, 0, out, in, n, 1.0f, dy, out, x, in, 1.0f, dw, in);
 	if (db != NULL)
 		for (int i = 0; i < n; i++)
 			vadd(db, dy + (size_t)i * out, out);
