@@ -48,7 +48,7 @@ SCRIPTS := $(filter-out scripts/install-deps,$(wildcard scripts/*))
 
 all: lib/librq.a $(BINS)
 
-lib/%.o: lib/%.c lib/rq.h
+lib/%.o: lib/%.c lib/rq.h lib/vexp.h
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 lib/librq.a: $(LIB_OBJ)

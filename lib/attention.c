@@ -33,65 +33,9 @@
 #endif
 
 #include "rq.h"
-
-/*
- * exp for softmax arguments x <= 0: x = n ln2 + r, |r| <= ln2/2, e^r by
- * the Cephes degree-6 polynomial (about 1 ulp), 2^n through the exponent
- * bits.  x is clamped to [-87, 0] (e^-87 ~ 1.6e-38, still normal), which is
- * harmless next to the row maximum's term 1.  The AVX2 path computes the
- * same formula eight lanes at a time; GCC does not vectorise the scalar
- * loop at -O2 (float compares may trap).
- */
-static inline float
-exp_neg(float x)
-{
-	union { int32_t i; float f; } s;
-	float n, r, p;
-
-	if (x != x)		/* NaN (a diverged model): pass it on */
-		return x;
-	/* keep n in [-126, 0] so the exponent arithmetic cannot overflow */
-	x = x < -87.0f ? -87.0f : x > 0.0f ? 0.0f : x;
-	n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
-	r = x - n * 0.693359375f;
-	r = r - n * -2.12194440e-4f;
-	p = 1.9875691500e-4f;
-	p = p * r + 1.3981999507e-3f;
-	p = p * r + 8.3334519073e-3f;
-	p = p * r + 4.1665795894e-2f;
-	p = p * r + 1.6666665459e-1f;
-	p = p * r + 5.0000001201e-1f;
-	p = p * r * r + r + 1.0f;
-	s.i = ((int32_t)n + 127) * (1 << 23);
-	return p * s.f;
-}
+#include "vexp.h"
 
 #if defined(__AVX2__) && defined(__FMA__)
-static inline __m256
-exp_neg8(__m256 x)
-{
-	__m256 n, r, p;
-	__m256i e;
-
-	x = _mm256_max_ps(x, _mm256_set1_ps(-87.0f));
-	n = _mm256_round_ps(_mm256_mul_ps(x,
-	    _mm256_set1_ps(1.44269504088896341f)),
-	    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-	r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
-	r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
-	p = _mm256_set1_ps(1.9875691500e-4f);
-	p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
-	p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
-	p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
-	p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
-	p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
-	p = _mm256_fmadd_ps(_mm256_mul_ps(p, r), r,
-	    _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
-	e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n),
-	    _mm256_set1_epi32(127)), 23);
-	return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
-}
-
 static inline float
 hsum8(__m256 v)
 {
@@ -179,15 +123,15 @@ softmax_rows(float *a, int T)
 		__m256 vm = _mm256_set1_ps(m), vs = _mm256_setzero_ps(), vi;
 
 		for (; j + 8 <= T; j += 8) {
-			__m256 e = exp_neg8(_mm256_sub_ps(
-			    _mm256_loadu_ps(r + j), vm));
+			__m256 e = rq_exp8(_mm256_sub_ps(
+			    _mm256_loadu_ps(r + j), vm), _mm256_setzero_ps());
 			_mm256_storeu_ps(r + j, e);
 			vs = _mm256_add_ps(vs, e);
 		}
 		s = hsum8(vs);
 #endif
 		for (; j < T; j++) {
-			r[j] = exp_neg(r[j] - m);
+			r[j] = rq_exp_neg(r[j] - m);
 			s += r[j];
 		}
 		inv = 1.0f / s;
@@ -457,7 +401,8 @@ softmax_row_pad(float *r, int T, int Tp)
 	int j;
 
 	for (j = 0; j < Tp; j += 8) {
-		__m256 e = exp_neg8(_mm256_sub_ps(_mm256_load_ps(r + j), vm));
+		__m256 e = rq_exp8(_mm256_sub_ps(_mm256_load_ps(r + j), vm),
+		    _mm256_setzero_ps());
 		_mm256_store_ps(r + j, e);
 	}
 	for (j = T; j < Tp; j++)

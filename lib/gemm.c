@@ -19,10 +19,11 @@
  *   AVX-512F:   MR 12, NR 32 (24 zmm accumulators).
  * Each path is compiled with its own target attribute, so one binary
  * carries both; the CPU is asked once (__builtin_cpu_supports).  Without
- * either, or for a product too small to pay for the packing, the call
- * goes to cblas_sgemm.  RQ_GEMM=blas|avx2|avx512 in the environment (read
- * once) or rq_gemm_force() picks a path, for tests and A/B timing; a path
- * the CPU lacks is refused.  The sums run over k in order within a block:
+ * either, for a product too small to pay for the packing, or for one
+ * with all sides above 64 (where OpenBLAS is faster: see rq_gemm), the
+ * call goes to cblas_sgemm.  RQ_GEMM=blas|avx2|avx512 in the environment
+ * (read once) or rq_gemm_force() forces a path for every product, for
+ * tests and A/B timing; a path the CPU lacks is refused.  The sums run over k in order within a block:
  * results differ from OpenBLAS's in the last bits only.
  *
  * Packing buffers are allocated once per thread (the first call) and
@@ -39,7 +40,9 @@
 #define KC 256
 #define NC 1024
 #define MC 96	/* rows of op(A) packed at once (ta 1); both MR divide it */
+#define MC_IN 192	/* rows of op(A) read in place at once (ta 0) */
 #define SMALL_FLOP (16 * 16 * 16)	/* below: cblas_sgemm */
+#define SKINNY 64	/* rq's kernels when a side is at most this */
 
 static int forced = -1;		/* rq_gemm_force / RQ_GEMM; -1: unset */
 static int best = -1;		/* the CPU's best path, once */
@@ -353,18 +356,21 @@ typedef void kern_fn(int, const float *, size_t, size_t, const float *,
     float *, int, float, float, int, int);
 
 /*
- * Loop order: a panel of op(B) (kc x NR, packed, in L1) against every
- * MR-row strip of op(A).  ta 0: op(A)'s rows are read in place (MR rows
- * lda apart, each a stream in k); only the last strip, if M is not a
- * multiple of MR, is packed (zero rows past M), so no kernel reads
- * outside A.  ta 1: a column of A per k would cost a cache line per
- * k, so op(A) is packed in blocks of MC rows (contiguous reads).
+ * Loop order: op(A) in blocks of rows that stay in L2 (MC_IN x kc, or MC
+ * x kc packed); within a block, a panel of op(B) (kc x NR, packed, in
+ * L1) against every MR-row strip.  ta 0: op(A)'s rows are read in place
+ * (MR rows lda apart, each a stream in k); only the last strip of a
+ * block, if its rows are not a multiple of MR, is packed (zero rows past
+ * the end), so no kernel reads outside A.  ta 1: a column of A per k
+ * would cost a cache line per k, so op(A) is packed (contiguous reads).
  */
 static void
 blocked(kern_fn *kern, int MR, int NR, int kcmax, int ta, int tb, int M,
     int N, int K, float alpha, const float *A, int lda, const float *B,
     int ldb, float beta, float *C, int ldc)
 {
+	int pk = ta;
+
 	for (int jc = 0; jc < N; jc += NC) {
 		int nc = RQ_MIN(NC, N - jc);
 
@@ -376,9 +382,9 @@ blocked(kern_fn *kern, int MR, int NR, int kcmax, int ta, int tb, int M,
 			float bt = pc == 0 ? beta : 1.0f;
 
 			pack_b(bufb, tb, B, ldb, pc, kc, jc, nc, NR);
-			for (int ic = 0; ic < M; ic += ta ? MC : M) {
-				int mc = ta ? RQ_MIN(MC, M - ic) : M;
-				int mf = ta ? 0 : mc - mc % MR;
+			for (int ic = 0; ic < M; ic += pk ? MC : MC_IN) {
+				int mc = RQ_MIN(pk ? MC : MC_IN, M - ic);
+				int mf = pk ? 0 : mc - mc % MR;
 				const float *Ak = A + (size_t)ic * lda + pc;
 
 				if (mf < mc)
@@ -433,15 +439,23 @@ rq_gemm(int ta, int tb, int M, int N, int K, float alpha, const float *A,
 			path = RQ_GEMM_BLAS;
 		}
 	}
-	if (path == RQ_GEMM_BLAS || (double)M * N * K < SMALL_FLOP) {
+	/*
+	 * Measured (bench/sgemm-peak -v, AVX2, one thread): rq's kernels match
+	 * or beat OpenBLAS when one side is at most 64 (the default model's
+	 * products: 1088 x {64..256} x 64, 1088 x 64 x 256, {64..256} x 64 x
+	 * 1088) and lose 10-30% when all three are 256 or more (the d 256
+	 * model's), so without a forced path those go to OpenBLAS.
+	 */
+	if (path == RQ_GEMM_BLAS || (double)M * N * K < SMALL_FLOP ||
+	    (forced == RQ_GEMM_AUTO && M > SKINNY && N > SKINNY && K > SKINNY)) {
 		cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans,
 		    tb ? CblasTrans : CblasNoTrans, M, N, K, alpha, A, lda,
 		    B, ldb, beta, C, ldc);
 		return;
 	}
 	if (path == RQ_GEMM_AVX512)
-		blocked(kern_avx512, 12, 32, KC / 2, ta, tb, M, N, K, alpha, A, lda,
-		    B, ldb, beta, C, ldc);
+		blocked(kern_avx512, 12, 32, KC / 2, ta, tb, M, N, K, alpha, A,
+		    lda, B, ldb, beta, C, ldc);
 	else
 		blocked(kern_avx2, 6, 16, KC, ta, tb, M, N, K, alpha, A, lda,
 		    B, ldb, beta, C, ldc);
