@@ -228,14 +228,16 @@ pack_b(float *Bp, int tb, const float *B, int ldb, int k0, int kc, int j0,
 	}
 }
 
-/* C[0..mr, 0..nr) = alpha T + beta C (beta 0: C not read); T [MR][NR] */
+/* C[0..mr, 0..nr) = alpha T + beta C (beta 0: C not read) + bias (if
+ * not NULL, per column); T [MR][NR] */
 static void
 store_edge(float *C, int ldc, const float *T, int NRt, int mr, int nr,
-    float alpha, float beta)
+    float alpha, float beta, const float *bias)
 {
 	for (int r = 0; r < mr; r++)
 		for (int c = 0; c < nr; c++) {
-			float v = alpha * T[r * NRt + c];
+			float v = alpha * T[r * NRt + c] +
+			    (bias != NULL ? bias[c] : 0.0f);
 
 			C[(size_t)r * ldc + c] = beta == 0 ? v :
 			    v + beta * C[(size_t)r * ldc + c];
@@ -250,9 +252,11 @@ store_edge(float *C, int ldc, const float *T, int NRt, int mr, int nr,
 __attribute__((target("avx2,fma")))
 static void
 kern_avx2(int kc, const float *Ap, size_t rs, size_t ks, const float *Bp,
-    float *C, int ldc, float alpha, float beta, int mr, int nr)
+    float *C, int ldc, float alpha, float beta, const float *bias, int mr,
+    int nr)
 {
 	__m256 c[6][2], va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
+	__m256 bias0 = _mm256_setzero_ps(), bias1 = _mm256_setzero_ps();
 
 #pragma GCC unroll 6
 	for (int r = 0; r < 6; r++) {
@@ -273,11 +277,15 @@ kern_avx2(int kc, const float *Ap, size_t rs, size_t ks, const float *Bp,
 		Bp += 16;
 	}
 	if (mr == 6 && nr == 16) {
+		if (bias != NULL) {
+			bias0 = _mm256_loadu_ps(bias);
+			bias1 = _mm256_loadu_ps(bias + 8);
+		}
 #pragma GCC unroll 6
 		for (int r = 0; r < 6; r++) {
 			float *o = C + (size_t)r * ldc;
-			__m256 x0 = _mm256_mul_ps(c[r][0], va);
-			__m256 x1 = _mm256_mul_ps(c[r][1], va);
+			__m256 x0 = _mm256_fmadd_ps(c[r][0], va, bias0);
+			__m256 x1 = _mm256_fmadd_ps(c[r][1], va, bias1);
 
 			if (beta != 0) {
 				x0 = _mm256_fmadd_ps(vb, _mm256_loadu_ps(o), x0);
@@ -295,7 +303,7 @@ kern_avx2(int kc, const float *Ap, size_t rs, size_t ks, const float *Bp,
 			_mm256_store_ps(T + 16 * r, c[r][0]);
 			_mm256_store_ps(T + 16 * r + 8, c[r][1]);
 		}
-		store_edge(C, ldc, T, 16, mr, nr, alpha, beta);
+		store_edge(C, ldc, T, 16, mr, nr, alpha, beta, bias);
 	}
 }
 
@@ -303,9 +311,11 @@ kern_avx2(int kc, const float *Ap, size_t rs, size_t ks, const float *Bp,
 __attribute__((target("avx512f")))
 static void
 kern_avx512(int kc, const float *Ap, size_t rs, size_t ks, const float *Bp,
-    float *C, int ldc, float alpha, float beta, int mr, int nr)
+    float *C, int ldc, float alpha, float beta, const float *bias, int mr,
+    int nr)
 {
 	__m512 c[12][2], va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+	__m512 bias0 = _mm512_setzero_ps(), bias1 = _mm512_setzero_ps();
 
 #pragma GCC unroll 12
 	for (int r = 0; r < 12; r++) {
@@ -326,11 +336,15 @@ kern_avx512(int kc, const float *Ap, size_t rs, size_t ks, const float *Bp,
 		Bp += 32;
 	}
 	if (mr == 12 && nr == 32) {
+		if (bias != NULL) {
+			bias0 = _mm512_loadu_ps(bias);
+			bias1 = _mm512_loadu_ps(bias + 16);
+		}
 #pragma GCC unroll 12
 		for (int r = 0; r < 12; r++) {
 			float *o = C + (size_t)r * ldc;
-			__m512 x0 = _mm512_mul_ps(c[r][0], va);
-			__m512 x1 = _mm512_mul_ps(c[r][1], va);
+			__m512 x0 = _mm512_fmadd_ps(c[r][0], va, bias0);
+			__m512 x1 = _mm512_fmadd_ps(c[r][1], va, bias1);
 
 			if (beta != 0) {
 				x0 = _mm512_fmadd_ps(vb, _mm512_loadu_ps(o), x0);
@@ -348,12 +362,12 @@ kern_avx512(int kc, const float *Ap, size_t rs, size_t ks, const float *Bp,
 			_mm512_store_ps(T + 32 * r, c[r][0]);
 			_mm512_store_ps(T + 32 * r + 16, c[r][1]);
 		}
-		store_edge(C, ldc, T, 32, mr, nr, alpha, beta);
+		store_edge(C, ldc, T, 32, mr, nr, alpha, beta, bias);
 	}
 }
 
 typedef void kern_fn(int, const float *, size_t, size_t, const float *,
-    float *, int, float, float, int, int);
+    float *, int, float, float, const float *, int, int);
 
 /*
  * Loop order: op(A) in blocks of rows that stay in L2 (MC_IN x kc, or MC
@@ -367,7 +381,7 @@ typedef void kern_fn(int, const float *, size_t, size_t, const float *,
 static void
 blocked(kern_fn *kern, int MR, int NR, int kcmax, int ta, int tb, int M,
     int N, int K, float alpha, const float *A, int lda, const float *B,
-    int ldb, float beta, float *C, int ldc)
+    int ldb, float beta, const float *bias, float *C, int ldc)
 {
 	int pk = ta;
 
@@ -394,17 +408,19 @@ blocked(kern_fn *kern, int MR, int NR, int kcmax, int ta, int tb, int M,
 					const float *bp = bufb + (size_t)jr * kc;
 					float *cj = C + (size_t)ic * ldc + jc + jr;
 					int w = RQ_MIN(NR, nc - jr);
+					const float *bj = pc == 0 && bias !=
+					    NULL ? bias + jc + jr : NULL;
 
 					for (int ir = 0; ir < mf; ir += MR)
 						kern(kc, Ak + (size_t)ir * lda,
 						    lda, 1, bp,
 						    cj + (size_t)ir * ldc, ldc,
-						    alpha, bt, MR, w);
+						    alpha, bt, bj, MR, w);
 					for (int ir = mf; ir < mc; ir += MR)
 						kern(kc, bufa + (size_t)(ir -
 						    mf) * kc, 1, MR, bp,
 						    cj + (size_t)ir * ldc, ldc,
-						    alpha, bt,
+						    alpha, bt, bj,
 						    RQ_MIN(MR, mc - ir), w);
 				}
 			}
@@ -412,9 +428,11 @@ blocked(kern_fn *kern, int MR, int NR, int kcmax, int ta, int tb, int M,
 	}
 }
 
-void
-rq_gemm(int ta, int tb, int M, int N, int K, float alpha, const float *A,
-    int lda, const float *B, int ldb, float beta, float *C, int ldc)
+/* C = alpha op(A) op(B) + beta C + bias (per column; NULL: none) */
+static void
+gemm(int ta, int tb, int M, int N, int K, float alpha, const float *A,
+    int lda, const float *B, int ldb, float beta, const float *bias,
+    float *C, int ldc)
 {
 	int path = rq_gemm_path();
 
@@ -423,8 +441,9 @@ rq_gemm(int ta, int tb, int M, int N, int K, float alpha, const float *A,
 	if (K <= 0 || alpha == 0) {
 		for (int i = 0; i < M; i++)
 			for (int j = 0; j < N; j++)
-				C[(size_t)i * ldc + j] = beta == 0 ? 0 :
-				    beta * C[(size_t)i * ldc + j];
+				C[(size_t)i * ldc + j] = (beta == 0 ? 0 :
+				    beta * C[(size_t)i * ldc + j]) +
+				    (bias != NULL ? bias[j] : 0.0f);
 		return;
 	}
 	if (path != RQ_GEMM_BLAS && (double)M * N * K >= SMALL_FLOP &&
@@ -448,6 +467,14 @@ rq_gemm(int ta, int tb, int M, int N, int K, float alpha, const float *A,
 	 */
 	if (path == RQ_GEMM_BLAS || (double)M * N * K < SMALL_FLOP ||
 	    (forced == RQ_GEMM_AUTO && M > SKINNY && N > SKINNY && K > SKINNY)) {
+		if (bias != NULL) {	/* C = beta C + bias, then C += ... */
+			for (int i = 0; i < M; i++)
+				for (int j = 0; j < N; j++)
+					C[(size_t)i * ldc + j] = (beta == 0 ?
+					    0 : beta * C[(size_t)i * ldc + j]) +
+					    bias[j];
+			beta = 1;
+		}
 		cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans,
 		    tb ? CblasTrans : CblasNoTrans, M, N, K, alpha, A, lda,
 		    B, ldb, beta, C, ldc);
@@ -455,8 +482,24 @@ rq_gemm(int ta, int tb, int M, int N, int K, float alpha, const float *A,
 	}
 	if (path == RQ_GEMM_AVX512)
 		blocked(kern_avx512, 12, 32, KC / 2, ta, tb, M, N, K, alpha, A,
-		    lda, B, ldb, beta, C, ldc);
+		    lda, B, ldb, beta, bias, C, ldc);
 	else
 		blocked(kern_avx2, 6, 16, KC, ta, tb, M, N, K, alpha, A, lda,
-		    B, ldb, beta, C, ldc);
+		    B, ldb, beta, bias, C, ldc);
+}
+
+void
+rq_gemm(int ta, int tb, int M, int N, int K, float alpha, const float *A,
+    int lda, const float *B, int ldb, float beta, float *C, int ldc)
+{
+	gemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, NULL, C, ldc);
+}
+
+/* C = op(A) op(B) + bias, the bias added as the tiles are stored: one
+ * pass over C instead of a copy then a read-modify-write */
+void
+rq_gemm_bias(int ta, int tb, int M, int N, int K, const float *A, int lda,
+    const float *B, int ldb, const float *bias, float *C, int ldc)
+{
+	gemm(ta, tb, M, N, K, 1.0f, A, lda, B, ldb, 0.0f, bias, C, ldc);
 }

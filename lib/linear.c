@@ -17,21 +17,6 @@
 #endif
 #include "rq.h"
 
-/* d[0..n) = s[0..n): rows of 64 floats, where a memcpy call costs more
- * than the copy */
-static inline void
-vcopy(float *d, const float *s, int n)
-{
-	int j = 0;
-
-#if defined(__AVX2__)
-	for (; j + 8 <= n; j += 8)
-		_mm256_storeu_ps(d + j, _mm256_loadu_ps(s + j));
-#endif
-	for (; j < n; j++)
-		d[j] = s[j];
-}
-
 /* d[0..n) += s[0..n) */
 static inline void
 vadd(float *d, const float *s, int n)
@@ -51,22 +36,12 @@ void
 rq_linear_forward(float *y, const float *x, const float *w, const float *b,
     int n, int in, int out)
 {
-	float beta = 0;
-
 	if (n <= 0 || out <= 0)
 		return;
-	if (b != NULL) {
-		for (int i = 0; i < n; i++)
-			vcopy(y + (size_t)i * out, b, out);
-		beta = 1;
-	}
-	if (in <= 0) {
-		if (b == NULL)
-			for (size_t i = 0; i < (size_t)n * out; i++)
-				y[i] = 0;
-		return;
-	}
-	rq_gemm(0, 1, n, out, in, 1.0f, x, in, w, in, beta, y, out);
+	if (b != NULL)
+		rq_gemm_bias(0, 1, n, out, in, x, in, w, in, b, y, out);
+	else
+		rq_gemm(0, 1, n, out, in, 1.0f, x, in, w, in, 0.0f, y, out);
 }
 
 static void

@@ -207,6 +207,9 @@ enum { RQ_GEMM_AUTO = 0, RQ_GEMM_BLAS = 1, RQ_GEMM_AVX2 = 2,
 void rq_gemm(int ta, int tb, int M, int N, int K, float alpha,
     const float *A, int lda, const float *B, int ldb, float beta, float *C,
     int ldc);
+/* C[M,N] = op(A) op(B) + bias[N] on every row (C not read) */
+void rq_gemm_bias(int ta, int tb, int M, int N, int K, const float *A,
+    int lda, const float *B, int ldb, const float *bias, float *C, int ldc);
 /* the path calls take now (RQ_GEMM in the environment, read once, or
  * rq_gemm_force; else the CPU's best) */
 int rq_gemm_path(void);

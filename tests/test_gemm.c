@@ -135,6 +135,57 @@ Test(gemm, every_supported_path_matches_cblas)
 	cr_assert_eq(rq_gemm_force(RQ_GEMM_AUTO), RQ_OK);
 }
 
+/* rq_gemm_bias against cblas over C preset to the bias, every path */
+Test(gemm, bias_epilogue_matches_cblas)
+{
+	static const int sh[][3] = { { 1088, 192, 64 }, { 13, 17, 5 },
+	    { 7, 33, 300 }, { 100, 64, 256 }, { 6, 16, 1 }, { 300, 300, 300 } };
+	rq_rng r;
+
+	rq_rng_seed(&r, 7);
+	for (size_t p = 0; p < sizeof paths / sizeof paths[0]; p++) {
+		if (!rq_gemm_supported(paths[p]))
+			continue;
+		cr_assert_eq(rq_gemm_force(paths[p]), RQ_OK);
+		for (size_t s = 0; s < sizeof sh / sizeof sh[0]; s++)
+			for (int tb = 0; tb < 2; tb++) {
+				int M = sh[s][0], N = sh[s][1], K = sh[s][2];
+				float *a = malloc(sizeof(float) * M * K);
+				float *b = malloc(sizeof(float) * K * N);
+				float *bias = malloc(sizeof(float) * N);
+				float *c = malloc(sizeof(float) * M * N);
+				float *ref = malloc(sizeof(float) * M * N);
+
+				for (int i = 0; i < M * K; i++)
+					a[i] = urand(&r);
+				for (int i = 0; i < K * N; i++)
+					b[i] = urand(&r);
+				for (int j = 0; j < N; j++)
+					bias[j] = 3 * urand(&r);
+				for (int i = 0; i < M * N; i++) {
+					c[i] = NAN;
+					ref[i] = bias[i % N];
+				}
+				rq_gemm_bias(0, tb, M, N, K, a, K, b,
+				    tb ? K : N, bias, c, N);
+				cblas_sgemm(CblasRowMajor, CblasNoTrans,
+				    tb ? CblasTrans : CblasNoTrans, M, N, K,
+				    1.0f, a, K, b, tb ? K : N, 1.0f, ref, N);
+				for (int i = 0; i < M * N; i++)
+					cr_assert(fabsf(c[i] - ref[i]) <=
+					    1e-5f * (K + 3), "%s %dx%dx%d "
+					    "tb %d: C[%d] %g, cblas %g",
+					    rq_gemm_name(paths[p]), M, N, K, tb,
+					    i, c[i], ref[i]);
+				free(a);
+				free(b);
+				free(bias);
+				free(c);
+				free(ref);
+			}
+	}
+}
+
 Test(gemm, unsupported_path_refused)
 {
 	for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++)
