@@ -19,9 +19,8 @@
  *   AVX-512F:   MR 12, NR 32 (24 zmm accumulators).
  * Each path is compiled with its own target attribute, so one binary
  * carries both; the CPU is asked once (__builtin_cpu_supports).  Without
- * either, for a product too small to pay for the packing, or for one
- * with all sides above 64 (where OpenBLAS is faster: see rq_gemm), the
- * call goes to cblas_sgemm.  RQ_GEMM=blas|avx2|avx512 in the environment
+ * either, or for the products where OpenBLAS is faster (see auto_own),
+ * the call goes to cblas_sgemm.  RQ_GEMM=blas|avx2|avx512 in the environment
  * (read once) or rq_gemm_force() forces a path for every product, for
  * tests and A/B timing; a path the CPU lacks is refused.  The sums run over k in order within a block:
  * results differ from OpenBLAS's in the last bits only.
@@ -428,6 +427,29 @@ blocked(kern_fn *kern, int MR, int NR, int kcmax, int ta, int tb, int M,
 	}
 }
 
+/*
+ * Without a forced path, which products rq's kernels take.  Measured
+ * (bench/sgemm-peak -v, AVX2, one thread): they match or beat OpenBLAS
+ * when one side is at most 64 (the default model's products: 1088 x
+ * {64..256} x 64, 1088 x 64 x 256, {64..256} x 64 x 1088) and lose
+ * 10-30% when all three are 256 or more (the d 256 model's); they also
+ * lose on products of 64^3 multiply-adds or fewer (the heads), where N
+ * pads out badly to the panel width (N 49 or 10: a quarter or more of
+ * the tile's columns wasted), and where M is at most 64 and op(A) is not
+ * transposed (64 x 256 x 256: packing B costs too much against 64 rows).
+ */
+static int
+auto_own(int path, int ta, int M, int N, int K)
+{
+	int nr = path == RQ_GEMM_AVX512 ? 32 : 16;
+	int np = (N + nr - 1) / nr * nr;
+
+	if (M <= SKINNY && !ta)	/* B's packing not paid back by M rows */
+		return 0;
+	return (M <= SKINNY || N <= SKINNY || K <= SKINNY) &&
+	    (double)M * N * K > 64.0 * 64 * 64 && 8 * (np - N) <= N;
+}
+
 /* C = alpha op(A) op(B) + beta C + bias (per column; NULL: none) */
 static void
 gemm(int ta, int tb, int M, int N, int K, float alpha, const float *A,
@@ -458,21 +480,18 @@ gemm(int ta, int tb, int M, int N, int K, float alpha, const float *A,
 			path = RQ_GEMM_BLAS;
 		}
 	}
-	/*
-	 * Measured (bench/sgemm-peak -v, AVX2, one thread): rq's kernels match
-	 * or beat OpenBLAS when one side is at most 64 (the default model's
-	 * products: 1088 x {64..256} x 64, 1088 x 64 x 256, {64..256} x 64 x
-	 * 1088) and lose 10-30% when all three are 256 or more (the d 256
-	 * model's), so without a forced path those go to OpenBLAS.
-	 */
 	if (path == RQ_GEMM_BLAS || (double)M * N * K < SMALL_FLOP ||
-	    (forced == RQ_GEMM_AUTO && M > SKINNY && N > SKINNY && K > SKINNY)) {
+	    (forced == RQ_GEMM_AUTO && !auto_own(path, ta, M, N, K))) {
 		if (bias != NULL) {	/* C = beta C + bias, then C += ... */
-			for (int i = 0; i < M; i++)
-				for (int j = 0; j < N; j++)
-					C[(size_t)i * ldc + j] = (beta == 0 ?
-					    0 : beta * C[(size_t)i * ldc + j]) +
-					    bias[j];
+			for (int i = 0; i < M; i++) {
+				float *c = C + (size_t)i * ldc;
+
+				if (beta == 0)
+					memcpy(c, bias, sizeof(float) * N);
+				else
+					for (int j = 0; j < N; j++)
+						c[j] = beta * c[j] + bias[j];
+			}
 			beta = 1;
 		}
 		cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans,
