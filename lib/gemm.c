@@ -10,20 +10,21 @@
  * 16..1024, where OpenBLAS reaches about half the core's FMA peak (the
  * per-call cost of its packing and threading checks is large against
  * so little arithmetic).  Here, in the usual blocked form (Goto & van
- * de Geijn): K in blocks of KC, N in blocks of NC; op(B)'s block is
- * packed once into panels of NR columns [kc][NR], op(A)'s block of MC
- * rows into panels of MR rows [kc][MR], both zero-padded, so one
- * register-blocked micro-kernel computes every MR x NR tile of C from
- * two contiguous streams:
+ * de Geijn): K in blocks of at most KC, N of NC; op(B)'s block is packed
+ * once into zero-padded panels of NR columns [kc][NR]; op(A) is read in
+ * place, MR rows at a time (packed into panels of MR rows [kc][MR] only
+ * when transposed, or for the last rows short of MR), and one
+ * register-blocked micro-kernel computes every MR x NR tile of C:
  *   AVX2 + FMA: MR 6, NR 16 (12 ymm accumulators);
  *   AVX-512F:   MR 12, NR 32 (24 zmm accumulators).
  * Each path is compiled with its own target attribute, so one binary
  * carries both; the CPU is asked once (__builtin_cpu_supports).  Without
  * either, or for the products where OpenBLAS is faster (see auto_own),
- * the call goes to cblas_sgemm.  RQ_GEMM=blas|avx2|avx512 in the environment
- * (read once) or rq_gemm_force() forces a path for every product, for
- * tests and A/B timing; a path the CPU lacks is refused.  The sums run over k in order within a block:
- * results differ from OpenBLAS's in the last bits only.
+ * the call goes to cblas_sgemm.  RQ_GEMM=blas|avx2|avx512 in the
+ * environment (read once) or rq_gemm_force() forces a path for every
+ * product, for tests and A/B timing; a path the CPU lacks is refused.
+ * The sums run over k in order within a block: results differ from
+ * OpenBLAS's in the last bits only.
  *
  * Packing buffers are allocated once per thread (the first call) and
  * kept; a call needs no other memory.
@@ -38,10 +39,14 @@
 
 #define KC 256
 #define NC 1024
-#define MC 96	/* rows of op(A) packed at once (ta 1); both MR divide it */
-#define MC_IN 192	/* rows of op(A) read in place at once (ta 0) */
+/* rows of op(A) packed at once (ta 1; both MR divide it) */
+#define MC 96
+/* rows of op(A) read in place at once (ta 0): about 12 KiB of them, so
+ * they stay in L1 beside B's panel (measured: 48 rows at kc 64 beat 192
+ * by 10-30% at N 192 and 256) */
+#define MC_IN_BYTES 12288
 #define SMALL_FLOP (16 * 16 * 16)	/* below: cblas_sgemm */
-#define SKINNY 64	/* rq's kernels when a side is at most this */
+#define SKINNY 64	/* see auto_own */
 
 static int forced = -1;		/* rq_gemm_force / RQ_GEMM; -1: unset */
 static int best = -1;		/* the CPU's best path, once */
@@ -131,14 +136,16 @@ static void
 pack_a(float *Ap, int ta, const float *A, int lda, int i0, int mc, int k0,
     int kc, int mr)
 {
-	if (ta) {	/* op(A)[i,k] = A[k lda + i]: a row of A per k, read once */
+	/* ta: op(A)[i,k] = A[k lda + i], a row of A per k, read once */
+	if (ta) {
 		for (int k = 0; k < kc; k++) {
 			const float *s = A + (size_t)(k0 + k) * lda + i0;
 			float *d = Ap + (size_t)k * mr;
 			int p, r;
 
 			if (mr == 6)	/* 4 + 2 floats */
-				for (p = 0; p + 6 <= mc; p += 6, d += 6 * (size_t)kc) {
+				for (p = 0; p + 6 <= mc;
+				    p += 6, d += 6 * (size_t)kc) {
 					_mm_storeu_ps(d, _mm_loadu_ps(s + p));
 					_mm_storel_pi((__m64 *)(d + 4),
 					    _mm_castpd_ps(_mm_load_sd(
@@ -147,8 +154,10 @@ pack_a(float *Ap, int ta, const float *A, int lda, int i0, int mc, int k0,
 			else	/* 12: 8 + 4 */
 				for (p = 0; p + 12 <= mc; p += 12,
 				    d += 12 * (size_t)kc) {
-					_mm256_storeu_ps(d, _mm256_loadu_ps(s + p));
-					_mm_storeu_ps(d + 8, _mm_loadu_ps(s + p + 8));
+					_mm256_storeu_ps(d,
+					    _mm256_loadu_ps(s + p));
+					_mm_storeu_ps(d + 8,
+					    _mm_loadu_ps(s + p + 8));
 				}
 			if (p < mc) {
 				for (r = 0; r < mc - p; r++)
@@ -287,7 +296,8 @@ kern_avx2(int kc, const float *Ap, size_t rs, size_t ks, const float *Bp,
 			__m256 x1 = _mm256_fmadd_ps(c[r][1], va, bias1);
 
 			if (beta != 0) {
-				x0 = _mm256_fmadd_ps(vb, _mm256_loadu_ps(o), x0);
+				x0 = _mm256_fmadd_ps(vb, _mm256_loadu_ps(o),
+				    x0);
 				x1 = _mm256_fmadd_ps(vb, _mm256_loadu_ps(o + 8),
 				    x1);
 			}
@@ -346,8 +356,10 @@ kern_avx512(int kc, const float *Ap, size_t rs, size_t ks, const float *Bp,
 			__m512 x1 = _mm512_fmadd_ps(c[r][1], va, bias1);
 
 			if (beta != 0) {
-				x0 = _mm512_fmadd_ps(vb, _mm512_loadu_ps(o), x0);
-				x1 = _mm512_fmadd_ps(vb, _mm512_loadu_ps(o + 16),
+				x0 = _mm512_fmadd_ps(vb, _mm512_loadu_ps(o),
+				    x0);
+				x1 = _mm512_fmadd_ps(vb,
+				    _mm512_loadu_ps(o + 16),
 				    x1);
 			}
 			_mm512_storeu_ps(o, x0);
@@ -369,8 +381,8 @@ typedef void kern_fn(int, const float *, size_t, size_t, const float *,
     float *, int, float, float, const float *, int, int);
 
 /*
- * Loop order: op(A) in blocks of rows that stay in L2 (MC_IN x kc, or MC
- * x kc packed); within a block, a panel of op(B) (kc x NR, packed, in
+ * Loop order: op(A) in blocks of rows (MC_IN_BYTES of them in place, or
+ * MC x kc packed); within a block, a panel of op(B) (kc x NR, packed, in
  * L1) against every MR-row strip.  ta 0: op(A)'s rows are read in place
  * (MR rows lda apart, each a stream in k); only the last strip of a
  * block, if its rows are not a multiple of MR, is packed (zero rows past
@@ -395,8 +407,11 @@ blocked(kern_fn *kern, int MR, int NR, int kcmax, int ta, int tb, int M,
 			float bt = pc == 0 ? beta : 1.0f;
 
 			pack_b(bufb, tb, B, ldb, pc, kc, jc, nc, NR);
-			for (int ic = 0; ic < M; ic += pk ? MC : MC_IN) {
-				int mc = RQ_MIN(pk ? MC : MC_IN, M - ic);
+			int mcin = RQ_MAX(12, MC_IN_BYTES /
+			    (int)sizeof(float) / kc / 12 * 12);
+
+			for (int ic = 0; ic < M; ic += pk ? MC : mcin) {
+				int mc = RQ_MIN(pk ? MC : mcin, M - ic);
 				int mf = pk ? 0 : mc - mc % MR;
 				const float *Ak = A + (size_t)ic * lda + pc;
 
@@ -404,8 +419,10 @@ blocked(kern_fn *kern, int MR, int NR, int kcmax, int ta, int tb, int M,
 					pack_a(bufa, ta, A, lda, ic + mf,
 					    mc - mf, pc, kc, MR);
 				for (int jr = 0; jr < nc; jr += NR) {
-					const float *bp = bufb + (size_t)jr * kc;
-					float *cj = C + (size_t)ic * ldc + jc + jr;
+					const float *bp = bufb +
+					    (size_t)jr * kc;
+					float *cj = C + (size_t)ic * ldc +
+					    jc + jr;
 					int w = RQ_MIN(NR, nc - jr);
 					const float *bj = pc == 0 && bias !=
 					    NULL ? bias + jc + jr : NULL;
@@ -428,24 +445,23 @@ blocked(kern_fn *kern, int MR, int NR, int kcmax, int ta, int tb, int M,
 }
 
 /*
- * Without a forced path, which products rq's kernels take.  Measured
- * (bench/sgemm-peak -v, AVX2, one thread): they match or beat OpenBLAS
- * when one side is at most 64 (the default model's products: 1088 x
- * {64..256} x 64, 1088 x 64 x 256, {64..256} x 64 x 1088) and lose
- * 10-30% when all three are 256 or more (the d 256 model's); they also
- * lose on products of 64^3 multiply-adds or fewer (the heads), where N
- * pads out badly to the panel width (N 49 or 10: a quarter or more of
- * the tile's columns wasted), and where M is at most 64 and op(A) is not
- * transposed (64 x 256 x 256: packing B costs too much against 64 rows).
+ * Without a forced path, which products rq's kernels take.  Measured in
+ * the training step (steps with and without them interleaved in one
+ * process, AVX2, one thread): rq's kernels on every product make the
+ * default model's step (every product with a side of 64) 7-11% faster
+ * than OpenBLAS, and the d 256 model's (sides of 256 to 1088) 4-6%
+ * slower.  Timed alone (bench/sgemm-peak -v) the products are within
+ * +-15% of OpenBLAS either way, too noisy here to pick shape by shape.
+ * So: a side of at most 64; more than 64^3 multiply-adds (below, the
+ * packing does not pay); N not padded out badly to the panel width (N
+ * 49 or 10 would waste a quarter or more of the tile's columns).
  */
 static int
-auto_own(int path, int ta, int M, int N, int K)
+auto_own(int path, int M, int N, int K)
 {
 	int nr = path == RQ_GEMM_AVX512 ? 32 : 16;
 	int np = (N + nr - 1) / nr * nr;
 
-	if (M <= SKINNY && !ta)	/* B's packing not paid back by M rows */
-		return 0;
 	return (M <= SKINNY || N <= SKINNY || K <= SKINNY) &&
 	    (double)M * N * K > 64.0 * 64 * 64 && 8 * (np - N) <= N;
 }
@@ -481,8 +497,9 @@ gemm(int ta, int tb, int M, int N, int K, float alpha, const float *A,
 		}
 	}
 	if (path == RQ_GEMM_BLAS || (double)M * N * K < SMALL_FLOP ||
-	    (forced == RQ_GEMM_AUTO && !auto_own(path, ta, M, N, K))) {
-		if (bias != NULL) {	/* C = beta C + bias, then C += ... */
+	    (forced == RQ_GEMM_AUTO && !auto_own(path, M, N, K))) {
+		/* C = beta C + bias, then C += op(A) op(B) */
+		if (bias != NULL) {
 			for (int i = 0; i < M; i++) {
 				float *c = C + (size_t)i * ldc;
 
