@@ -202,8 +202,10 @@ data: bin/rq-avmnist
 	bin/rq-avmnist $(AVMNIST_FLAGS) -o data/avmnist data/fsdd data/mnist
 
 # --- bench (issue 8): rq against PyTorch, `make bench`; see bench/run-bench.sh
-BENCH_TOOLS = bench/model-step bench/sgemm-peak
+BENCH_TOOLS = bench/model-step bench/sgemm-peak bench/step-ab
 bench/model-step: bench/model-step.c lib/librq.a lib/rq.h
+	$(CC) $(ALL_CFLAGS) -o $@ $< lib/librq.a $(LDLIBS)
+bench/step-ab: bench/step-ab.c lib/librq.a lib/rq.h
 	$(CC) $(ALL_CFLAGS) -o $@ $< lib/librq.a $(LDLIBS)
 bench/sgemm-peak: bench/sgemm-peak.c lib/librq.a lib/rq.h
 	$(CC) $(ALL_CFLAGS) -o $@ $< lib/librq.a $(LDLIBS)

@@ -107,7 +107,8 @@ __attribute__((target("avx2,fma")))
 static double
 peak_avx2(void)
 {
-	__m256 acc[12], m = _mm256_set1_ps(0.999999f), x = _mm256_set1_ps(1e-6f);
+	__m256 acc[12], m = _mm256_set1_ps(0.999999f);
+	__m256 x = _mm256_set1_ps(1e-6f);
 	double t0, t;
 	float sink = 0;
 
@@ -130,7 +131,8 @@ __attribute__((target("avx512f")))
 static double
 peak_avx512(void)
 {
-	__m512 acc[24], m = _mm512_set1_ps(0.999999f), x = _mm512_set1_ps(1e-6f);
+	__m512 acc[24], m = _mm512_set1_ps(0.999999f);
+	__m512 x = _mm512_set1_ps(1e-6f);
 	double t0, t;
 	float sink = 0;
 
@@ -217,7 +219,8 @@ main(int argc, char *argv[])
 			    lineno);
 		time_gemm(ta[0] == 'T', tb[0] == 'T', M, N, K, minsec, t);
 		if (verbose)
-			fprintf(stderr, "%s %s %5d %5d %5d x%-5d openblas %7.1f "
+			fprintf(stderr, "%s %s %5d %5d %5d x%-5d "
+			    "openblas %7.1f "
 			    "rq %7.1f GFLOP/s\n", ta, tb, M, N, K, cnt,
 			    2.0 * M * N * K / t[0] / 1e9,
 			    2.0 * M * N * K / t[1] / 1e9);

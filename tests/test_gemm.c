@@ -103,7 +103,8 @@ sweep(int path)
 	rq_rng_seed(&r, 21 + path);
 	for (int t = 0; t < 160; t++) {
 		int ta = t & 1, tb = (t >> 1) & 1;
-		int M = sz[rq_rng_below(&r, nsz)], N = sz[rq_rng_below(&r, nsz)];
+		int M = sz[rq_rng_below(&r, nsz)];
+		int N = sz[rq_rng_below(&r, nsz)];
 		int K = sz[rq_rng_below(&r, nsz)], pad = t % 3 == 0 ? 3 : 0;
 		float alpha = t % 5 == 0 ? -0.5f : 1.0f;
 		float beta = t % 4 == 0 ? 0.0f : t % 4 == 1 ? 1.0f : 0.75f;
