@@ -52,7 +52,7 @@ SCRIPTS := $(filter-out scripts/install-deps,$(wildcard scripts/*))
 
 all: lib/librq.a $(BINS)
 
-lib/%.o: lib/%.c lib/rq.h
+lib/%.o: lib/%.c lib/rq.h lib/vexp.h
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 # --version: "rq-NAME VERSION (COMMIT)"; lib/cli.o is rebuilt when the
@@ -265,11 +265,13 @@ data: bin/rq-avmnist
 	bin/rq-avmnist $(AVMNIST_FLAGS) --dir data/avmnist data/fsdd data/mnist
 
 # --- bench (issue 8): rq against PyTorch, `make bench`; see bench/run-bench.sh
-BENCH_TOOLS = bench/model-step bench/sgemm-peak
+BENCH_TOOLS = bench/model-step bench/sgemm-peak bench/step-ab
 bench/model-step: bench/model-step.c lib/librq.a lib/rq.h
 	$(CC) $(ALL_CFLAGS) -o $@ $< lib/librq.a $(LDLIBS)
-bench/sgemm-peak: bench/sgemm-peak.c
-	$(CC) $(ALL_CFLAGS) -o $@ $< $(LDLIBS)
+bench/step-ab: bench/step-ab.c lib/librq.a lib/rq.h
+	$(CC) $(ALL_CFLAGS) -o $@ $< lib/librq.a $(LDLIBS)
+bench/sgemm-peak: bench/sgemm-peak.c lib/librq.a lib/rq.h
+	$(CC) $(ALL_CFLAGS) -o $@ $< lib/librq.a $(LDLIBS)
 .PHONY: bench bench-clean
 bench: all $(BENCH_TOOLS)
 	sh bench/run-bench.sh

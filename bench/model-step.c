@@ -18,7 +18,8 @@
  *     evaluation forwards; print one key=value line: train_sps eval_sps
  *     peak_rss_kb step_ms, and step_cpu_ms / train_cpu_sps from the
  *     process CPU time (less disturbed by other processes on a shared
- *     machine; with one thread it equals the wall time when idle).
+ *     machine; with one thread it equals the wall time when idle), and
+ *     gemm=PATH, the kernels rq_gemm took (RQ_GEMM forces one).
  *     -r applies a non-trivial RollingQ rotation.  -u runs each batch
  *     as micro-batches of that many samples whose gradients add up (as
  *     rq-train -u): the arena then holds one micro-batch's activations.
@@ -301,11 +302,13 @@ timemode(rq_model *m, size_t B, long n, long steps, long esteps, long warm,
 	getrusage(RUSAGE_SELF, &ru);
 	printf("impl=rq batch=%zu micro=%zu d=%d layers=%d heads=%d train_sps=%.1f "
 	    "eval_sps=%.1f peak_rss_kb=%ld step_ms=%.3f arena_kb=%zu "
-	    "fwd_flop_per_sample=%.6g step_cpu_ms=%.3f train_cpu_sps=%.1f\n",
+	    "fwd_flop_per_sample=%.6g step_cpu_ms=%.3f train_cpu_sps=%.1f "
+	    "gemm=%s\n",
 	    B, U, c->d, c->depth, c->heads, tr, ev,
 	    ru.ru_maxrss, tt[reps / 2] / steps * 1e3,
 	    rq_model_arena_bytes(m) / 1024, rq_model_flops(m),
-	    tc[reps / 2] / steps * 1e3, (double)B * steps / tc[reps / 2]);
+	    tc[reps / 2] / steps * 1e3, (double)B * steps / tc[reps / 2],
+	    rq_gemm_name(rq_gemm_path()));
 	free(A);
 	free(V);
 	free(Y);

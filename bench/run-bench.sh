@@ -3,7 +3,7 @@
 #
 # usage: sh bench/run-bench.sh        (from the repository root; `make bench`)
 #
-# What runs (see /work/shared/BENCHMARKING.md for why):
+# What runs (doc/BENCHMARKING.md says why):
 #   - the training step (forward with dropout, backward, SGD momentum 0.9,
 #     wd 1e-4) and the evaluation forward of Vanilla MT (and MT+RollingQ)
 #     at batch 64 on random data held in memory, random batches gathered
@@ -16,9 +16,13 @@
 #   - RUNS separate processes per side, alternating rq / PyTorch, medians;
 #     ratios are rq / PyTorch from this same run (throughput: > 1 means rq
 #     is faster; RSS: < 1 means rq is smaller);
+#   - rq's step a third time with RQ_GEMM=blas (every product through
+#     OpenBLAS), interleaved with the other two at the first thread count:
+#     what rq's own kernels (lib/gemm.c) gain over OpenBLAS in the step;
 #   - rq's training-step GFLOP/s (GEMM FLOPs of the step, counted by
 #     torch_mt.py shapes, over rq's median step time) against OpenBLAS
-#     sgemm at exactly the step's GEMM shapes (bench/sgemm-peak);
+#     sgemm and rq_gemm at exactly the step's GEMM shapes, and as a
+#     fraction of the core's FMA peak (bench/sgemm-peak measures all three);
 #   - end to end: rq-train (one epoch) and rq-eval, timed as programs;
 #   - bench/grad-check.py: one step from identical weights, rq vs PyTorch;
 #   - bench/extract-rate.sh: rq-extract's clips/s against numpy/scipy
@@ -90,6 +94,10 @@ echo "# OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset} (the same for both);" \
     "PyTorch $("$PY" -c 'import torch; print(torch.__version__)')" \
     "with LD_LIBRARY_PATH=$TORCH_BLAS (libblas.so.3 -> ${blas:-?})," \
     "OMP_WAIT_POLICY=$TORCH_OMP_WAIT"
+gemm=$(bench/model-step -t -d 16 -L 1 -H 2 -b 2 -n 4 -s 1 -e 1 -w 0 -R 1 |
+    sed -n 's/.* gemm=\([^ ]*\).*/\1/p')
+echo "# rq_gemm kernels: ${RQ_GEMM:-auto} -> $gemm (lib/gemm.c; RQ_GEMM=blas" \
+    "sends every product to OpenBLAS)"
 echo "# batch 64, audio 40x32 (10x8 patches), visual 1x28x28 (7x7 patches)"
 echo "#  (rq-train's default patches: a quarter of each side; 17+17 tokens)," \
     "10 classes; medians of $RUNS runs per side, alternating"
@@ -115,8 +123,17 @@ run_pair() {	# name d L H flag steps esteps warmup threads
 	esac
 	i=1
 	while [ "$i" -le "$RUNS" ]; do
-		for side in $( [ $((i % 2)) = 1 ] && echo "rq pt" || echo "pt rq"); do
-			if [ "$side" = rq ]; then
+		sides=$( [ $((i % 2)) = 1 ] && echo "rq pt" || echo "pt rq")
+		# rq with every product through OpenBLAS: first thread count,
+		# plain models only
+		[ "$t" = "$t1" ] && [ "$fl" = - ] && sides="$sides rqb"
+		for side in $sides; do
+			if [ "$side" = rqb ]; then
+				RQ_GEMM=blas OPENBLAS_NUM_THREADS=$t \
+				    OMP_NUM_THREADS=$t bench/model-step -t \
+				    -d "$d" -L "$L" -H "$H" -b 64 -s "$st" \
+				    -e "$es" -w "$w" -R 1 >> "$tmp/$n.$t.rqb"
+			elif [ "$side" = rq ]; then
 				OPENBLAS_NUM_THREADS=$t OMP_NUM_THREADS=$t \
 				    bench/model-step -t -d "$d" -L "$L" -H "$H" \
 				    -b 64 -s "$st" -e "$es" -w "$w" -R 1 $rqf \
@@ -177,10 +194,30 @@ for t in $THREADS; do
 done
 
 echo
-echo "## rq training step GFLOP/s vs OpenBLAS sgemm at the step's GEMM shapes"
-printf '%-20s %3s | %9s %9s %9s | %11s %11s %6s | %s\n' "model" "thr" \
-    "GEMM GF" "rq ms" "torch ms" "rq GFLOP/s" "sgemm@shp" "rq/sg" \
-    "sgemm 1024^3 (core)"
+echo "## rq's step with its own kernels vs every product through OpenBLAS" \
+    "(RQ_GEMM=blas), $t1 thread(s), interleaved"
+printf '%-20s %3s | %9s %9s %6s | %9s %9s\n' "model" "thr" "rq ms" \
+    "rq-blas" "gain" "rq cpu" "blas cpu"
+gk=step_ms
+[ "$t1" = 1 ] && gk=step_cpu_ms
+echo "$configs" | while read -r n d L H fl st es w all; do
+	[ "$fl" = - ] || continue
+	a=$tmp/$n.$t1.rq b=$tmp/$n.$t1.rqb
+	ms=$(med "$a" step_ms) mb=$(med "$b" step_ms)
+	gr=$(med "$a" $gk) gb=$(med "$b" $gk)
+	printf '%-20s %3s | %9.1f %9.1f %6s | %9.1f %9.1f\n' "$n" "$t1" \
+	    "$ms" "$mb" "$(ratio "$gb" "$gr")" "$(med "$a" step_cpu_ms)" \
+	    "$(med "$b" step_cpu_ms)"
+done
+echo "# gain: rq-blas / rq step time (medians; process CPU time with 1" \
+    "thread, else wall); > 1: rq_gemm's kernels make the step faster."
+
+echo
+echo "## rq training step GFLOP/s vs OpenBLAS and rq_gemm at the step's" \
+    "GEMM shapes, and vs the core's FMA peak"
+printf '%-20s %3s | %7s %7s %7s | %7s %8s %8s %6s | %6s %6s\n' "model" \
+    "thr" "GEMM GF" "rq ms" "pt ms" "rq GF/s" "sgemm@sh" "rqgemm@sh" \
+    "rq/sg" "peak" "rq/pk"
 for t in $THREADS; do
 	echo "$configs" | while read -r n d L H fl st es w all; do
 		[ "$fl" = r ] && continue
@@ -197,18 +234,24 @@ for t in $THREADS; do
 		ms=$(med "$tmp/$n.$t.rq" $key)
 		pms=$(med "$tmp/$n.$t.pt" $key)
 		sg=$(kv "$tmp/$n.$t.sg" sgemm_shapes_gflops)
+		rg=$(kv "$tmp/$n.$t.sg" rq_shapes_gflops)
+		pk=$(kv "$tmp/$n.$t.sg" fma_peak_gflops)
 		gf=$(awk -v f="$fl_" -v m="$ms" 'BEGIN { printf "%.1f", f / m / 1e6 }')
-		printf '%-20s %3s | %9.2f %9.1f %9.1f | %11s %11s %6s | %s (%s)\n' \
+		printf '%-20s %3s | %7.2f %7.1f %7.1f | %7s %8s %8s %6s | %6s %6s\n' \
 		    "$n" "$t" "$(awk -v f="$fl_" 'BEGIN { print f / 1e9 }')" \
-		    "$ms" "$pms" "$gf" "$sg" "$(ratio "$gf" "$sg")" \
-		    "$(kv "$tmp/$n.$t.sg" sgemm_square_gflops)" \
-		    "$(kv "$tmp/$n.$t.sg" openblas_core)"
+		    "$ms" "$pms" "$gf" "$sg" "$rg" "$(ratio "$gf" "$sg")" \
+		    "$pk" "$(ratio "$gf" "$pk")"
 	done
 done
+sq=$(kv "$tmp/default-MT.$t1.sg" sgemm_square_gflops)
 echo "# GEMM GF: matrix-product FLOPs of one training step of 64 samples" \
     "(elementwise work not counted);"
-echo "# sgemm@shp: OpenBLAS on exactly those GEMMs, timed alone" \
-    "(bench/sgemm-peak); with 1 thread every time here is process CPU time."
+echo "# sgemm@sh / rqgemm@sh: OpenBLAS / rq_gemm on exactly those GEMMs," \
+    "timed alone and interleaved (bench/sgemm-peak);"
+echo "# peak: one core's FMA peak for rq's kernels ($gemm; independent" \
+    "FMAs on registers), GFLOP/s; rq/pk: the whole step's rate over it;"
+echo "# OpenBLAS $(kv "$tmp/default-MT.$t1.sg" openblas_core) on 1024^3:" \
+    "$sq GFLOP/s.  With 1 thread every time here is process CPU time."
 
 if [ "$E2E" = 1 ]; then
 	echo

@@ -21,7 +21,7 @@
  *   dS_ij = A_ij (dA_ij - sum_k A_ik dA_ik)   softmax Jacobian, row-wise
  *   dQ += s dS K,  dK += s dS^T Q          (S = s Q K^T)
  * dqkv accumulates (+=); dqkv NULL skips the backward.
- * That is the BLAS path (one cblas_sgemm per product per head); with AVX2
+ * That is the BLAS path (one rq_gemm per product per head); with AVX2
  * and a head size that is a multiple of 8, the same products run through
  * the direct path further below (small register-blocked kernels, no
  * per-call BLAS overhead), which is what the default model uses.
@@ -31,68 +31,11 @@
 #if defined(__AVX2__) && defined(__FMA__)
 #include <immintrin.h>
 #endif
-#include <cblas.h>
 
 #include "rq.h"
-
-/*
- * exp for softmax arguments x <= 0: x = n ln2 + r, |r| <= ln2/2, e^r by
- * the Cephes degree-6 polynomial (about 1 ulp), 2^n through the exponent
- * bits.  x is clamped to [-87, 0] (e^-87 ~ 1.6e-38, still normal), which is
- * harmless next to the row maximum's term 1.  The AVX2 path computes the
- * same formula eight lanes at a time; GCC does not vectorise the scalar
- * loop at -O2 (float compares may trap).
- */
-static inline float
-exp_neg(float x)
-{
-	union { int32_t i; float f; } s;
-	float n, r, p;
-
-	if (x != x)		/* NaN (a diverged model): pass it on */
-		return x;
-	/* keep n in [-126, 0] so the exponent arithmetic cannot overflow */
-	x = x < -87.0f ? -87.0f : x > 0.0f ? 0.0f : x;
-	n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
-	r = x - n * 0.693359375f;
-	r = r - n * -2.12194440e-4f;
-	p = 1.9875691500e-4f;
-	p = p * r + 1.3981999507e-3f;
-	p = p * r + 8.3334519073e-3f;
-	p = p * r + 4.1665795894e-2f;
-	p = p * r + 1.6666665459e-1f;
-	p = p * r + 5.0000001201e-1f;
-	p = p * r * r + r + 1.0f;
-	s.i = ((int32_t)n + 127) * (1 << 23);
-	return p * s.f;
-}
+#include "vexp.h"
 
 #if defined(__AVX2__) && defined(__FMA__)
-static inline __m256
-exp_neg8(__m256 x)
-{
-	__m256 n, r, p;
-	__m256i e;
-
-	x = _mm256_max_ps(x, _mm256_set1_ps(-87.0f));
-	n = _mm256_round_ps(_mm256_mul_ps(x,
-	    _mm256_set1_ps(1.44269504088896341f)),
-	    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-	r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
-	r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
-	p = _mm256_set1_ps(1.9875691500e-4f);
-	p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
-	p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
-	p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
-	p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
-	p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
-	p = _mm256_fmadd_ps(_mm256_mul_ps(p, r), r,
-	    _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
-	e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n),
-	    _mm256_set1_epi32(127)), 23);
-	return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
-}
-
 static inline float
 hsum8(__m256 v)
 {
@@ -180,15 +123,15 @@ softmax_rows(float *a, int T)
 		__m256 vm = _mm256_set1_ps(m), vs = _mm256_setzero_ps(), vi;
 
 		for (; j + 8 <= T; j += 8) {
-			__m256 e = exp_neg8(_mm256_sub_ps(
-			    _mm256_loadu_ps(r + j), vm));
+			__m256 e = rq_exp8(_mm256_sub_ps(
+			    _mm256_loadu_ps(r + j), vm), _mm256_setzero_ps());
 			_mm256_storeu_ps(r + j, e);
 			vs = _mm256_add_ps(vs, e);
 		}
 		s = hsum8(vs);
 #endif
 		for (; j < T; j++) {
-			r[j] = exp_neg(r[j] - m);
+			r[j] = rq_exp_neg(r[j] - m);
 			s += r[j];
 		}
 		inv = 1.0f / s;
@@ -219,11 +162,9 @@ mhsa_forward_blas(float *out, float *att, const float *qkv, int B, int T,
 			float *A = att + ((size_t)b * H + h) * T * T;
 			float *O = out + (size_t)b * T * C + h * hs;
 
-			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans,
-			    T, T, hs, sc, Q, C3, K, C3, 0.0f, A, T);
+			rq_gemm(0, 1, T, T, hs, sc, Q, C3, K, C3, 0.0f, A, T);
 			softmax_rows(A, T);
-			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans,
-			    T, hs, T, 1.0f, A, T, V, C3, 0.0f, O, C);
+			rq_gemm(0, 0, T, hs, T, 1.0f, A, T, V, C3, 0.0f, O, C);
 		}
 	}
 }
@@ -245,20 +186,18 @@ mhsa_backward_blas(float *dqkv, float *scratch, const float *dout,
 			const float *A = att + ((size_t)b * H + h) * T * T;
 			const float *dO = dout + (size_t)b * T * C + h * hs;
 
-			cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans,
-			    T, hs, T, 1.0f, A, T, dO, C, 1.0f, dV, C3);
-			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans,
-			    T, T, hs, 1.0f, dO, C, V, C3, 0.0f, dA, T);
+			rq_gemm(1, 0, T, hs, T, 1.0f, A, T, dO, C, 1.0f, dV,
+			    C3);
+			rq_gemm(0, 1, T, T, hs, 1.0f, dO, C, V, C3, 0.0f, dA,
+			    T);
 			for (int i = 0; i < T; i++) {
 				const float *a = A + (size_t)i * T;
 				float *d = dA + (size_t)i * T;
 
 				row_jacobian(d, a, row_dot(a, d, T), T);
 			}
-			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans,
-			    T, hs, T, sc, dA, T, K, C3, 1.0f, dQ, C3);
-			cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans,
-			    T, hs, T, sc, dA, T, Q, C3, 1.0f, dK, C3);
+			rq_gemm(0, 0, T, hs, T, sc, dA, T, K, C3, 1.0f, dQ, C3);
+			rq_gemm(1, 0, T, hs, T, sc, dA, T, Q, C3, 1.0f, dK, C3);
 		}
 	}
 }
@@ -462,7 +401,8 @@ softmax_row_pad(float *r, int T, int Tp)
 	int j;
 
 	for (j = 0; j < Tp; j += 8) {
-		__m256 e = exp_neg8(_mm256_sub_ps(_mm256_load_ps(r + j), vm));
+		__m256 e = rq_exp8(_mm256_sub_ps(_mm256_load_ps(r + j), vm),
+		    _mm256_setzero_ps());
 		_mm256_store_ps(r + j, e);
 	}
 	for (j = T; j < Tp; j++)

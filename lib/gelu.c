@@ -17,8 +17,8 @@
  *   Phi = 1 - erfc(z)/2 for x >= 0, erfc(z)/2 for x < 0,
  * so 1 + erf never cancels in the negative tail.  z^2 = x^2/2 is carried
  * as an exact hi + lo pair (fma), so exp sees no argument rounding (the
- * rounding of x / sqrt 2 would cost 2 z^2 6e-8 relative); exp is the
- * Cephes polynomial with a two-constant ln 2 reduction; Q is evaluated by
+ * rounding of x / sqrt 2 would cost 2 z^2 6e-8 relative); exp is vexp.h's,
+ * the Cephes polynomial with a two-constant ln 2 reduction; Q is evaluated by
  * Estrin's scheme.  Measured against double-precision erfc over every
  * fourth float in [-12.5, 12.5] (tests/test_layers.c sweeps 200001 points):
  * Phi has relative error below 6e-7 everywhere (float rounding of t, Q
@@ -46,6 +46,7 @@
 #endif
 
 #include "rq.h"
+#include "vexp.h"
 
 #define SQRT1_2 0.70710678118654752440f
 #define INV_SQRT_2PI 0.39894228040143267794f
@@ -53,31 +54,6 @@
 #if defined(__AVX2__) && defined(__FMA__)
 
 #define S1(c) _mm256_set1_ps(c)
-
-/* exp(a + b), |b| small next to |a|; a + b < 88; a + b < -87 clamps */
-static inline __m256
-exp2part(__m256 a, __m256 b)
-{
-	__m256 x, n, r, p;
-	__m256i e;
-
-	x = _mm256_max_ps(_mm256_add_ps(a, b), S1(-87.0f));
-	n = _mm256_round_ps(_mm256_mul_ps(x, S1(1.44269504088896341f)),
-	    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-	/* a - n ln2_hi is exact (ln2_hi has 9 significant bits) */
-	r = _mm256_add_ps(_mm256_fnmadd_ps(n, S1(0.693359375f), a), b);
-	r = _mm256_fnmadd_ps(n, S1(-2.12194440e-4f), r);
-	p = S1(1.9875691500e-4f);
-	p = _mm256_fmadd_ps(p, r, S1(1.3981999507e-3f));
-	p = _mm256_fmadd_ps(p, r, S1(8.3334519073e-3f));
-	p = _mm256_fmadd_ps(p, r, S1(4.1665795894e-2f));
-	p = _mm256_fmadd_ps(p, r, S1(1.6666665459e-1f));
-	p = _mm256_fmadd_ps(p, r, S1(5.0000001201e-1f));
-	p = _mm256_fmadd_ps(_mm256_mul_ps(p, r), r, _mm256_add_ps(r, S1(1.0f)));
-	e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n),
-	    _mm256_set1_epi32(127)), 23);
-	return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
-}
 
 /*
  * Phi(x) lane by lane; *pdf (if not NULL) gets phi(x) = exp(-x^2/2) /
@@ -115,11 +91,11 @@ phi8(__m256 x, __m256 *pdf)
 	zh = _mm256_and_ps(big, zh);	/* keep exp's input finite */
 	zl = _mm256_and_ps(big, zl);
 	ec = _mm256_and_ps(big, _mm256_mul_ps(_mm256_mul_ps(t, S1(0.5f)),
-	    exp2part(_mm256_sub_ps(_mm256_setzero_ps(), zh),
+	    rq_exp8(_mm256_sub_ps(_mm256_setzero_ps(), zh),
 	    _mm256_sub_ps(q, zl))));		/* erfc(z) / 2 */
 	ph = _mm256_blendv_ps(_mm256_sub_ps(S1(1.0f), ec), ec, x);
 	if (pdf != NULL) {
-		e = exp2part(_mm256_sub_ps(_mm256_setzero_ps(), zh),
+		e = rq_exp8(_mm256_sub_ps(_mm256_setzero_ps(), zh),
 		    _mm256_sub_ps(_mm256_setzero_ps(), zl));
 		*pdf = _mm256_and_ps(big, _mm256_mul_ps(e, S1(INV_SQRT_2PI)));
 	}
@@ -216,7 +192,7 @@ rq_gelu_backward_y(float *dx, const float *dy, const float *x, const float *y,
 		big = _mm256_cmp_ps(ax, S1(12.5f), _CMP_LT_OQ);
 		zh = _mm256_and_ps(big, zh);
 		zl = _mm256_and_ps(big, zl);
-		pdf = _mm256_and_ps(big, _mm256_mul_ps(exp2part(
+		pdf = _mm256_and_ps(big, _mm256_mul_ps(rq_exp8(
 		    _mm256_sub_ps(_mm256_setzero_ps(), zh),
 		    _mm256_sub_ps(_mm256_setzero_ps(), zl)), S1(INV_SQRT_2PI)));
 		c = _mm256_mul_ps(g, _mm256_fmadd_ps(v, pdf, ph));

@@ -10,29 +10,12 @@
  *           dL/db[o]   = sum_i dy[i,o]
  * Every gradient accumulates (+=), except dx in rq_linear_backward_set
  * (dx = dy w, written without reading); a NULL gradient pointer is
- * skipped.
+ * skipped.  The products go through rq_gemm (gemm.c).
  */
 #if defined(__AVX2__)
 #include <immintrin.h>
 #endif
-#include <cblas.h>
-
 #include "rq.h"
-
-/* d[0..n) = s[0..n): rows of 64 floats, where a memcpy call costs more
- * than the copy */
-static inline void
-vcopy(float *d, const float *s, int n)
-{
-	int j = 0;
-
-#if defined(__AVX2__)
-	for (; j + 8 <= n; j += 8)
-		_mm256_storeu_ps(d + j, _mm256_loadu_ps(s + j));
-#endif
-	for (; j < n; j++)
-		d[j] = s[j];
-}
 
 /* d[0..n) += s[0..n) */
 static inline void
@@ -53,23 +36,12 @@ void
 rq_linear_forward(float *y, const float *x, const float *w, const float *b,
     int n, int in, int out)
 {
-	float beta = 0;
-
 	if (n <= 0 || out <= 0)
 		return;
-	if (b != NULL) {
-		for (int i = 0; i < n; i++)
-			vcopy(y + (size_t)i * out, b, out);
-		beta = 1;
-	}
-	if (in <= 0) {
-		if (b == NULL)
-			for (size_t i = 0; i < (size_t)n * out; i++)
-				y[i] = 0;
-		return;
-	}
-	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, out, in,
-	    1.0f, x, in, w, in, beta, y, out);
+	if (b != NULL)
+		rq_gemm_bias(0, 1, n, out, in, x, in, w, in, b, y, out);
+	else
+		rq_gemm(0, 1, n, out, in, 1.0f, x, in, w, in, 0.0f, y, out);
 }
 
 static void
@@ -79,11 +51,10 @@ backward(float *dx, float dxbeta, float *dw, float *db, const float *dy,
 	if (n <= 0 || out <= 0)
 		return;
 	if (dx != NULL && in > 0)
-		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, in,
-		    out, 1.0f, dy, out, w, in, dxbeta, dx, in);
+		rq_gemm(0, 0, n, in, out, 1.0f, dy, out, w, in, dxbeta, dx,
+		    in);
 	if (dw != NULL && in > 0)
-		cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, out, in,
-		    n, 1.0f, dy, out, x, in, 1.0f, dw, in);
+		rq_gemm(1, 0, out, in, n, 1.0f, dy, out, x, in, 1.0f, dw, in);
 	if (db != NULL)
 		for (int i = 0; i < n; i++)
 			vadd(db, dy + (size_t)i * out, out);

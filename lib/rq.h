@@ -276,6 +276,26 @@ int rq_synth_meta(const rq_synth *o, rq_tensor *t);
  * loss.c, dropout.c).  Row-major float32.  Every backward ACCUMULATES
  * (+=) into its gradient outputs; a NULL gradient pointer skips it.
  */
+/*
+ * gemm.c: C[M,N] = alpha op(A) op(B) + beta C, row-major (ta, tb: op is
+ * the transpose); rq's blocked AVX2 / AVX-512 kernels where the CPU has
+ * them, else cblas_sgemm.  beta 0 never reads C.
+ */
+enum { RQ_GEMM_AUTO = 0, RQ_GEMM_BLAS = 1, RQ_GEMM_AVX2 = 2,
+    RQ_GEMM_AVX512 = 3 };
+void rq_gemm(int ta, int tb, int M, int N, int K, float alpha,
+    const float *A, int lda, const float *B, int ldb, float beta, float *C,
+    int ldc);
+/* C[M,N] = op(A) op(B) + bias[N] on every row (C not read) */
+void rq_gemm_bias(int ta, int tb, int M, int N, int K, const float *A,
+    int lda, const float *B, int ldb, const float *bias, float *C, int ldc);
+/* the path calls take now (RQ_GEMM in the environment, read once, or
+ * rq_gemm_force; else the CPU's best) */
+int rq_gemm_path(void);
+int rq_gemm_supported(int path);
+/* RQ_GEMM_AUTO or a supported path; RQ_EINVAL if the CPU lacks it */
+int rq_gemm_force(int path);
+const char *rq_gemm_name(int path);
 /* y[n,out] = x[n,in] W[out,in]^T + b[out]   (b may be NULL) */
 void rq_linear_forward(float *y, const float *x, const float *w,
     const float *b, int n, int in, int out);
