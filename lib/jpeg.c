@@ -9,6 +9,7 @@
  * an error that names the file, never a picture that is partly made up.
  */
 #include <setjmp.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,9 @@
 #include <jpeglib.h>
 
 #include "rq.h"
+
+/* 4096 x 4096: far above any frame rq trains on, and a bounded decode */
+#define RQ_JPEG_MAX_PIXELS (UINT64_C(1) << 24)
 
 struct jerr {
 	struct jpeg_error_mgr pub;      /* first: libjpeg casts to it */
@@ -86,6 +90,20 @@ rq_jpeg_read(const char *path, float **px, int *w, int *h, int *ch,
 	jpeg_create_decompress(&cinfo);
 	jpeg_stdio_src(&cinfo, fp);
 	jpeg_read_header(&cinfo, TRUE);
+	/*
+	 * Refuse a huge declared size before libjpeg allocates for it: a
+	 * progressive file makes jpeg_start_decompress allocate coefficient
+	 * buffers for the whole image (an allocation bomb from a header of a
+	 * few bytes; testdata/fuzz/crashes/jpeg-huge-progressive).
+	 */
+	if ((uint64_t)cinfo.image_width * cinfo.image_height >
+	    RQ_JPEG_MAX_PIXELS) {
+		snprintf(err, errn, "%s: %ux%u image too large (more than %lu "
+		    "pixels)", path, (unsigned)cinfo.image_width,
+		    (unsigned)cinfo.image_height,
+		    (unsigned long)RQ_JPEG_MAX_PIXELS);
+		longjmp(e.jb, 1);
+	}
 	if (cinfo.jpeg_color_space == JCS_CMYK ||
 	    cinfo.jpeg_color_space == JCS_YCCK) {
 		snprintf(err, errn, "%s: CMYK JPEG not supported", path);

@@ -351,3 +351,26 @@ Test(fuzzregress, rng_zero_state, .timeout = 5)
 	r.has_spare = 0;
 	cr_expect(isfinite(rq_rng_normal(&r)));
 }
+
+static void
+jpeg_refused(const char *path)
+{
+	float *px = NULL;
+	int w, h, ch;
+	char err[256] = "";
+
+	cr_expect_neq(rq_jpeg_read(path, &px, &w, &h, &ch, err, sizeof err),
+	    RQ_OK, "%s: accepted", path);
+	cr_expect_null(px, "%s: pixels returned with an error", path);
+	one_line(err, path);
+	cr_expect(strstr(err, "too large") != NULL,
+	    "%s: refused for another reason (%s), not before the decode", path,
+	    err);
+}
+
+/* a progressive JPEG declaring a huge image: refused before libjpeg
+ * allocates for it (found by fuzz_jpeg as an 874 MB allocation) */
+Test(fuzzregress, jpeg_reproducers)
+{
+	cr_expect_gt(each_crash("jpeg-", jpeg_refused), 0);
+}
