@@ -20,28 +20,95 @@
 #include "rq.h"
 
 static void
-usage(void)
+usage(int status)
 {
-	fprintf(stderr,
-	    "usage: rq-train [-m method] [-d width] [-n depth] [-h heads] "
-	    "[-x ratio]\n"
-	    "                [-a FxT] [-v HxW] [-c channels] [-D drop] "
-	    "[-e epochs] [-b batch]\n"
-	    "                [-u micro] [-l lr] [-w warmup] [-O sgd|adamw] "
-	    "[-W decay]\n"
-	    "                [-s seed] [-j threads] [-o ckpt] [-r ckpt] [-L log] "
-	    "[--rollingq]\n"
-	    "                [--rho r] [--beta b] [--rmax n] "
-	    "[--air-est full|last]\n"
-	    "                [--rot plane|svd] [--air-dump prefix] "
-	    "[--ogm-alpha a] [--ogm-ge]\n"
-	    "                train val [test]\n"
-	    "       rq-train --params-only [-m method] [-d width] [-n depth] "
-	    "[-h heads]\n"
-	    "                [-x ratio] [-a FxT] [-v HxW] [-c channels] "
-	    "--audio FxT\n"
-	    "                --visual CxHxW --classes K\n");
-	exit(2);
+	FILE *f = status ? stderr : stdout;
+
+	fprintf(f,
+	    "usage: rq-train [-m method] [-d width] [--depth n] [--heads n]\n"
+	    "                [--mlp-ratio r] [--audio-patch FxT] [--visual-patch HxW]\n"
+	    "                [--channels c] [-D drop] [-e epochs] [-b batch] [-u micro]\n"
+	    "                [-l lr] [-w warmup] [-O sgd|adamw] [-W decay] [-s seed]\n"
+	    "                [-j threads] [-o ckpt] [-r ckpt] [-L log] [--rollingq]\n"
+	    "                [--rho r] [--beta b] [--rmax n] [--air-est full|last]\n"
+	    "                [--rot plane|svd] [--air-dump prefix] [--ogm-alpha a]\n"
+	    "                [--ogm-ge] train val [test]\n"
+	    "       rq-train --params-only [-m method] [-d width] [--depth n] [--heads n]\n"
+	    "                [--mlp-ratio r] [--audio-patch FxT] [--visual-patch HxW]\n"
+	    "                [--channels c] --audio FxT --visual CxHxW --classes K\n");
+	if (status != 0)
+		exit(status);
+	fprintf(f, "  -m method           the model (mt), one of:\n"
+	    "   ");
+	for (int i = 0; i < rq_method_count(); i++)
+		fprintf(f, " %s", rq_method_at(i)->name);
+	fprintf(f, "\n");
+	fprintf(f,
+	    "  -d width            model width (64)\n"
+	    "  --depth n           blocks per encoder (2)\n"
+	    "  --heads n           encoder attention heads, dividing width (4)\n"
+	    "  --mlp-ratio r       MLP ratio (4)\n"
+	    "  --audio-patch FxT   audio patch (a quarter of each side)\n"
+	    "  --visual-patch HxW  image patch (a quarter of each side)\n"
+	    "  --channels c        channels per frame (3 if C is a multiple "
+	    "of 3, else 1)\n"
+	    "  -D drop             fusion dropout (0.2)\n"
+	    "  -e epochs           epochs (30)\n"
+	    "  -b batch            batch size (64)\n"
+	    "  -u micro            micro-batch: the most samples in one "
+	    "pass (the batch)\n"
+	    "  -l lr               base learning rate (1e-3)\n"
+	    "  -w warmup           warm-up in epochs (2.5)\n"
+	    "  -O sgd|adamw        optimizer (sgd, momentum 0.9)\n"
+	    "  -W decay            weight decay (1e-4)\n"
+	    "  -s seed             seed, unsigned 64-bit (0)\n"
+	    "  -j threads          BLAS threads (1)\n"
+	    "  -o ckpt             checkpoint, each epoch, atomically; "
+	    "best epoch: ckpt.best\n"
+	    "  -r ckpt             resume from a checkpoint\n"
+	    "  -L log              append the log to a file (stderr)\n"
+	    "  --rollingq          RollingQ at the fusion query (mt, "
+	    "mtstar)\n"
+	    "  --rho r             RollingQ: rho (0)\n"
+	    "  --beta b            RollingQ: AIR threshold (0)\n"
+	    "  --rmax n            RollingQ: most rotations (1)\n"
+	    "  --air-est full|last  RollingQ: AIR of the epoch or its last "
+	    "batch (full)\n"
+	    "  --rot plane|svd     RollingQ: rotation (plane)\n"
+	    "  --air-dump prefix   each epoch's queries and key means to "
+	    "prefix.EPOCH.rqt\n"
+	    "  --ogm-alpha a       OGM-GE: alpha (0.5)\n"
+	    "  --ogm-ge            OGM-GE: add the generalisation "
+	    "noise\n"
+	    "  --params-only       print the parameter and FLOP counts "
+	    "of a model\n"
+	    "  --audio FxT         --params-only: the audio shape\n"
+	    "  --visual CxHxW      --params-only: the image shape\n"
+	    "  --classes K         --params-only: the number of classes\n"
+	    "  -h, --help          print this help\n"
+	    "  --version           print the version\n");
+	exit(status);
+}
+
+/* the spelling of the last release, kept for one more */
+static void
+old(int c, const char *now)
+{
+	warnx("-%c is deprecated; use %s", c, now);
+}
+
+/* the methods of the table, for an unknown -m */
+static void
+bad_method(const char *name)
+{
+	char list[512] = "";
+
+	for (int i = 0; i < rq_method_count(); i++) {
+		strncat(list, " ", sizeof list - strlen(list) - 1);
+		strncat(list, rq_method_at(i)->name, sizeof list -
+		    strlen(list) - 1);
+	}
+	errx(2, "-m: unknown method: %s (methods:%s)", name, list);
 }
 
 static volatile sig_atomic_t stop_sig;
@@ -355,6 +422,14 @@ parse(int *argcp, char ***argvp, opts *o)
 		{"audio", required_argument, NULL, 11},
 		{"visual", required_argument, NULL, 12},
 		{"classes", required_argument, NULL, 13},
+		{"help", no_argument, NULL, 14},
+		{"version", no_argument, NULL, 15},
+		{"depth", required_argument, NULL, 16},
+		{"heads", required_argument, NULL, 17},
+		{"mlp-ratio", required_argument, NULL, 18},
+		{"audio-patch", required_argument, NULL, 19},
+		{"visual-patch", required_argument, NULL, 20},
+		{"channels", required_argument, NULL, 21},
 		{NULL, 0, NULL, 0}
 	};
 	rq_train_cfg *h = &o->tc;
@@ -366,22 +441,43 @@ parse(int *argcp, char ***argvp, opts *o)
 	rq_model_cfg_defaults(&o->cfg);
 	o->meth = rq_method_find("mt");
 	o->threads = 1;
-	while ((c = getopt_long(argc, argv, "m:d:n:h:x:a:v:c:D:e:b:u:l:w:O:W:"
-	    "s:j:o:r:L:", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "m:d:n:h::x:a:v:c:D:e:b:u:l:w:O:"
+	    "W:s:j:o:r:L:", lo, NULL)) != -1) {
+		/*
+		 * -h is help; the last release's -h N (heads) still works:
+		 * "-hN", or "-h" and a number as the next word
+		 */
+		if (c == 'h' && optarg == NULL && optind < argc &&
+		    rq_parse_long(argv[optind], 1, 4096, &(long){0}) == 0)
+			optarg = argv[optind++];
+		if (c == 'h' && optarg == NULL)
+			usage(0);
 		switch (c) {
+		case 14:
+			usage(0);
+			break;
+		case 15:
+			printf("rq-train %s\n", rq_cli_version());
+			exit(0);
 		case 'm':
 			if ((o->meth = rq_method_find(optarg)) == NULL)
-				errx(2, "-m: unknown method: %s", optarg);
+				bad_method(optarg);
 			h->rq.on |= o->meth->rollingq;
 			h->ogm |= o->meth->ogm;
 			break;
 		case 'd': o->cfg.d = (int)num(optarg, 1, 65536, "-d"); break;
-		case 'n': o->cfg.depth = (int)num(optarg, 0, 32, "-n"); break;
-		case 'h': o->cfg.heads = (int)num(optarg, 1, 4096, "-h"); break;
-		case 'x': o->cfg.mlp = (int)num(optarg, 1, 64, "-x"); break;
-		case 'a': dims_arg(optarg, o->pa, 2, "-a"); break;
-		case 'v': dims_arg(optarg, o->pv, 2, "-v"); break;
-		case 'c': o->vchan = (int)num(optarg, 1, 4096, "-c"); break;
+		case 'n': old(c, "--depth"); /* FALLTHROUGH */
+		case 16: o->cfg.depth = (int)num(optarg, 0, 32, "--depth"); break;
+		case 'h': old(c, "--heads"); /* FALLTHROUGH */
+		case 17: o->cfg.heads = (int)num(optarg, 1, 4096, "--heads"); break;
+		case 'x': old(c, "--mlp-ratio"); /* FALLTHROUGH */
+		case 18: o->cfg.mlp = (int)num(optarg, 1, 64, "--mlp-ratio"); break;
+		case 'a': old(c, "--audio-patch"); /* FALLTHROUGH */
+		case 19: dims_arg(optarg, o->pa, 2, "--audio-patch"); break;
+		case 'v': old(c, "--visual-patch"); /* FALLTHROUGH */
+		case 20: dims_arg(optarg, o->pv, 2, "--visual-patch"); break;
+		case 'c': old(c, "--channels"); /* FALLTHROUGH */
+		case 21: o->vchan = (int)num(optarg, 1, 4096, "--channels"); break;
 		case 'D':
 			o->cfg.drop = (float)dbl(optarg, "-D");
 			if (!(o->cfg.drop >= 0 && o->cfg.drop < 1))
@@ -430,7 +526,7 @@ parse(int *argcp, char ***argvp, opts *o)
 		case 13: o->ncls = (int)num(optarg, 2, 1000000, "--classes");
 			break;
 		default:
-			usage();
+			usage(2);
 		}
 	}
 	*argcp = argc - optind;
@@ -785,7 +881,7 @@ main(int argc, char **argv)
 	const rq_model_cfg *cfg;
 	struct rusage ru;
 
-	rq_progname_init(argc, argv);
+	rq_cli_init(argc, argv);
 	if (rq_dist_init(&argc, &argv) != RQ_OK)
 		errx(1, "%s", rq_dist_error());
 	drank = rq_dist_rank();
@@ -794,8 +890,16 @@ main(int argc, char **argv)
 	openblas_set_num_threads(r.o.threads);
 	if (r.o.paonly) {
 		if (argc != 0 || r.o.sh_a[0] == 0 || r.o.sh_v[0] == 0 ||
-		    r.o.ncls == 0)
-			usage();
+		    r.o.ncls == 0) {
+			if (argc != 0)
+				warnx("--params-only: unexpected operand: %s",
+				    argv[0]);
+			else
+				warnx("--params-only: missing %s", r.o.sh_a[0] ==
+				    0 ? "--audio" : r.o.sh_v[0] == 0 ? "--visual" :
+				    "--classes");
+			usage(2);
+		}
 		shapes_cfg(&r.o, r.o.sh_a[0], r.o.sh_a[1], r.o.sh_v[0],
 		    r.o.sh_v[1], r.o.sh_v[2], r.o.ncls);
 		if (rq_model_plan(&r.m, &r.o.cfg) != RQ_OK)
@@ -806,8 +910,14 @@ main(int argc, char **argv)
 		rq_dist_finalize();
 		return rq_finish_stdout() == 0 ? 0 : 1;
 	}
-	if (argc < 2 || argc > 3)
-		usage();
+	if (argc < 2) {
+		warnx("missing operand: %s", argc == 0 ? "train" : "val");
+		usage(2);
+	}
+	if (argc > 3) {
+		warnx("unexpected operand: %s", argv[3]);
+		usage(2);
+	}
 	setup(&r, argc, argv);
 	cfg = rq_model_config(r.m);
 

@@ -6,7 +6,7 @@
 plan 5
 
 DATA_ROOT=$T/data RESULTS=$T/res DATASET=tiny SEEDS=0
-TRAIN_FLAGS="-e 1 -b 16 -d 16 -h 2 -n 1"
+TRAIN_FLAGS="-e 1 -b 16 -d 16 --heads 2 --depth 1"
 export DATA_ROOT RESULTS DATASET SEEDS TRAIN_FLAGS
 mkdir -p "$T/data/tiny"
 rq-synth -n 64 -s 1 --split train -o "$T/data/tiny/train.rqt" || exit 1

@@ -56,7 +56,7 @@ same() {
 }
 
 # 1: two ranks, global batch 24 (12 + 12; last batch 16 = 8 + 8)
-A="-e 4 -b 24 -l 0.05 -D 0 -d 32 -h 2 -n 1 --rollingq"
+A="-e 4 -b 24 -l 0.05 -D 0 -d 32 --heads 2 --depth 1 --rollingq"
 rq-train $A $D 2>"$T/one.log"
 $M -np 2 bin/rq-train-mpi $A $D 2>"$T/two.log" >/dev/null
 like "2 ranks: really 2" "$(grep '^# rq-train-mpi' "$T/two.log")" "ranks=2 "
@@ -89,7 +89,7 @@ ok "1 rank: the same checkpoint as rq-train, byte for byte" \
     cmp "$T/s.ck" "$T/m.ck"
 
 # 5: dropout on 2 ranks trains and the replicas stay equal
-$M -np 2 bin/rq-train-mpi -e 6 -b 32 -l 0.05 -D 0.2 -d 32 -h 2 -n 1 \
+$M -np 2 bin/rq-train-mpi -e 6 -b 32 -l 0.05 -D 0.2 -d 32 --heads 2 --depth 1 \
     -o "$T/d.ck" $D 2>"$T/drop.log" >/dev/null
 l1=$(sed -n 's/^epoch=1 .* loss=\([^ ]*\) .*/\1/p' "$T/drop.log")
 l6=$(sed -n 's/^epoch=6 .* loss=\([^ ]*\) .*/\1/p' "$T/drop.log")
