@@ -181,6 +181,8 @@ main(int argc, char **argv)
 		warnx("unexpected operand: %s", argv[1]);
 		usage(2);
 	}
+	if (opath != NULL && rq_cli_stream_to_tty(opath))
+		errx(1, "%s", RQ_CLI_TTY_MSG);
 	fname = argc == 1 ? argv[0] : "-";
 	if ((s = rq_stream_open(fname, "r")) == NULL)
 		err(1, "%s", fname);

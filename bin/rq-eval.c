@@ -121,6 +121,8 @@ main(int argc, char **argv)
 	}
 	if (out != NULL && (tsv || sumout))
 		errx(2, "-o: writes the tensor stream; not with --summary or -t");
+	if (!tsv && !sumout && rq_cli_stream_to_tty(out))
+		errx(1, "%s", RQ_CLI_TTY_MSG);
 	openblas_set_num_threads(threads);
 	if (rq_ckpt_open(&ck, argv[0], &cfg, NULL, errbuf, sizeof errbuf) !=
 	    RQ_OK)

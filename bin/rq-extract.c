@@ -335,6 +335,8 @@ main(int argc, char **argv)
 			usage(2);
 		}
 	}
+	if (rq_cli_stream_to_tty(out))
+		errx(1, "%s", RQ_CLI_TTY_MSG);
 	if (rate) {
 		lm.sr = (double)rate;
 		lm.fmax = lm.sr / 2;

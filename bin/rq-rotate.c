@@ -472,6 +472,8 @@ main(int argc, char **argv)
 	}
 	argc -= optind;
 	argv += optind;
+	if (rq_cli_stream_to_tty(opath))
+		errx(1, "%s", RQ_CLI_TTY_MSG);
 	if (comp) {
 		if (rfile || svd || have_air || rho != 0) {
 			warnx("--compose: not with --apply, --svd, --air or --rho");
