@@ -190,6 +190,129 @@ argmax(const float *p, int K)
 	return k;
 }
 
+/*
+ * The terminal (rank 0's stderr, when it is one): a progress bar redrawn
+ * at most ten times a second and at each phase's start and end: the
+ * epoch, the phase (training, then the AIR, validation and test passes),
+ * the phase's samples per second and the run's ETA.  The ETA counts work units, a
+ * training sample 1 and a sample of a forward-only pass 1/3 (about its
+ * share of the cost), done at the rate measured since the first batch.
+ * Without -L the terminal gets a short line per epoch instead of the log's
+ * records; with -L both.
+ */
+static struct bar {
+	int on;
+	const char *phase;
+	long epoch, epochs;
+	double n, done;		/* samples of the phase, done */
+	double loss;		/* the epoch's training loss so far */
+	double unit_epoch;	/* work units of one epoch */
+	double units, units_left; /* done since t_run; left in the run */
+	double t_run, t_phase, t_draw;
+} bar;
+
+static void
+hms(char *buf, size_t n, double s)
+{
+	long t = isfinite(s) && s >= 0 && s < 1e8 ? (long)(s + 0.5) : -1;
+
+	if (t < 0)
+		snprintf(buf, n, "?");
+	else if (t >= 3600)
+		snprintf(buf, n, "%ld:%02ld:%02ld", t / 3600, t / 60 % 60, t % 60);
+	else
+		snprintf(buf, n, "%ld:%02ld", t / 60, t % 60);
+}
+
+static void
+bar_draw(int force)
+{
+	char eta[32], line[160];
+	double t = now(), rate, tp;
+	int w = 20, fill;
+
+	if (!bar.on || (!force && t - bar.t_draw < 0.1))
+		return;
+	bar.t_draw = t;
+	tp = t - bar.t_phase;
+	rate = tp > 0 && bar.done > 0 ? bar.done / tp : NAN;
+	hms(eta, sizeof eta, bar.units > 0 && t > bar.t_run ? bar.units_left /
+	    (bar.units / (t - bar.t_run)) : NAN);
+	fill = bar.n > 0 ? (int)(w * RQ_MIN(bar.done / bar.n, 1)) : 0;
+	snprintf(line, sizeof line, "%ld/%ld %-5s [%-*.*s]", bar.epoch,
+	    bar.epochs, bar.phase, w, fill,
+	    "========================================");
+	if (!isnan(rate))
+		snprintf(line + strlen(line), sizeof line - strlen(line),
+		    " %.0f samples/s", rate);
+	snprintf(line + strlen(line), sizeof line - strlen(line), " ETA %s",
+	    eta);
+	if (strcmp(bar.phase, "train") == 0 && isfinite(bar.loss))
+		snprintf(line + strlen(line), sizeof line - strlen(line),
+		    " loss %.4f", bar.loss);
+	fprintf(stderr, "\r%-79.79s", line);
+	fflush(stderr);
+}
+
+/* a new phase of n samples, drawn at once */
+static void
+bar_phase(const char *phase, long epoch, double n)
+{
+	bar.phase = phase;
+	bar.epoch = epoch;
+	bar.n = n;
+	bar.done = 0;
+	bar.t_phase = now();
+	if (bar.units == 0)
+		bar.t_run = bar.t_phase;
+	bar_draw(1);
+}
+
+/* n more samples of the phase, worth w work units each */
+static void
+bar_step(double n, double w)
+{
+	bar.done += n;
+	bar.units += n * w;
+	bar.units_left -= n * w;
+	bar_draw(bar.done >= bar.n);	/* and at the phase's end */
+}
+
+/* the line of the bar blanked, for a line of text */
+static void
+bar_clear(void)
+{
+	if (bar.on)
+		fprintf(stderr, "\r%79s\r", "");
+}
+
+/* one line on the terminal, cut to 79 columns */
+static void
+term(const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+
+	if (!bar.on)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	bar_clear();
+	fprintf(stderr, "%.79s\n", line);
+}
+
+/* an accuracy as a percentage, "-" when there is none */
+static const char *
+pct(char *buf, size_t n, double a)
+{
+	if (isnan(a))
+		snprintf(buf, n, "-");
+	else
+		snprintf(buf, n, "%.1f", 100 * a);
+	return buf;
+}
+
 /* data-parallel collectives (one process: no-ops); any failure is fatal */
 static void
 dsum(double *v, size_t n)
@@ -294,6 +417,7 @@ evaluate(rq_model *m, const rq_dataset *ds, work *w, int B, double acc[3],
 			w->idx[b] = (int64_t)(i + b);
 		rq_dataset_batch(ds, w->idx, nb, w->a, w->v, w->y);
 		l += nb * rq_model_forward(m, w->a, w->v, w->y, nb, 0, NULL);
+		bar_step((double)nb * dsize, 1.0 / 3);
 		for (int h = 0; h < 3; h++) {
 			const float *p = rq_model_probs(m, h);
 			if (p == NULL)
@@ -316,6 +440,8 @@ logline(const char *fmt, ...)
 	va_list ap;
 
 	if (drank != 0)		/* rank 0 alone logs */
+		return;
+	if (bar.on && logfp == stderr)	/* the terminal has its own lines */
 		return;
 	va_start(ap, fmt);
 	vfprintf(logfp, fmt, ap);
@@ -577,6 +703,7 @@ stop(run *r, long e, long bi)
 	char where[64], errbuf[512];
 	const char *out = r->o.out;
 
+	bar_clear();
 	if (bi > 0)
 		snprintf(where, sizeof where, "at epoch %ld batch %ld", e + 1, bi);
 	else
@@ -802,13 +929,19 @@ train_batch(run *r, long e, long bi, double *lrp)
 	st->step++;
 	for (int j = 0; j < 5; j++)
 		st->acc[j] += red[j];
-	if (r->tty) {
-		int done = (int)(40 * (bi + 1) / r->nb);
-		fprintf(stderr, "\r%ld/%d [%-40.*s] loss %.4f", e + 1, h->epochs,
-		    done, "========================================",
-		    st->acc[0] / st->acc[1]);
-	}
+	bar.loss = st->acc[0] / st->acc[1];
+	bar_step(n, 1);
 	return stopnow;
+}
+
+/* the samples of the epoch's AIR pass (rq_rollingq_epoch) */
+static double
+air_samples(const run *r)
+{
+	int nfl = rq_model_fusion_layers(r->m);
+
+	return r->o.tc.rq.air_full || r->o.airdump != NULL ?
+	    (double)r->ds[0].n * nfl : (double)r->B * nfl;
 }
 
 /*
@@ -823,11 +956,11 @@ end_epoch(run *r, long e, double t0, double lr)
 	rq_rollingq_report rep;
 	double vacc[3], tacc[3], ta[3] = {NAN, NAN, NAN}, vloss, tloss, tl;
 	double test_acc = NAN;
-	char x2[96] = "", errbuf[512];
+	char x2[96] = "", errbuf[512], pc[3][16];
 	int best;
 
-	if (r->tty)
-		fprintf(stderr, "\r%*s\r", 70, "");
+	if (air_samples(r) > 0)	/* methods with a fusion query */
+		bar_phase("air", e + 1, air_samples(r));
 	st->batch = 0;
 	if (dsize > 1)
 		replica_check(m);
@@ -838,13 +971,20 @@ end_epoch(run *r, long e, double t0, double lr)
 	if (rq_rollingq_epoch(r->rq, m, &r->ds[0], st->perm, r->U, e + 1, &rep,
 	    errbuf, sizeof errbuf) != RQ_OK)
 		errx(1, "%s", errbuf);
-	if (rep.rotated)
+	bar_step(air_samples(r), 1.0 / 3);
+	if (rep.rotated) {
 		logline("# epoch=%ld rotation=%ld air=%.6f alpha=%.6f rho=%g "
 		    "layer=%d\n", e + 1, rep.rotation, rep.air[rep.rotated - 1],
 		    rep.alpha, r->o.tc.rq.rho, rep.rotated);
+		term("epoch %ld: rotation %ld (layer %d), air %.4f, alpha %.4f",
+		    e + 1, rep.rotation, rep.rotated, rep.air[rep.rotated - 1],
+		    rep.alpha);
+	}
+	bar_phase("val", e + 1, (double)r->ds[1].n);
 	evaluate(m, &r->ds[1], &r->w, r->U, vacc, &vloss);
 	/* test accuracy of this epoch, used if it is the best on val */
 	if (r->nsets > 2) {
+		bar_phase("test", e + 1, (double)r->ds[2].n);
 		evaluate(m, &r->ds[2], &r->w, r->U, ta, &tl);
 		test_acc = ta[0];
 	}
@@ -870,6 +1010,11 @@ end_epoch(run *r, long e, double t0, double lr)
 	    tloss, tacc[0], tacc[1], tacc[2], vloss, vacc[0], vacc[1], vacc[2],
 	    test_acc, ta[1], ta[2], rep.air[0], rq_model_rotations(m, 0) ?
 	    *rq_model_rotations(m, 0) : 0L, rep.rotated, x2, now() - t0);
+	term("epoch %ld/%d loss %.4f acc %s val %s test %s air %.3f rot %ld "
+	    "%.1fs", e + 1, r->o.tc.epochs, tloss, pct(pc[0], 16, tacc[0]),
+	    pct(pc[1], 16, vacc[0]), pct(pc[2], 16, test_acc), rep.air[0],
+	    rq_model_rotations(m, 0) ? *rq_model_rotations(m, 0) : 0L,
+	    now() - t0);
 }
 
 int
@@ -926,6 +1071,12 @@ main(int argc, char **argv)
 	    (logfp = fopen(r.o.logpath, "a")) == NULL)
 		err(1, "%s", r.o.logpath);
 	r.tty = drank == 0 && isatty(STDERR_FILENO);
+	bar.on = r.tty;
+	bar.epochs = h->epochs;
+	bar.unit_epoch = (double)r.ds[0].n + (air_samples(&r) +
+	    (double)r.ds[1].n + (r.nsets > 2 ? (double)r.ds[2].n : 0)) / 3;
+	bar.units_left = bar.unit_epoch * (h->epochs - st->epoch) -
+	    (double)st->batch * r.B;
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	if (r.o.resume == NULL)
@@ -940,6 +1091,11 @@ main(int argc, char **argv)
 		    (unsigned long long)h->seed, r.o.threads, h->rq.rho,
 		    h->rq.beta, h->rq.rmax, h->rq.air_full ? "full" : "last",
 		    h->rq.rot_svd ? "svd" : "plane");
+	term("rq-train: %s%s, %zu params, %d epochs x %ld batches; %s%s",
+	    rq_method_name(cfg->method), h->rq.on ? "+rollingq" : h->ogm ?
+	    "+ogm" : "", rq_model_nparams(r.m), h->epochs, r.nb,
+	    r.o.logpath ? "log: " : "full log: -L file",
+	    r.o.logpath ? r.o.logpath : "");
 	if (rq_dist_enabled())
 		logline("# rq-train-mpi ranks=%d global_batch=%d "
 		    "dropout_rng=%s\n", dsize, r.B, dsize > 1 ?
@@ -958,6 +1114,9 @@ main(int argc, char **argv)
 			rq_rng_shuffle(&st->rng, st->perm, r.ds[0].n);
 			memset(st->acc, 0, sizeof st->acc);
 		}
+		bar.loss = NAN;
+		bar_phase("train", e + 1, (double)r.ds[0].n);
+		bar.done = (double)st->batch * r.B;
 		for (long bi = st->batch; bi < r.nb; bi++) {
 			if (dsize == 1)
 				stopnow = stop_sig;
@@ -966,6 +1125,12 @@ main(int argc, char **argv)
 			stopnow = train_batch(&r, e, bi, &lr);
 		}
 		end_epoch(&r, e, t0, lr);
+	}
+	if (st->best_epoch > 0) {
+		char pc[2][16];
+		term("best epoch %ld: val %s test %s (accuracy, %%)",
+		    st->best_epoch, pct(pc[0], 16, st->best_val),
+		    pct(pc[1], 16, st->best_test));
 	}
 	getrusage(RUSAGE_SELF, &ru);
 	logline("best_epoch=%ld val_acc=%.4f test_acc=%.4f train_acc=%.4f "

@@ -2,7 +2,10 @@
 # tty.t: what the programs do on a terminal, run under a pseudo-terminal
 # (script(1), else python3's pty module).  No binary stream is written to
 # a terminal: every stream writer refuses, as gzip does, with one line
-# naming -o FILE or a pipe, and exit 1.
+# naming -o FILE or a pipe, and exit 1.  rq-train draws its progress bar
+# there (samples/s, ETA, and the AIR, validation and test passes named)
+# and a short line per epoch within 80 columns, while the log file keeps
+# the full records.
 . tests/tap.sh
 
 # run "$@" on a pseudo-terminal (stdin, stdout and stderr), its output
@@ -27,7 +30,7 @@ sys.exit(os.waitstatus_to_exitcode(st))' "$T/tty.out" "$*" </dev/null
 else
 	skip_all 'neither script(1) nor python3 to make a pseudo-terminal'
 fi
-plan 16
+plan 35
 
 rq-synth -n 64 -s 1 --split train -o "$T/tr.rqt"
 rq-synth -n 32 -s 1 --split val -o "$T/va.rqt"
@@ -65,3 +68,41 @@ like 'rq-eval --summary (text) on a terminal: written' \
 onpty "rq-air $T/ev.rqt"
 like 'rq-air (text) on a terminal: written' "$?:$(cat "$T/tty.out")" \
     '0:group=0 '
+
+# --- rq-train's progress on a terminal ------------------------------------
+TR="-m mt-rq -e 2 -b 16 -d 16 --heads 2 --depth 1 -l 0.05"
+onpty "rq-train $TR -L $T/log $T/tr.rqt $T/va.rqt $T/te.rqt"
+is 'rq-train on a terminal, -L: exit 0' "$?" 0
+tr '\r' '\n' <"$T/tty.out" >"$T/lines"
+like 'the bar: samples/s and ETA' "$(cat "$T/lines")" ' samples/s ETA '
+for ph in train air val test; do
+	is "the bar names the $ph pass, at each epoch" \
+	    "$(grep -c "^2/2 $ph *\[" "$T/lines" | tr -d ' ' | sed 's/^[1-9][0-9]*$/yes/')" yes
+done
+like 'the bar: training loss' "$(grep '^1/2 train' "$T/lines" | tail -n 1)" \
+    ' loss '
+is 'every terminal line fits 80 columns' \
+    "$(awk 'length > 80' "$T/lines" | wc -l | tr -d ' ')" 0
+is 'one short line per epoch on the terminal' \
+    "$(grep -c '^epoch [12]/2 loss [0-9.]* acc [0-9.]* val [0-9.]* test [0-9.]* air ' "$T/lines")" 2
+is 'no log records on the terminal with -L' \
+    "$(grep -c '^epoch=' "$T/lines")" 0
+is 'the log file keeps the full records' \
+    "$(grep '^epoch=' "$T/log" | awk 'length > 80' | grep -c ' test_acc_v=.* seconds=')" 2
+like 'the header names the log' "$(grep '^rq-train: ' "$T/lines")" \
+    "; log: /"
+like 'the last line: the best epoch' "$(grep . "$T/lines" | tail -n 1)" \
+    'best epoch '
+onpty "rq-train $TR $T/tr.rqt $T/va.rqt"
+is 'rq-train on a terminal without -L: exit 0' "$?" 0
+tr '\r' '\n' <"$T/tty.out" >"$T/lines"
+is '... short lines, no records' \
+    "$(grep -c '^epoch [12]/2 ' "$T/lines"):$(grep -c 'epoch=' "$T/lines")" 2:0
+is '... every line fits 80 columns' \
+    "$(awk 'length > 80' "$T/lines" | wc -l | tr -d ' ')" 0
+like '... the header says how to keep the log' \
+    "$(grep '^rq-train: ' "$T/lines")" '; full log: -L file'
+is '... no test pass without test data' "$(grep -c ' test *\[' "$T/lines")" 0
+rq-train $TR -o "$T/p.ck" "$T/tr.rqt" "$T/va.rqt" 2>"$T/err"
+is 'not a terminal: no bar, the records on stderr' \
+    "$(grep -c "$(printf '\r')" "$T/err"):$(grep -c '^epoch=' "$T/err")" 0:2
