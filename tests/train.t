@@ -27,12 +27,14 @@ like "tiny model overfits 64 samples" "$last" " val_acc=1.0000 "
 # 3: SIGKILL after the first checkpoint, resume, compare byte for byte
 TR="-e 6 -b 16 -l 0.05 -d 32 --heads 2 --depth 1 --rollingq"
 rq-train $TR -o "$T/a.ck" -L "$T/a.log" "$T/tr.rqt" "$T/va.rqt"
-rq-train $TR -o "$T/b.ck" "$T/tr.rqt" "$T/va.rqt" 2>/dev/null &
+# in a subshell whose stderr is /dev/null: the shell's own "Killed"
+# report of its child goes there, not into the test's output
+st=$( (rq-train $TR -o "$T/b.ck" "$T/tr.rqt" "$T/va.rqt" 2>/dev/null &
 pid=$!
 while [ ! -f "$T/b.ck" ] && kill -0 $pid 2>/dev/null; do sleep 0.01; done
 kill -9 $pid 2>/dev/null
 wait $pid
-st=$?
+echo $?) 2>/dev/null)
 [ $st -eq 137 ] || diag "run ended (status $st) before the kill"
 rq-train -r "$T/b.ck" -o "$T/b.ck" "$T/tr.rqt" "$T/va.rqt" 2>/dev/null
 ok "resume after SIGKILL: same final checkpoint" cmp "$T/a.ck" "$T/b.ck"
@@ -100,7 +102,7 @@ out=$(rq-train --params-only -m mtstar -d 768 --depth 4 --heads 12 --audio-patch
 like "mtstar: MT + one fusion layer (cls + 4 maps of 768^2 + 768)" "$out" \
     "params trainable=$((mt + 768 + 4 * (768 * 768 + 768))) "
 like "mtstar: two non-trainable R" "$out" "params nontrainable R=1179648 "
-MS="-m mtstar --rollingq --rmax 2 -e 5 -b 16 -l 0.05 -d 32 -h 2 -n 1"
+MS="-m mtstar --rollingq --rmax 2 -e 5 -b 16 -l 0.05 -d 32 --heads 2 --depth 1"
 rq-train $MS -o "$T/s.ck" -L "$T/s.log" "$T/tr.rqt" "$T/va.rqt"
 seq=$(sed -n 's/^epoch=.* rotated=\([0-9]\) .*/\1/p' "$T/s.log" | tr -d '\n')
 is "mtstar: rotations alternate layer 1, 2, 1, 2, then rmax stops them" \
@@ -151,7 +153,7 @@ close() {	# LOG1 LOG2: every epoch's loss within 1e-4 relative
 	END { exit !(rows > 0 && bad == 0) }'
 }
 for mf in "-m mt-rq" "-m concat --ogm-ge"; do
-	U="$mf -e 3 -b 32 -l 0.05 -D 0 -d 32 -h 2 -n 1"
+	U="$mf -e 3 -b 32 -l 0.05 -D 0 -d 32 --heads 2 --depth 1"
 	rq-train $U -L "$T/w.log" "$T/tr.rqt" "$T/va.rqt"
 	rq-train $U -u 8 -L "$T/m.log" "$T/tr.rqt" "$T/va.rqt"
 	grep '^epoch=' "$T/w.log" >"$T/w.ep"
@@ -163,14 +165,14 @@ like "-u: the log header names the micro-batch" "$(head -n 1 "$T/m.log")" \
     " batch=32 micro=8 "
 # (epochs 1-2 are inside the default 2.5-epoch warm-up, so stopping the
 # first run after 2 epochs changes no learning rate)
-U="-e 3 -b 32 -u 8 -l 0.05 -d 32 -h 2 -n 1"
+U="-e 3 -b 32 -u 8 -l 0.05 -d 32 --heads 2 --depth 1"
 rq-train $U -o "$T/mu.ck" "$T/tr.rqt" "$T/va.rqt" 2>/dev/null
 rq-train $U -e 2 -o "$T/mv.ck" "$T/tr.rqt" "$T/va.rqt" 2>/dev/null
 rq-train -r "$T/mv.ck" -e 3 -o "$T/mv.ck" "$T/tr.rqt" "$T/va.rqt" \
     2>/dev/null
 ok "-u: resumed run = uninterrupted run" cmp "$T/mu.ck" "$T/mv.ck"
 # a checkpoint from before -u (no train.micro) resumes with whole batches
-W="-e 3 -b 32 -l 0.05 -d 32 -h 2 -n 1"
+W="-e 3 -b 32 -l 0.05 -d 32 --heads 2 --depth 1"
 rq-train $W -o "$T/ow.ck" "$T/tr.rqt" "$T/va.rqt" 2>/dev/null
 rq-train $W -e 2 -o "$T/op.ck" "$T/tr.rqt" "$T/va.rqt" 2>/dev/null
 rq-cat --unset train.micro "$T/op.ck" >"$T/old.ck"
