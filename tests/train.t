@@ -12,8 +12,9 @@ rq-synth -n 256 -s 4 --split train >"$T/tr.rqt" || exit 1
 rq-synth -n 64 -s 4 --split val >"$T/va.rqt" || exit 1
 
 # 1: DESIGN.md section 5, the authors' count for Vanilla MT at CREMA-D size
-out=$(rq-train --params-only -m mt -d 768 --depth 4 --heads 12 --audio-patch 16x16 --visual-patch 16x16 \
-    --channels 3 --audio 257x188 --visual 9x224x224 --classes 6)
+out=$(rq-train --params-only -m mt -d 768 --depth 4 --heads 12 \
+    --audio-patch 16x16 --visual-patch 16x16 --channels 3 --audio 257x188 \
+    --visual 9x224x224 --classes 6)
 like "paper-size Vanilla MT has 60,456,198 parameters" "$out" \
     "params paper=60456198 "
 like "non-trainable R is 768^2" "$out" "params nontrainable R=589824"
@@ -94,11 +95,13 @@ fails_cleanly "resume: a setting out of range is named" \
 ok "rq-eval needs only the model config" rq-eval --summary "$T/ep.ck" "$T/t64.rqt"
 
 # 8: MT* (two fusion layers, progressive RollingQ; rq-train(1))
-out=$(rq-train --params-only -m mt -d 768 --depth 4 --heads 12 --audio-patch 16x16 --visual-patch 16x16 \
-    --channels 3 --audio 257x188 --visual 9x224x224 --classes 6)
+out=$(rq-train --params-only -m mt -d 768 --depth 4 --heads 12 \
+    --audio-patch 16x16 --visual-patch 16x16 --channels 3 --audio 257x188 \
+    --visual 9x224x224 --classes 6)
 mt=$(printf '%s\n' "$out" | sed -n 's/^params trainable=\([0-9]*\) .*/\1/p')
-out=$(rq-train --params-only -m mtstar -d 768 --depth 4 --heads 12 --audio-patch 16x16 \
-    --visual-patch 16x16 --channels 3 --audio 257x188 --visual 9x224x224 --classes 6)
+out=$(rq-train --params-only -m mtstar -d 768 --depth 4 --heads 12 \
+    --audio-patch 16x16 --visual-patch 16x16 --channels 3 --audio 257x188 \
+    --visual 9x224x224 --classes 6)
 like "mtstar: MT + one fusion layer (cls + 4 maps of 768^2 + 768)" "$out" \
     "params trainable=$((mt + 768 + 4 * (768 * 768 + 768))) "
 like "mtstar: two non-trainable R" "$out" "params nontrainable R=1179648 "
@@ -132,8 +135,8 @@ rq-train -r "$T/u.ck" -o "$T/u.ck" "$T/tr.rqt" "$T/va.rqt" 2>/dev/null
 ok "mtstar: resume after SIGINT: same final checkpoint" cmp "$T/s.ck" \
     "$T/u.ck"
 # the layer-2 dump, read by rq-air, gives the air2 that was logged
-rq-train -m mtstar -e 1 -b 16 -l 0.05 -d 32 --heads 2 --depth 1 --air-dump "$T/dd" \
-    -L "$T/d.log" "$T/t64.rqt" "$T/t64.rqt"
+rq-train -m mtstar -e 1 -b 16 -l 0.05 -d 32 --heads 2 --depth 1 \
+    --air-dump "$T/dd" -L "$T/d.log" "$T/t64.rqt" "$T/t64.rqt"
 want=$(sed -n 's/^epoch=1 .* air2=\([-0-9.]*\) .*/\1/p' "$T/d.log")
 got=$(rq-air "$T/dd.l2.1.rqt" | sed -n 's/.* air=\([-0-9.e]*\) .*/\1/p')
 is "mtstar: rq-air on the layer-2 dump = logged air2" \
