@@ -319,6 +319,10 @@ override RESULTS := $(abspath $(RESULTS))
 export DATASET SEEDS T1_METHODS RESULTS TRAIN_FLAGS
 T1_RUNS = $(foreach m,$(T1_METHODS),$(foreach s,$(SEEDS),$(RESULTS)/$(DATASET)/$(m)/s$(s)/result))
 MT_RUNS = $(foreach m,mt mt-rq,$(foreach s,$(SEEDS),$(RESULTS)/$(DATASET)/$(m)/s$(s)/result))
+# the runs of the goal, for run-one.sh's "run k of N" and ETA
+RQ_RUN_LIST = $(sort $(if $(filter tables table1,$(MAKECMDGOALS)),$(T1_RUNS)) \
+	$(if $(filter tables table2 table3,$(MAKECMDGOALS)),$(MT_RUNS)))
+export RQ_RUN_LIST
 
 .PHONY: tables table1 table2 table3 table4 demo
 # the stamp names a checksum of AVMNIST_FLAGS, so other flags rebuild the

@@ -9,6 +9,7 @@
  * "group=G [epoch=E] air=... cos_a=... cos_v=... n=N d=D".
  */
 #include <err.h>
+#include <getopt.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,11 +18,29 @@
 #include "rq.h"
 
 static void
-usage(void)
+usage(int status)
 {
-	fprintf(stderr, "usage: rq-air [-p] [-o file] [file]\n");
-	exit(2);
+	FILE *f = status ? stderr : stdout;
+
+	fprintf(f, "usage: rq-air [--per-sample] [-o file] [file]\n");
+	if (status == 0)
+		fprintf(f,
+		    "  --per-sample    one TSV row per sample instead of a line "
+		    "per group\n"
+		    "  -o file         also write the results as a stream to "
+		    "file (- stdout)\n"
+		    "  -h, --help      print this help\n"
+		    "  --version       print the version\n");
+	exit(status);
 }
+
+enum { OPT_VERSION = 256, OPT_PER_SAMPLE };
+static const struct option longopts[] = {
+	{"help", no_argument, NULL, 'h'},
+	{"version", no_argument, NULL, OPT_VERSION},
+	{"per-sample", no_argument, NULL, OPT_PER_SAMPLE},
+	{NULL, 0, NULL, 0}
+};
 
 /* per-group results kept for -o, written once all input has been read */
 struct result {
@@ -133,23 +152,37 @@ main(int argc, char **argv)
 	long rec = 0, ngroups = 0;
 	int c, rc, per_sample = 0;
 
-	rq_progname_init(argc, argv);
-	while ((c = getopt(argc, argv, "po:")) != -1) {
+	rq_cli_init(argc, argv);
+	while ((c = getopt_long(argc, argv, "hpo:", longopts, NULL)) != -1) {
 		switch (c) {
+		case 'h':
+			usage(0);
+			break;
+		case OPT_VERSION:
+			printf("rq-air %s\n", rq_cli_version());
+			exit(0);
 		case 'p':
+			/* the last release's spelling, kept for one more */
+			warnx("-p is deprecated; use --per-sample");
+			/* FALLTHROUGH */
+		case OPT_PER_SAMPLE:
 			per_sample = 1;
 			break;
 		case 'o':
 			opath = optarg;
 			break;
 		default:
-			usage();
+			usage(2);
 		}
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc > 1)
-		usage();
+	if (argc > 1) {
+		warnx("unexpected operand: %s", argv[1]);
+		usage(2);
+	}
+	if (opath != NULL && rq_cli_stream_to_tty(opath))
+		errx(1, "%s", RQ_CLI_TTY_MSG);
 	fname = argc == 1 ? argv[0] : "-";
 	if ((s = rq_stream_open(fname, "r")) == NULL)
 		err(1, "%s", fname);

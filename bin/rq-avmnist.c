@@ -388,6 +388,8 @@ main(int argc, char **argv)
 	if (only && strcmp(only, "train") && strcmp(only, "val") &&
 	    strcmp(only, "test"))
 		errx(2, "--split: split must be train, val or test: %s", only);
+	if (outdir == NULL && rq_cli_stream_to_tty(outfile))
+		errx(1, "%s", RQ_CLI_TTY_MSG);
 
 	if (outdir != NULL && mkdir(outdir, 0777) != 0 && errno != EEXIST)
 		err(1, "%s", outdir);

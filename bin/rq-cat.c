@@ -230,6 +230,8 @@ main(int argc, char **argv)
 	argv += optind;
 	if (argc == 0)
 		argv = stdin_only;
+	if (rq_cli_stream_to_tty(outpath))
+		errx(1, "%s", RQ_CLI_TTY_MSG);
 
 	if ((out = rq_stream_open(outpath ? outpath : "-", "w")) == NULL)
 		err(1, "%s", outpath);

@@ -4,6 +4,7 @@
  * MT, the fusion attention shares and the query and key means of rq-air.
  */
 #include <err.h>
+#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -13,12 +14,33 @@
 #include "rq.h"
 
 static void
-usage(void)
+usage(int status)
 {
-	fprintf(stderr, "usage: rq-eval [-st] [-b batch] [-j threads] "
+	FILE *f = status ? stderr : stdout;
+
+	fprintf(f, "usage: rq-eval [-t] [--summary] [-b batch] [-j threads] "
 	    "[-o file] ckpt data\n");
-	exit(2);
+	if (status == 0)
+		fprintf(f,
+		    "  -t              TSV instead of a stream: id, label, pred, "
+		    "shares, probs\n"
+		    "  --summary       only the summary line, on stdout\n"
+		    "  -b batch        batch size (64); the results do not change\n"
+		    "  -j threads      BLAS threads (1)\n"
+		    "  -o file         write the stream to file, atomically "
+		    "(stdout)\n"
+		    "  -h, --help      print this help\n"
+		    "  --version       print the version\n");
+	exit(status);
 }
+
+enum { OPT_VERSION = 256, OPT_SUMMARY };
+static const struct option longopts[] = {
+	{"help", no_argument, NULL, 'h'},
+	{"version", no_argument, NULL, OPT_VERSION},
+	{"summary", no_argument, NULL, OPT_SUMMARY},
+	{NULL, 0, NULL, 0}
+};
 
 static void
 emit(rq_stream *s, rq_tensor *t, const char *name, int dtype, int ndim,
@@ -59,10 +81,19 @@ main(int argc, char **argv)
 	double acc, f1 = 0, *tp, *fp, *fn;
 	size_t n, correct = 0;
 
-	rq_progname_init(argc, argv);
-	while ((c = getopt(argc, argv, "stb:j:o:")) != -1) {
+	rq_cli_init(argc, argv);
+	while ((c = getopt_long(argc, argv, "hstb:j:o:", longopts, NULL)) !=
+	    -1) {
 		switch (c) {
-		case 's': sumout = 1; break;
+		case 'h': usage(0); break;
+		case OPT_VERSION:
+			printf("rq-eval %s\n", rq_cli_version());
+			exit(0);
+		case 's':
+			/* the last release's spelling, kept for one more */
+			warnx("-s is deprecated; use --summary");
+			/* FALLTHROUGH */
+		case OPT_SUMMARY: sumout = 1; break;
 		case 't': tsv = 1; break;
 		case 'b':
 			if (rq_parse_long(optarg, 1, 1 << 20, &v) != 0)
@@ -75,15 +106,23 @@ main(int argc, char **argv)
 			threads = (int)v;
 			break;
 		case 'o': out = optarg; break;
-		default: usage();
+		default: usage(2);
 		}
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc != 2)
-		usage();
+	if (argc < 2) {
+		warnx("missing operand: %s", argc == 0 ? "ckpt" : "data");
+		usage(2);
+	}
+	if (argc > 2) {
+		warnx("unexpected operand: %s", argv[2]);
+		usage(2);
+	}
 	if (out != NULL && (tsv || sumout))
-		errx(2, "-o: writes the tensor stream; not with -s or -t");
+		errx(2, "-o: writes the tensor stream; not with --summary or -t");
+	if (!tsv && !sumout && rq_cli_stream_to_tty(out))
+		errx(1, "%s", RQ_CLI_TTY_MSG);
 	openblas_set_num_threads(threads);
 	if (rq_ckpt_open(&ck, argv[0], &cfg, NULL, errbuf, sizeof errbuf) !=
 	    RQ_OK)

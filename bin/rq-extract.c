@@ -6,6 +6,7 @@
  * manifest "path[;path...],label,split".
  */
 #include <err.h>
+#include <getopt.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,18 +15,87 @@
 #include "rq.h"
 
 static void
-usage(void)
+usage(int status)
 {
-	fprintf(stderr, "usage: rq-extract [-k logmel|cremad|ksfbank|image] "
-	    "[-m manifest] [-S split]\n"
-	    "                  [-r rate] [-M mels] [-T frames] [-n n_fft] "
-	    "[-w win] [-H hop]\n"
-	    "                  [-s size] [-I] [-P pick [-R seed]] "
-	    "[-z | -N stats] [-o file]\n"
+	FILE *f = status ? stderr : stdout;
+
+	fprintf(f,
+	    "usage: rq-extract [-k logmel|cremad|ksfbank|image] "
+	    "[--manifest manifest]\n"
+	    "                  [--split split] [--rate rate] [-M mels] "
+	    "[-T frames]\n"
+	    "                  [--n-fft n_fft] [--win win] [--hop hop] "
+	    "[--size size] [-I]\n"
+	    "                  [-P pick [--draw [-s seed]]] "
+	    "[-z | --stats stats] [-o file]\n"
 	    "                  [file ...]\n"
-	    "       rq-extract -k idx [-S split] [-z | -N stats] [-o file] "
-	    "images [labels]\n");
-	exit(2);
+	    "       rq-extract -k idx [--split split] [-z | --stats stats] "
+	    "[-o file]\n"
+	    "                  images [labels]\n");
+	if (status == 0)
+		fprintf(f,
+		    "  -k kind              logmel (default), cremad, ksfbank, "
+		    "image or idx\n"
+		    "  --manifest manifest  items from a CSV manifest "
+		    "(- stdin)\n"
+		    "  --split split        only the manifest lines of this "
+		    "split\n"
+		    "  --rate rate          audio sample rate (logmel 8000; "
+		    "ksfbank the clip's)\n"
+		    "  -M mels              mel bands (logmel 40, ksfbank 128)\n"
+		    "  -T frames            frames (logmel 48, ksfbank 1024)\n"
+		    "  --n-fft n_fft        logmel: FFT size (256)\n"
+		    "  --win win            logmel: window length (200)\n"
+		    "  --hop hop            logmel: hop (80)\n"
+		    "  --size size          image: side after resizing (224)\n"
+		    "  -I                   image: ImageNet normalisation\n"
+		    "  -P pick              image: pick frames of each item, "
+		    "evenly spaced\n"
+		    "  --draw               -P: draw them at random, the "
+		    "training-time pick\n"
+		    "  -s seed              --draw: the seed (0)\n"
+		    "  -z                   standardise with the features' own "
+		    "mean and std\n"
+		    "  --stats stats        standardise with the norm.* of "
+		    "this stream\n"
+		    "  -o file              write to file, atomically (stdout)\n"
+		    "  -h, --help           print this help\n"
+		    "  --version            print the version\n");
+	exit(status);
+}
+
+/* the spelling of the last release, kept for one more */
+static void
+old(int c, const char *now)
+{
+	warnx("-%c is deprecated; use %s", c, now);
+}
+
+enum { OPT_VERSION = 256, OPT_MANIFEST, OPT_SPLIT, OPT_RATE, OPT_NFFT,
+    OPT_WIN, OPT_HOP, OPT_SIZE, OPT_STATS, OPT_DRAW };
+static const struct option longopts[] = {
+	{"help", no_argument, NULL, 'h'},
+	{"version", no_argument, NULL, OPT_VERSION},
+	{"manifest", required_argument, NULL, OPT_MANIFEST},
+	{"split", required_argument, NULL, OPT_SPLIT},
+	{"rate", required_argument, NULL, OPT_RATE},
+	{"n-fft", required_argument, NULL, OPT_NFFT},
+	{"win", required_argument, NULL, OPT_WIN},
+	{"hop", required_argument, NULL, OPT_HOP},
+	{"size", required_argument, NULL, OPT_SIZE},
+	{"stats", required_argument, NULL, OPT_STATS},
+	{"draw", no_argument, NULL, OPT_DRAW},
+	{NULL, 0, NULL, 0}
+};
+
+static int
+number(const char *s, const char *opt)
+{
+	long v;
+
+	if (rq_parse_long(s, 1, 65536, &v) != 0)
+		errx(2, "%s: bad number: %s", opt, s);
+	return (int)v;
 }
 
 enum { LOGMEL, CREMAD, KSFBANK, IMAGE, IDX };
@@ -45,8 +115,14 @@ idx_input(int argc, char **argv, rq_tensor *feat, rq_tensor *lab,
 	char msg[600];
 	size_t n;
 
-	if (argc < 1 || argc > 2)
-		usage();
+	if (argc < 1) {
+		warnx("missing operand: images");
+		usage(2);
+	}
+	if (argc > 2) {
+		warnx("unexpected operand: %s", argv[2]);
+		usage(2);
+	}
 	rq_tensor_init(&im);
 	rq_tensor_init(&lb);
 	if (rq_idx_read(argv[0], &im, msg, sizeof msg) != RQ_OK)
@@ -94,7 +170,7 @@ idx_input(int argc, char **argv, rq_tensor *feat, rq_tensor *lab,
 
 /*
  * -P: replace each item's ';'-separated frames (a clip's 1-fps frames in
- * order) by the pick of them rq_manifest_pick chooses (rng: -R's draw).
+ * order) by the pick of them rq_manifest_pick chooses (rng: --draw).
  */
 static void
 pick_frames(rq_manifest_item *it, size_t n, int pick, rq_rng *rng, int own)
@@ -149,7 +225,9 @@ main(int argc, char **argv)
 	const char *optrate = NULL;
 	int kind = LOGMEL, imnet = 0, zscore = 0, size = 224, ch;
 	int mels = 0, frames_T = 0;         /* -M, -T given */
-	int pick = 0, draw = 0;             /* -P, -R given */
+	int pick = 0, draw = 0;             /* -P, --draw given */
+	const char *sarg = NULL;            /* -s */
+	int oldr = 0;                       /* -R given */
 	uint64_t seed = 0;
 	rq_rng rng;
 	long v, rate = 0, rec;
@@ -158,11 +236,18 @@ main(int argc, char **argv)
 	rq_stream *s;
 	char msg[700];
 
-	rq_progname_init(argc, argv);
+	rq_cli_init(argc, argv);
 	rq_logmel_defaults(&lm);
 	rq_fbank_defaults(&fb, 16000);
-	while ((ch = getopt(argc, argv, "k:m:S:r:M:T:n:w:H:s:IP:R:zN:o:")) != -1) {
+	while ((ch = getopt_long(argc, argv, "hk:m:S:r:M:T:n:w:H:s:IP:R:zN:o:",
+	    longopts, NULL)) != -1) {
 		switch (ch) {
+		case 'h':
+			usage(0);
+			break;
+		case OPT_VERSION:
+			printf("rq-extract %s\n", rq_cli_version());
+			exit(0);
 		case 'k':
 			if (strcmp(optarg, "logmel") == 0)
 				kind = LOGMEL;
@@ -177,22 +262,29 @@ main(int argc, char **argv)
 			else
 				errx(2, "-k: unknown kind: %s", optarg);
 			break;
-		case 'm': man = optarg; break;
-		case 'S': split = optarg; break;
-		case 'r':
+		case 'm': old(ch, "--manifest"); /* FALLTHROUGH */
+		case OPT_MANIFEST: man = optarg; break;
+		case 'S': old(ch, "--split"); /* FALLTHROUGH */
+		case OPT_SPLIT: split = optarg; break;
+		case 'r': old(ch, "--rate"); /* FALLTHROUGH */
+		case OPT_RATE:
 			if (rq_parse_long(optarg, 1000, 384000, &rate) != 0)
-				errx(2, "-r: bad rate: %s", optarg);
+				errx(2, "--rate: bad rate: %s", optarg);
 			optrate = optarg;
 			break;
-		case 'M': case 'T': case 'n': case 'w': case 'H': case 's':
-			if (rq_parse_long(optarg, 1, 65536, &v) != 0)
-				errx(2, "-%c: bad number: %s", ch, optarg);
-			if (ch == 'M') lm.n_mels = mels = (int)v;
-			if (ch == 'T') lm.frames = frames_T = (int)v;
-			if (ch == 'n') lm.n_fft = (int)v;
-			if (ch == 'w') lm.win = (int)v;
-			if (ch == 'H') lm.hop = (int)v;
-			if (ch == 's') size = (int)v;
+		case 'M': lm.n_mels = mels = number(optarg, "-M"); break;
+		case 'T': lm.frames = frames_T = number(optarg, "-T"); break;
+		case 'n': old(ch, "--n-fft"); /* FALLTHROUGH */
+		case OPT_NFFT: lm.n_fft = number(optarg, "--n-fft"); break;
+		case 'w': old(ch, "--win"); /* FALLTHROUGH */
+		case OPT_WIN: lm.win = number(optarg, "--win"); break;
+		case 'H': old(ch, "--hop"); /* FALLTHROUGH */
+		case OPT_HOP: lm.hop = number(optarg, "--hop"); break;
+		case OPT_SIZE: size = number(optarg, "--size"); break;
+		case 's':
+			/* the seed with --draw, else (or with the old -R) the
+			 * last release's size */
+			sarg = optarg;
 			break;
 		case 'I': imnet = 1; break;
 		case 'P':
@@ -201,23 +293,50 @@ main(int argc, char **argv)
 			pick = (int)v;
 			break;
 		case 'R':
+			warnx("-R is deprecated; use --draw -s seed");
 			if (rq_parse_u64(optarg, &seed) != 0)
 				errx(2, "-R: bad seed: %s", optarg);
-			draw = 1;
+			draw = oldr = 1;
 			break;
+		case OPT_DRAW: draw = 1; break;
 		case 'z': zscore = 1; break;
-		case 'N': stats = optarg; break;
+		case 'N': old(ch, "--stats"); /* FALLTHROUGH */
+		case OPT_STATS: stats = optarg; break;
 		case 'o': out = optarg; break;
-		default: usage();
+		default: usage(2);
 		}
 	}
 	argc -= optind;
 	argv += optind;
-	if ((man != NULL) == (argc > 0) || (zscore && stats) ||
-	    (imnet && kind != IMAGE) || lm.win > lm.n_fft ||
-	    ((pick || draw) && kind != IMAGE) || (draw && !pick) ||
-	    (kind == IDX && man != NULL))
-		usage();
+	if (sarg != NULL && draw && !oldr) {
+		if (rq_parse_u64(sarg, &seed) != 0)
+			errx(2, "-s: bad seed: %s", sarg);
+	} else if (sarg != NULL) {
+		warnx("-s size is deprecated; use --size size (-s is the seed "
+		    "of --draw)");
+		size = number(sarg, "-s");
+	}
+	if (man == NULL && argc == 0) {
+		warnx("missing operand: %s", kind == IDX ? "images" :
+		    "file (or --manifest)");
+		usage(2);
+	}
+	{
+		const char *why = man != NULL && argc > 0 ? "files and "
+		    "--manifest: one or the other" : kind == IDX && man != NULL ?
+		    "-k idx: no --manifest" : zscore && stats ? "-z and "
+		    "--stats: one or the other" : imnet && kind != IMAGE ?
+		    "-I: needs -k image" : lm.win > lm.n_fft ? "--win: longer "
+		    "than --n-fft" : (pick || draw) && kind != IMAGE ? "-P, "
+		    "--draw: need -k image" : draw && !pick ? "--draw: needs -P" :
+		    NULL;
+		if (why != NULL) {
+			warnx("%s", why);
+			usage(2);
+		}
+	}
+	if (rq_cli_stream_to_tty(out))
+		errx(1, "%s", RQ_CLI_TTY_MSG);
 	if (rate) {
 		lm.sr = (double)rate;
 		lm.fmax = lm.sr / 2;

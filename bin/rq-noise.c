@@ -314,6 +314,8 @@ main(int argc, char **argv)
 	}
 	if (argc == 1)
 		path = argv[0];
+	if (rq_cli_stream_to_tty("-"))
+		errx(1, "%s", RQ_CLI_TTY_MSG);
 	if ((in = rq_stream_open(path, "r")) == NULL)
 		err(1, "%s", path);
 	if ((w.s = rq_stream_open("-", "w")) == NULL)

@@ -354,6 +354,8 @@ main(int argc, char **argv)
 		warnx("missing operand: file.npy");
 		usage(2);
 	}
+	if (rq_cli_stream_to_tty(outpath))
+		errx(1, "%s", RQ_CLI_TTY_MSG);
 	for (int i = 0; i < nnames; i++)
 		if (strlen(names[i]) > RQ_NAME_MAX || strchr(names[i], '\n'))
 			errx(2, "--rename: name longer than %d bytes or with a "

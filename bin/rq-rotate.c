@@ -6,10 +6,11 @@
  * fusion.q / fusion.kmean.audio / fusion.kmean.visual stream of rq-air,
  * last group) and rho give alpha, q_b and R; written as rq.qb f64 [d],
  * rq.alpha f64 [] and rq.R f64 [d,d].
- * -c: R_total <- R_new R_total over the rq.R records in stream order.
- * -a: every record v [..,d] becomes v R^T.
+ * --compose: R_total <- R_new R_total over the rq.R records in stream order.
+ * --apply: every record v [..,d] becomes v R^T.
  */
 #include <err.h>
+#include <getopt.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,14 +19,48 @@
 #include "rq.h"
 
 static void
-usage(void)
+usage(int status)
 {
-	fprintf(stderr,
-	    "usage: rq-rotate [-S] [-A air] [-r rho] [-o file] [file]\n"
-	    "       rq-rotate -c [-o file] [file ...]\n"
-	    "       rq-rotate -a rfile [-o file] [file]\n");
-	exit(2);
+	FILE *f = status ? stderr : stdout;
+
+	fprintf(f,
+	    "usage: rq-rotate [--svd] [--air air] [--rho rho] [-o file] [file]\n"
+	    "       rq-rotate --compose [-o file] [file ...]\n"
+	    "       rq-rotate --apply rfile [-o file] [file]\n");
+	if (status == 0)
+		fprintf(f,
+		    "  --svd           the authors' SVD rotation instead of the "
+		    "plane one\n"
+		    "  --air air       the AIR for alpha (else from the input)\n"
+		    "  --rho rho       the rate rho (0)\n"
+		    "  --compose       compose the rq.R records, first acting "
+		    "first\n"
+		    "  --apply rfile   rotate every record by the rq.R of rfile\n"
+		    "  -o file         write to file, atomically (stdout)\n"
+		    "  -h, --help      print this help\n"
+		    "  --version       print the version\n");
+	exit(status);
 }
+
+/* the spelling of the last release, kept for one more */
+static void
+old(int c, const char *now)
+{
+	warnx("-%c is deprecated; use %s", c, now);
+}
+
+enum { OPT_VERSION = 256, OPT_SVD, OPT_AIR, OPT_RHO, OPT_COMPOSE,
+    OPT_APPLY };
+static const struct option longopts[] = {
+	{"help", no_argument, NULL, 'h'},
+	{"version", no_argument, NULL, OPT_VERSION},
+	{"svd", no_argument, NULL, OPT_SVD},
+	{"air", required_argument, NULL, OPT_AIR},
+	{"rho", required_argument, NULL, OPT_RHO},
+	{"compose", no_argument, NULL, OPT_COMPOSE},
+	{"apply", required_argument, NULL, OPT_APPLY},
+	{NULL, 0, NULL, 0}
+};
 
 /* output records, written only once every input has been read */
 static rq_tensor **outv;
@@ -181,7 +216,7 @@ apply(const char *rfile, const char *file)
 			continue;
 		if (R != NULL)
 			errx(1, "%s: record %ld: a second rq.R; compose them "
-			    "first with rq-rotate -c", rq_stream_name(s), rec);
+			    "first with rq-rotate --compose", rq_stream_name(s), rec);
 		R = read_R(rq_stream_name(s), rec, &t, &d);
 	}
 	if (rc != RQ_EOF)
@@ -385,49 +420,79 @@ main(int argc, char **argv)
 	int c, svd = 0, comp = 0, have_air = 0, rc;
 	rq_tensor *o;
 
-	rq_progname_init(argc, argv);
-	while ((c = getopt(argc, argv, "A:a:co:r:S")) != -1) {
+	rq_cli_init(argc, argv);
+	while ((c = getopt_long(argc, argv, "hA:a:co:r:S", longopts, NULL)) !=
+	    -1) {
 		switch (c) {
+		case 'h':
+			usage(0);
+			break;
+		case OPT_VERSION:
+			printf("rq-rotate %s\n", rq_cli_version());
+			exit(0);
 		case 'A':
+			old(c, "--air");
+			/* FALLTHROUGH */
+		case OPT_AIR:
 			if (rq_parse_double(optarg, &air) != 0)
-				errx(2, "-A: bad AIR: %s", optarg);
+				errx(2, "--air: bad AIR: %s", optarg);
 			have_air = 1;
 			break;
 		case 'a':
+			old(c, "--apply");
+			/* FALLTHROUGH */
+		case OPT_APPLY:
 			rfile = optarg;
 			break;
 		case 'c':
+			old(c, "--compose");
+			/* FALLTHROUGH */
+		case OPT_COMPOSE:
 			comp = 1;
 			break;
 		case 'o':
 			opath = optarg;
 			break;
 		case 'r':
+			old(c, "--rho");
+			/* FALLTHROUGH */
+		case OPT_RHO:
 			if (rq_parse_double(optarg, &rho) != 0)
-				errx(2, "-r: bad rho: %s", optarg);
+				errx(2, "--rho: bad rho: %s", optarg);
 			break;
 		case 'S':
+			old(c, "--svd");
+			/* FALLTHROUGH */
+		case OPT_SVD:
 			svd = 1;
 			break;
 		default:
-			usage();
+			usage(2);
 		}
 	}
 	argc -= optind;
 	argv += optind;
+	if (rq_cli_stream_to_tty(opath))
+		errx(1, "%s", RQ_CLI_TTY_MSG);
 	if (comp) {
-		if (rfile || svd || have_air || rho != 0)
-			usage();
+		if (rfile || svd || have_air || rho != 0) {
+			warnx("--compose: not with --apply, --svd, --air or --rho");
+			usage(2);
+		}
 		compose(argv, argc);
 		write_outputs(opath);
 		goto done;
 	}
-	if (argc > 1)
-		usage();
+	if (argc > 1) {
+		warnx("unexpected operand: %s", argv[1]);
+		usage(2);
+	}
 	file = argc == 1 ? argv[0] : "-";
 	if (rfile) {
-		if (svd || have_air || rho != 0)
-			usage();
+		if (svd || have_air || rho != 0) {
+			warnx("--apply: not with --svd, --air or --rho");
+			usage(2);
+		}
 		apply(rfile, file);
 		write_outputs(opath);
 		goto done;
@@ -447,7 +512,7 @@ main(int argc, char **argv)
 	if (!have_air) {
 		if (rho != 0)
 			errx(1, "%s: AIR unknown (no fusion.* records, no air= "
-			    "on eq): give -A air", strcmp(file, "-") ? file :
+			    "on eq): give --air air", strcmp(file, "-") ? file :
 			    "<stdin>");
 		air = 0;	/* alpha = 1/2 whatever AIR is */
 	}

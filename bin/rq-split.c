@@ -295,6 +295,8 @@ main(int argc, char **argv)
 	tofiles = every || group != NULL;
 	if (argc == 0)
 		argv = stdin_only;
+	if (!tofiles && rq_cli_stream_to_tty("-"))
+		errx(1, "%s", RQ_CLI_TTY_MSG);
 	if (!tofiles && (out = rq_stream_open("-", "w")) == NULL)
 		err(1, "stdout");
 

@@ -139,6 +139,8 @@ main(int argc, char **argv)
 		warnx("unexpected operand: %s", argv[0]);
 		usage(2);
 	}
+	if (rq_cli_stream_to_tty(out))
+		errx(1, "%s", RQ_CLI_TTY_MSG);
 	for (int i = 0; i < 6; i++)
 		rq_tensor_init(&t[i]);
 	if ((rc = rq_synth_generate(&o, &t[0], &t[1], &t[2], &t[3], &t[4],

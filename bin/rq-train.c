@@ -20,28 +20,95 @@
 #include "rq.h"
 
 static void
-usage(void)
+usage(int status)
 {
-	fprintf(stderr,
-	    "usage: rq-train [-m method] [-d width] [-n depth] [-h heads] "
-	    "[-x ratio]\n"
-	    "                [-a FxT] [-v HxW] [-c channels] [-D drop] "
-	    "[-e epochs] [-b batch]\n"
-	    "                [-u micro] [-l lr] [-w warmup] [-O sgd|adamw] "
-	    "[-W decay]\n"
-	    "                [-s seed] [-j threads] [-o ckpt] [-r ckpt] [-L log] "
-	    "[--rollingq]\n"
-	    "                [--rho r] [--beta b] [--rmax n] "
-	    "[--air-est full|last]\n"
-	    "                [--rot plane|svd] [--air-dump prefix] "
-	    "[--ogm-alpha a] [--ogm-ge]\n"
-	    "                train val [test]\n"
-	    "       rq-train --params-only [-m method] [-d width] [-n depth] "
-	    "[-h heads]\n"
-	    "                [-x ratio] [-a FxT] [-v HxW] [-c channels] "
-	    "--audio FxT\n"
-	    "                --visual CxHxW --classes K\n");
-	exit(2);
+	FILE *f = status ? stderr : stdout;
+
+	fprintf(f,
+	    "usage: rq-train [-m method] [-d width] [--depth n] [--heads n]\n"
+	    "                [--mlp-ratio r] [--audio-patch FxT] [--visual-patch HxW]\n"
+	    "                [--channels c] [-D drop] [-e epochs] [-b batch] [-u micro]\n"
+	    "                [-l lr] [-w warmup] [-O sgd|adamw] [-W decay] [-s seed]\n"
+	    "                [-j threads] [-o ckpt] [-r ckpt] [-L log] [--rollingq]\n"
+	    "                [--rho r] [--beta b] [--rmax n] [--air-est full|last]\n"
+	    "                [--rot plane|svd] [--air-dump prefix] [--ogm-alpha a]\n"
+	    "                [--ogm-ge] train val [test]\n"
+	    "       rq-train --params-only [-m method] [-d width] [--depth n] [--heads n]\n"
+	    "                [--mlp-ratio r] [--audio-patch FxT] [--visual-patch HxW]\n"
+	    "                [--channels c] --audio FxT --visual CxHxW --classes K\n");
+	if (status != 0)
+		exit(status);
+	fprintf(f, "  -m method           the model (mt), one of:\n"
+	    "   ");
+	for (int i = 0; i < rq_method_count(); i++)
+		fprintf(f, " %s", rq_method_at(i)->name);
+	fprintf(f, "\n");
+	fprintf(f,
+	    "  -d width            model width (64)\n"
+	    "  --depth n           blocks per encoder (2)\n"
+	    "  --heads n           encoder attention heads, dividing width (4)\n"
+	    "  --mlp-ratio r       MLP ratio (4)\n"
+	    "  --audio-patch FxT   audio patch (a quarter of each side)\n"
+	    "  --visual-patch HxW  image patch (a quarter of each side)\n"
+	    "  --channels c        channels per frame (3 if C is a multiple "
+	    "of 3, else 1)\n"
+	    "  -D drop             fusion dropout (0.2)\n"
+	    "  -e epochs           epochs (30)\n"
+	    "  -b batch            batch size (64)\n"
+	    "  -u micro            micro-batch: the most samples in one "
+	    "pass (the batch)\n"
+	    "  -l lr               base learning rate (1e-3)\n"
+	    "  -w warmup           warm-up in epochs (2.5)\n"
+	    "  -O sgd|adamw        optimizer (sgd, momentum 0.9)\n"
+	    "  -W decay            weight decay (1e-4)\n"
+	    "  -s seed             seed, unsigned 64-bit (0)\n"
+	    "  -j threads          BLAS threads (1)\n"
+	    "  -o ckpt             checkpoint, each epoch, atomically; "
+	    "best epoch: ckpt.best\n"
+	    "  -r ckpt             resume from a checkpoint\n"
+	    "  -L log              append the log to a file (stderr)\n"
+	    "  --rollingq          RollingQ at the fusion query (mt, "
+	    "mtstar)\n"
+	    "  --rho r             RollingQ: rho (0)\n"
+	    "  --beta b            RollingQ: AIR threshold (0)\n"
+	    "  --rmax n            RollingQ: most rotations (1)\n"
+	    "  --air-est full|last  RollingQ: AIR of the epoch or its last "
+	    "batch (full)\n"
+	    "  --rot plane|svd     RollingQ: rotation (plane)\n"
+	    "  --air-dump prefix   each epoch's queries and key means to "
+	    "prefix.EPOCH.rqt\n"
+	    "  --ogm-alpha a       OGM-GE: alpha (0.5)\n"
+	    "  --ogm-ge            OGM-GE: add the generalisation "
+	    "noise\n"
+	    "  --params-only       print the parameter and FLOP counts "
+	    "of a model\n"
+	    "  --audio FxT         --params-only: the audio shape\n"
+	    "  --visual CxHxW      --params-only: the image shape\n"
+	    "  --classes K         --params-only: the number of classes\n"
+	    "  -h, --help          print this help\n"
+	    "  --version           print the version\n");
+	exit(status);
+}
+
+/* the spelling of the last release, kept for one more */
+static void
+old(int c, const char *now)
+{
+	warnx("-%c is deprecated; use %s", c, now);
+}
+
+/* the methods of the table, for an unknown -m */
+static void
+bad_method(const char *name)
+{
+	char list[512] = "";
+
+	for (int i = 0; i < rq_method_count(); i++) {
+		strncat(list, " ", sizeof list - strlen(list) - 1);
+		strncat(list, rq_method_at(i)->name, sizeof list -
+		    strlen(list) - 1);
+	}
+	errx(2, "-m: unknown method: %s (methods:%s)", name, list);
 }
 
 static volatile sig_atomic_t stop_sig;
@@ -121,6 +188,129 @@ argmax(const float *p, int K)
 		if (p[j] > p[k])
 			k = j;
 	return k;
+}
+
+/*
+ * The terminal (rank 0's stderr, when it is one): a progress bar redrawn
+ * at most ten times a second and at each phase's start and end: the
+ * epoch, the phase (training, then the AIR, validation and test passes),
+ * the phase's samples per second and the run's ETA.  The ETA counts work units, a
+ * training sample 1 and a sample of a forward-only pass 1/3 (about its
+ * share of the cost), done at the rate measured since the first batch.
+ * Without -L the terminal gets a short line per epoch instead of the log's
+ * records; with -L both.
+ */
+static struct bar {
+	int on;
+	const char *phase;
+	long epoch, epochs;
+	double n, done;		/* samples of the phase, done */
+	double loss;		/* the epoch's training loss so far */
+	double unit_epoch;	/* work units of one epoch */
+	double units, units_left; /* done since t_run; left in the run */
+	double t_run, t_phase, t_draw;
+} bar;
+
+static void
+hms(char *buf, size_t n, double s)
+{
+	long t = isfinite(s) && s >= 0 && s < 1e8 ? (long)(s + 0.5) : -1;
+
+	if (t < 0)
+		snprintf(buf, n, "?");
+	else if (t >= 3600)
+		snprintf(buf, n, "%ld:%02ld:%02ld", t / 3600, t / 60 % 60, t % 60);
+	else
+		snprintf(buf, n, "%ld:%02ld", t / 60, t % 60);
+}
+
+static void
+bar_draw(int force)
+{
+	char eta[32], line[160];
+	double t = now(), rate, tp;
+	int w = 20, fill;
+
+	if (!bar.on || (!force && t - bar.t_draw < 0.1))
+		return;
+	bar.t_draw = t;
+	tp = t - bar.t_phase;
+	rate = tp > 0 && bar.done > 0 ? bar.done / tp : NAN;
+	hms(eta, sizeof eta, bar.units > 0 && t > bar.t_run ? bar.units_left /
+	    (bar.units / (t - bar.t_run)) : NAN);
+	fill = bar.n > 0 ? (int)(w * RQ_MIN(bar.done / bar.n, 1)) : 0;
+	snprintf(line, sizeof line, "%ld/%ld %-5s [%-*.*s]", bar.epoch,
+	    bar.epochs, bar.phase, w, fill,
+	    "========================================");
+	if (!isnan(rate))
+		snprintf(line + strlen(line), sizeof line - strlen(line),
+		    " %.0f samples/s", rate);
+	snprintf(line + strlen(line), sizeof line - strlen(line), " ETA %s",
+	    eta);
+	if (strcmp(bar.phase, "train") == 0 && isfinite(bar.loss))
+		snprintf(line + strlen(line), sizeof line - strlen(line),
+		    " loss %.4f", bar.loss);
+	fprintf(stderr, "\r%-79.79s", line);
+	fflush(stderr);
+}
+
+/* a new phase of n samples, drawn at once */
+static void
+bar_phase(const char *phase, long epoch, double n)
+{
+	bar.phase = phase;
+	bar.epoch = epoch;
+	bar.n = n;
+	bar.done = 0;
+	bar.t_phase = now();
+	if (bar.units == 0)
+		bar.t_run = bar.t_phase;
+	bar_draw(1);
+}
+
+/* n more samples of the phase, worth w work units each */
+static void
+bar_step(double n, double w)
+{
+	bar.done += n;
+	bar.units += n * w;
+	bar.units_left -= n * w;
+	bar_draw(bar.done >= bar.n);	/* and at the phase's end */
+}
+
+/* the line of the bar blanked, for a line of text */
+static void
+bar_clear(void)
+{
+	if (bar.on)
+		fprintf(stderr, "\r%79s\r", "");
+}
+
+/* one line on the terminal, cut to 79 columns */
+static void
+term(const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+
+	if (!bar.on)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	bar_clear();
+	fprintf(stderr, "%.79s\n", line);
+}
+
+/* an accuracy as a percentage, "-" when there is none */
+static const char *
+pct(char *buf, size_t n, double a)
+{
+	if (isnan(a))
+		snprintf(buf, n, "-");
+	else
+		snprintf(buf, n, "%.1f", 100 * a);
+	return buf;
 }
 
 /* data-parallel collectives (one process: no-ops); any failure is fatal */
@@ -227,6 +417,7 @@ evaluate(rq_model *m, const rq_dataset *ds, work *w, int B, double acc[3],
 			w->idx[b] = (int64_t)(i + b);
 		rq_dataset_batch(ds, w->idx, nb, w->a, w->v, w->y);
 		l += nb * rq_model_forward(m, w->a, w->v, w->y, nb, 0, NULL);
+		bar_step((double)nb * dsize, 1.0 / 3);
 		for (int h = 0; h < 3; h++) {
 			const float *p = rq_model_probs(m, h);
 			if (p == NULL)
@@ -249,6 +440,8 @@ logline(const char *fmt, ...)
 	va_list ap;
 
 	if (drank != 0)		/* rank 0 alone logs */
+		return;
+	if (bar.on && logfp == stderr)	/* the terminal has its own lines */
 		return;
 	va_start(ap, fmt);
 	vfprintf(logfp, fmt, ap);
@@ -355,6 +548,14 @@ parse(int *argcp, char ***argvp, opts *o)
 		{"audio", required_argument, NULL, 11},
 		{"visual", required_argument, NULL, 12},
 		{"classes", required_argument, NULL, 13},
+		{"help", no_argument, NULL, 14},
+		{"version", no_argument, NULL, 15},
+		{"depth", required_argument, NULL, 16},
+		{"heads", required_argument, NULL, 17},
+		{"mlp-ratio", required_argument, NULL, 18},
+		{"audio-patch", required_argument, NULL, 19},
+		{"visual-patch", required_argument, NULL, 20},
+		{"channels", required_argument, NULL, 21},
 		{NULL, 0, NULL, 0}
 	};
 	rq_train_cfg *h = &o->tc;
@@ -366,22 +567,43 @@ parse(int *argcp, char ***argvp, opts *o)
 	rq_model_cfg_defaults(&o->cfg);
 	o->meth = rq_method_find("mt");
 	o->threads = 1;
-	while ((c = getopt_long(argc, argv, "m:d:n:h:x:a:v:c:D:e:b:u:l:w:O:W:"
-	    "s:j:o:r:L:", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "m:d:n:h::x:a:v:c:D:e:b:u:l:w:O:"
+	    "W:s:j:o:r:L:", lo, NULL)) != -1) {
+		/*
+		 * -h is help; the last release's -h N (heads) still works:
+		 * "-hN", or "-h" and a number as the next word
+		 */
+		if (c == 'h' && optarg == NULL && optind < argc &&
+		    rq_parse_long(argv[optind], 1, 4096, &(long){0}) == 0)
+			optarg = argv[optind++];
+		if (c == 'h' && optarg == NULL)
+			usage(0);
 		switch (c) {
+		case 14:
+			usage(0);
+			break;
+		case 15:
+			printf("rq-train %s\n", rq_cli_version());
+			exit(0);
 		case 'm':
 			if ((o->meth = rq_method_find(optarg)) == NULL)
-				errx(2, "-m: unknown method: %s", optarg);
+				bad_method(optarg);
 			h->rq.on |= o->meth->rollingq;
 			h->ogm |= o->meth->ogm;
 			break;
 		case 'd': o->cfg.d = (int)num(optarg, 1, 65536, "-d"); break;
-		case 'n': o->cfg.depth = (int)num(optarg, 0, 32, "-n"); break;
-		case 'h': o->cfg.heads = (int)num(optarg, 1, 4096, "-h"); break;
-		case 'x': o->cfg.mlp = (int)num(optarg, 1, 64, "-x"); break;
-		case 'a': dims_arg(optarg, o->pa, 2, "-a"); break;
-		case 'v': dims_arg(optarg, o->pv, 2, "-v"); break;
-		case 'c': o->vchan = (int)num(optarg, 1, 4096, "-c"); break;
+		case 'n': old(c, "--depth"); /* FALLTHROUGH */
+		case 16: o->cfg.depth = (int)num(optarg, 0, 32, "--depth"); break;
+		case 'h': old(c, "--heads"); /* FALLTHROUGH */
+		case 17: o->cfg.heads = (int)num(optarg, 1, 4096, "--heads"); break;
+		case 'x': old(c, "--mlp-ratio"); /* FALLTHROUGH */
+		case 18: o->cfg.mlp = (int)num(optarg, 1, 64, "--mlp-ratio"); break;
+		case 'a': old(c, "--audio-patch"); /* FALLTHROUGH */
+		case 19: dims_arg(optarg, o->pa, 2, "--audio-patch"); break;
+		case 'v': old(c, "--visual-patch"); /* FALLTHROUGH */
+		case 20: dims_arg(optarg, o->pv, 2, "--visual-patch"); break;
+		case 'c': old(c, "--channels"); /* FALLTHROUGH */
+		case 21: o->vchan = (int)num(optarg, 1, 4096, "--channels"); break;
 		case 'D':
 			o->cfg.drop = (float)dbl(optarg, "-D");
 			if (!(o->cfg.drop >= 0 && o->cfg.drop < 1))
@@ -430,7 +652,7 @@ parse(int *argcp, char ***argvp, opts *o)
 		case 13: o->ncls = (int)num(optarg, 2, 1000000, "--classes");
 			break;
 		default:
-			usage();
+			usage(2);
 		}
 	}
 	*argcp = argc - optind;
@@ -481,6 +703,7 @@ stop(run *r, long e, long bi)
 	char where[64], errbuf[512];
 	const char *out = r->o.out;
 
+	bar_clear();
 	if (bi > 0)
 		snprintf(where, sizeof where, "at epoch %ld batch %ld", e + 1, bi);
 	else
@@ -706,13 +929,19 @@ train_batch(run *r, long e, long bi, double *lrp)
 	st->step++;
 	for (int j = 0; j < 5; j++)
 		st->acc[j] += red[j];
-	if (r->tty) {
-		int done = (int)(40 * (bi + 1) / r->nb);
-		fprintf(stderr, "\r%ld/%d [%-40.*s] loss %.4f", e + 1, h->epochs,
-		    done, "========================================",
-		    st->acc[0] / st->acc[1]);
-	}
+	bar.loss = st->acc[0] / st->acc[1];
+	bar_step(n, 1);
 	return stopnow;
+}
+
+/* the samples of the epoch's AIR pass (rq_rollingq_epoch) */
+static double
+air_samples(const run *r)
+{
+	int nfl = rq_model_fusion_layers(r->m);
+
+	return r->o.tc.rq.air_full || r->o.airdump != NULL ?
+	    (double)r->ds[0].n * nfl : (double)r->B * nfl;
 }
 
 /*
@@ -727,11 +956,11 @@ end_epoch(run *r, long e, double t0, double lr)
 	rq_rollingq_report rep;
 	double vacc[3], tacc[3], ta[3] = {NAN, NAN, NAN}, vloss, tloss, tl;
 	double test_acc = NAN;
-	char x2[96] = "", errbuf[512];
+	char x2[96] = "", errbuf[512], pc[3][16];
 	int best;
 
-	if (r->tty)
-		fprintf(stderr, "\r%*s\r", 70, "");
+	if (air_samples(r) > 0)	/* methods with a fusion query */
+		bar_phase("air", e + 1, air_samples(r));
 	st->batch = 0;
 	if (dsize > 1)
 		replica_check(m);
@@ -742,13 +971,20 @@ end_epoch(run *r, long e, double t0, double lr)
 	if (rq_rollingq_epoch(r->rq, m, &r->ds[0], st->perm, r->U, e + 1, &rep,
 	    errbuf, sizeof errbuf) != RQ_OK)
 		errx(1, "%s", errbuf);
-	if (rep.rotated)
+	bar_step(air_samples(r), 1.0 / 3);
+	if (rep.rotated) {
 		logline("# epoch=%ld rotation=%ld air=%.6f alpha=%.6f rho=%g "
 		    "layer=%d\n", e + 1, rep.rotation, rep.air[rep.rotated - 1],
 		    rep.alpha, r->o.tc.rq.rho, rep.rotated);
+		term("epoch %ld: rotation %ld (layer %d), air %.4f, alpha %.4f",
+		    e + 1, rep.rotation, rep.rotated, rep.air[rep.rotated - 1],
+		    rep.alpha);
+	}
+	bar_phase("val", e + 1, (double)r->ds[1].n);
 	evaluate(m, &r->ds[1], &r->w, r->U, vacc, &vloss);
 	/* test accuracy of this epoch, used if it is the best on val */
 	if (r->nsets > 2) {
+		bar_phase("test", e + 1, (double)r->ds[2].n);
 		evaluate(m, &r->ds[2], &r->w, r->U, ta, &tl);
 		test_acc = ta[0];
 	}
@@ -774,6 +1010,11 @@ end_epoch(run *r, long e, double t0, double lr)
 	    tloss, tacc[0], tacc[1], tacc[2], vloss, vacc[0], vacc[1], vacc[2],
 	    test_acc, ta[1], ta[2], rep.air[0], rq_model_rotations(m, 0) ?
 	    *rq_model_rotations(m, 0) : 0L, rep.rotated, x2, now() - t0);
+	term("epoch %ld/%d loss %.4f acc %s val %s test %s air %.3f rot %ld "
+	    "%.1fs", e + 1, r->o.tc.epochs, tloss, pct(pc[0], 16, tacc[0]),
+	    pct(pc[1], 16, vacc[0]), pct(pc[2], 16, test_acc), rep.air[0],
+	    rq_model_rotations(m, 0) ? *rq_model_rotations(m, 0) : 0L,
+	    now() - t0);
 }
 
 int
@@ -785,7 +1026,7 @@ main(int argc, char **argv)
 	const rq_model_cfg *cfg;
 	struct rusage ru;
 
-	rq_progname_init(argc, argv);
+	rq_cli_init(argc, argv);
 	if (rq_dist_init(&argc, &argv) != RQ_OK)
 		errx(1, "%s", rq_dist_error());
 	drank = rq_dist_rank();
@@ -794,8 +1035,16 @@ main(int argc, char **argv)
 	openblas_set_num_threads(r.o.threads);
 	if (r.o.paonly) {
 		if (argc != 0 || r.o.sh_a[0] == 0 || r.o.sh_v[0] == 0 ||
-		    r.o.ncls == 0)
-			usage();
+		    r.o.ncls == 0) {
+			if (argc != 0)
+				warnx("--params-only: unexpected operand: %s",
+				    argv[0]);
+			else
+				warnx("--params-only: missing %s", r.o.sh_a[0] ==
+				    0 ? "--audio" : r.o.sh_v[0] == 0 ? "--visual" :
+				    "--classes");
+			usage(2);
+		}
 		shapes_cfg(&r.o, r.o.sh_a[0], r.o.sh_a[1], r.o.sh_v[0],
 		    r.o.sh_v[1], r.o.sh_v[2], r.o.ncls);
 		if (rq_model_plan(&r.m, &r.o.cfg) != RQ_OK)
@@ -806,8 +1055,14 @@ main(int argc, char **argv)
 		rq_dist_finalize();
 		return rq_finish_stdout() == 0 ? 0 : 1;
 	}
-	if (argc < 2 || argc > 3)
-		usage();
+	if (argc < 2) {
+		warnx("missing operand: %s", argc == 0 ? "train" : "val");
+		usage(2);
+	}
+	if (argc > 3) {
+		warnx("unexpected operand: %s", argv[3]);
+		usage(2);
+	}
 	setup(&r, argc, argv);
 	cfg = rq_model_config(r.m);
 
@@ -816,6 +1071,12 @@ main(int argc, char **argv)
 	    (logfp = fopen(r.o.logpath, "a")) == NULL)
 		err(1, "%s", r.o.logpath);
 	r.tty = drank == 0 && isatty(STDERR_FILENO);
+	bar.on = r.tty;
+	bar.epochs = h->epochs;
+	bar.unit_epoch = (double)r.ds[0].n + (air_samples(&r) +
+	    (double)r.ds[1].n + (r.nsets > 2 ? (double)r.ds[2].n : 0)) / 3;
+	bar.units_left = bar.unit_epoch * (h->epochs - st->epoch) -
+	    (double)st->batch * r.B;
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	if (r.o.resume == NULL)
@@ -830,6 +1091,11 @@ main(int argc, char **argv)
 		    (unsigned long long)h->seed, r.o.threads, h->rq.rho,
 		    h->rq.beta, h->rq.rmax, h->rq.air_full ? "full" : "last",
 		    h->rq.rot_svd ? "svd" : "plane");
+	term("rq-train: %s%s, %zu params, %d epochs x %ld batches; %s%s",
+	    rq_method_name(cfg->method), h->rq.on ? "+rollingq" : h->ogm ?
+	    "+ogm" : "", rq_model_nparams(r.m), h->epochs, r.nb,
+	    r.o.logpath ? "log: " : "full log: -L file",
+	    r.o.logpath ? r.o.logpath : "");
 	if (rq_dist_enabled())
 		logline("# rq-train-mpi ranks=%d global_batch=%d "
 		    "dropout_rng=%s\n", dsize, r.B, dsize > 1 ?
@@ -848,6 +1114,9 @@ main(int argc, char **argv)
 			rq_rng_shuffle(&st->rng, st->perm, r.ds[0].n);
 			memset(st->acc, 0, sizeof st->acc);
 		}
+		bar.loss = NAN;
+		bar_phase("train", e + 1, (double)r.ds[0].n);
+		bar.done = (double)st->batch * r.B;
 		for (long bi = st->batch; bi < r.nb; bi++) {
 			if (dsize == 1)
 				stopnow = stop_sig;
@@ -856,6 +1125,12 @@ main(int argc, char **argv)
 			stopnow = train_batch(&r, e, bi, &lr);
 		}
 		end_epoch(&r, e, t0, lr);
+	}
+	if (st->best_epoch > 0) {
+		char pc[2][16];
+		term("best epoch %ld: val %s test %s (accuracy, %%)",
+		    st->best_epoch, pct(pc[0], 16, st->best_val),
+		    pct(pc[1], 16, st->best_test));
 	}
 	getrusage(RUSAGE_SELF, &ru);
 	logline("best_epoch=%ld val_acc=%.4f test_acc=%.4f train_acc=%.4f "

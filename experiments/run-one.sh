@@ -10,6 +10,11 @@
 # the data set) keeps runs of other data from being reused or resumed.  Concurrent runs of different ids
 # share results/ without clobbering: each writes only its own directory and
 # every file appears atomically.
+#
+# When make runs a table (RQ_RUN_LIST, set by the Makefile: the result
+# files of the goal's runs), each run says "run k of N" and an ETA: the
+# mean wall time of the list's finished runs times the runs left, divided
+# by make's -j.
 set -eu
 
 if [ "${1:-}" = -l ]; then
@@ -29,6 +34,42 @@ EOT
 case $seed in s[0-9]*) seed=${seed#s} ;; *) die "bad run id: $1" ;; esac
 
 dir=$(run_dir "$method" "$seed")
+
+# "run k of N, ETA ..." (or "k of N done"), from RQ_RUN_LIST; nothing
+# without it
+progress() {
+	[ -n "${RQ_RUN_LIST:-}" ] || return 0
+	n=0 fin=0 busy=0 secs=0 timed=0
+	for f in $RQ_RUN_LIST; do
+		n=$((n + 1))
+		if [ -f "$f" ]; then
+			fin=$((fin + 1))
+			w=$(field "$(cat "$f")" wall_seconds)
+			case $w in
+			'' | *[!0-9]*) ;;
+			*) secs=$((secs + w)) timed=$((timed + 1)) ;;
+			esac
+		elif [ -f "${f%/result}/.running" ] &&
+		    [ "${f%/result}" != "$dir" ]; then
+			busy=$((busy + 1))
+		fi
+	done
+	jobs=$(printf '%s\n' "${MAKEFLAGS:-}" |
+	    sed -n 's/.*-j *\([0-9][0-9]*\).*/\1/p')
+	jobs=${jobs:-1}
+	if [ "$timed" -gt 0 ]; then
+		left=$(( (secs / timed) * (n - fin) / jobs ))
+		eta="ETA $((left / 3600))h$(( left / 60 % 60 ))m$((left % 60))s"
+	else
+		eta="ETA after the first run"
+	fi
+	if [ "$1" = start ]; then
+		echo "run-one: run $((fin + busy + 1)) of $n: $id; $eta" >&2
+	else
+		echo "run-one: $fin of $n runs done; $eta" >&2
+	fi
+}
+id=$1
 for f in train val test; do
 	[ -f "$DATA/$f.rqt" ] || die "$DATA/$f.rqt: missing (make data)"
 done
@@ -48,6 +89,9 @@ fi
 mkdir -p "$dir"
 echo "$sum" > "$dir/data.sum.tmp"
 mv "$dir/data.sum.tmp" "$dir/data.sum"
+progress start
+touch "$dir/.running"
+trap 'rm -f "$dir/.running"' EXIT
 start=$(date +%s)
 # shellcheck disable=SC2046
 if [ -f "$dir/ck" ]; then
@@ -66,3 +110,5 @@ end=$(date +%s)
   echo " wall_seconds=$((end - start))"; } > "$dir/result.tmp"
 mv "$dir/result.tmp" "$dir/result"
 echo "run-one: $1: $(cat "$dir/result")" >&2
+rm -f "$dir/.running"
+progress end

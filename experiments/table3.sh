@@ -18,7 +18,7 @@ for m in mt mt-rq; do
 			f=$out/table3/$m-s$s-$l.acc
 			[ -s "$f" ] && continue
 			rq-noise --modality audio --std "$l" -s "$s" "$DATA/test.rqt" |
-			    rq-eval -s "$ck" - > "$f.tmp"
+			    rq-eval --summary "$ck" - > "$f.tmp"
 			mv "$f.tmp" "$f"
 		done
 	done

@@ -7,7 +7,7 @@ set -eu
 . "$(dirname "$0")/config.sh"
 out=$RESULTS
 mkdir -p "$out"
-paper="-d 768 -n 4 -h 12 -x 4 -a 16x16 -v 16x16 --audio 257x188 --visual 9x224x224 --classes 6"
+paper="-d 768 --depth 4 --heads 12 --mlp-ratio 4 --audio-patch 16x16 --visual-patch 16x16 --audio 257x188 --visual 9x224x224 --classes 6"
 # shellcheck disable=SC2086
 info=$(rq-train --params-only -m mt $paper)
 get() { printf '%s\n' "$info" | tr ' ' '\n' | sed -n "s/^$1=//p" | head -n 1; }

@@ -1,10 +1,12 @@
 /*
  * cli.c: what every program's command line shares: the program's name in
- * getopt's messages, the version string, and strict number and range
- * parsing.  Nothing here prints or exits; the programs do.
+ * getopt's messages, the version string, strict number and range
+ * parsing, and the refusal to write a binary stream to a terminal.
+ * Nothing here prints or exits; the programs do.
  */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "rq.h"
 
@@ -64,4 +66,17 @@ rq_cli_range(const char *s, double *lo, double *hi)
 	*lo = a;
 	*hi = b;
 	return 1;
+}
+
+/*
+ * A binary stream is never written to a terminal (gzip refuses the same
+ * way): 1 when path names standard output (NULL or "-") and standard
+ * output is a terminal.  The program then says RQ_CLI_TTY_MSG and exits 1
+ * before doing any work.
+ */
+int
+rq_cli_stream_to_tty(const char *path)
+{
+	return (path == NULL || strcmp(path, "-") == 0) &&
+	    isatty(STDOUT_FILENO);
 }

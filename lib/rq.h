@@ -115,6 +115,9 @@ int rq_finish_stdout(void);  /* fclose(stdout); -1 on any lost write */
 void rq_cli_init(int argc, char **argv); /* argv[0] = name; rq_progname_init */
 const char *rq_cli_version(void);        /* "VERSION (COMMIT)" */
 int rq_cli_range(const char *s, double *lo, double *hi); /* 0 x, 1 lo:hi, -1 */
+int rq_cli_stream_to_tty(const char *path);  /* NULL or "-" and stdout a tty */
+#define RQ_CLI_TTY_MSG \
+	"stdout is a terminal: not writing a binary stream there; use -o FILE or a pipe"
 
 /* npy.c: NumPy .npy export and import */
 int rq_npy_write(FILE *fp, const rq_tensor *t);

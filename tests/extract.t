@@ -10,11 +10,11 @@ cp testdata/cremad_in.wav "$T/b.wav"
 printf '%s,3,train\n# comment\n\n%s,4,train\n%s,5,test\n' \
     "$T/a.wav" "$T/b.wav" "$T/a.wav" >"$T/m.csv"
 
-ok 'manifest, train split, z-scored' rq-extract -m "$T/m.csv" -S train -z -o "$T/tr.rqt"
+ok 'manifest, train split, z-scored' rq-extract --manifest "$T/m.csv" --split train -z -o "$T/tr.rqt"
 i=$(rq-info "$T/tr.rqt" | cut -f2-4)
 like 'two clips, 40 x 48 log-mel' "$i" "audio	f32	[2,40,48]"
 # b.wav is 22,050 Hz: resampled to 8 kHz before the log-mel
-rq-extract -m "$T/m.csv" -S test -N "$T/tr.rqt" >"$T/te.rqt"
+rq-extract --manifest "$T/m.csv" --split test --stats "$T/tr.rqt" >"$T/te.rqt"
 like 'train statistics applied to test' "$(rq-info "$T/te.rqt" | head -1)" \
     "$(rq-info "$T/tr.rqt" | head -1 | grep -o 'norm.mean=[^ ]*')"
 like 'cremad shape' "$(rq-extract -k cremad "$T/b.wav" | rq-info | head -1)" \
@@ -26,13 +26,13 @@ fails_cleanly 'truncated WAV to stdout' "cut.wav" rq-extract "$T/a.wav" "$T/cut.
 printf 'not a png' >"$T/bad.png"
 fails_cleanly 'bad PNG' "bad.png" -f "$T/out.rqt" rq-extract -k image -o "$T/out.rqt" "$T/bad.png"
 printf '%s,3,train\n%s,x,train\n' "$T/a.wav" "$T/a.wav" >"$T/bad1.csv"
-fails_cleanly 'bad label' "bad1.csv: line 2: bad label" rq-extract -m "$T/bad1.csv"
+fails_cleanly 'bad label' "bad1.csv: line 2: bad label" rq-extract --manifest "$T/bad1.csv"
 printf '%s,3,train\njust-a-path\n' "$T/a.wav" >"$T/bad2.csv"
-fails_cleanly 'missing fields' "bad2.csv: line 2" -f "$T/out.rqt" rq-extract -m "$T/bad2.csv" -o "$T/out.rqt"
+fails_cleanly 'missing fields' "bad2.csv: line 2" -f "$T/out.rqt" rq-extract --manifest "$T/bad2.csv" -o "$T/out.rqt"
 printf '%s,3,train\n%s,1,\n' "$T/a.wav" "$T/a.wav" >"$T/bad3.csv"
-fails_cleanly 'empty split' "bad3.csv: line 2: empty split" rq-extract -m "$T/bad3.csv"
+fails_cleanly 'empty split' "bad3.csv: line 2: empty split" rq-extract --manifest "$T/bad3.csv"
 printf '%s,3,train\n%s/none.wav,1,train\n' "$T/a.wav" "$T" >"$T/bad4.csv"
-fails_cleanly 'missing file' "none.wav" rq-extract -m "$T/bad4.csv"
+fails_cleanly 'missing file' "none.wav" rq-extract --manifest "$T/bad4.csv"
 rq-extract -k nope "$T/a.wav" >/dev/null 2>&1
 is 'bad kind is a usage error' $? 2
 
@@ -57,16 +57,16 @@ cp testdata/frame.jpg "$T/f1.jpg"
 cp testdata/frame.jpg "$T/f2.png"           # a JPEG whatever its name
 printf '%s;%s;%s,2,train\n' "$T/f1.jpg" "$T/f2.png" "$T/f1.jpg" >"$T/v.csv"
 is 'JPEG frames: three stacked, RGB' \
-    "$(rq-extract -k image -s 4 -m "$T/v.csv" | rq-info | head -n 1 | cut -f2-4 | tr '\t' ' ')" \
+    "$(rq-extract -k image --size 4 --manifest "$T/v.csv" | rq-info | head -n 1 | cut -f2-4 | tr '\t' ' ')" \
     'visual f32 [1,9,4,4]'
 is 'JPEG gray' \
-    "$(rq-extract -k image -s 9 testdata/frame-gray.jpg | rq-info | head -n 1 | cut -f4)" \
+    "$(rq-extract -k image --size 9 testdata/frame-gray.jpg | rq-info | head -n 1 | cut -f4)" \
     '[1,1,9,9]'
 # at full size (12 wide, 9 high, resized to 12 x 12) row 0 is the image's
 # row 0: times 255, the red plane's first row is Pillow's decode
 # (testdata/frame-jpeg.txt, lines 2-13)
 want=$(sed -n 2,13p testdata/frame-jpeg.txt | tr '\n' ' ')
-got=$(rq-extract -k image -s 12 testdata/frame.jpg | rq-tsv --name visual |
+got=$(rq-extract -k image --size 12 testdata/frame.jpg | rq-tsv --name visual |
     cut -f1-12 | awk '{ for (i = 1; i <= NF; i++) printf "%d ", $i * 255 + 0.5 }')
 is 'JPEG pixels equal the golden decode' "$got" "$want"
 head -c 600 testdata/frame.jpg >"$T/cut.jpg"
@@ -97,13 +97,13 @@ for t in 1 4 7; do cp testdata/frame.jpg "$T/frame_0000$t.jpg"; done
 l=; for t in 1 2 3 4 5 6 7 8 9 10; do l="$l${l:+;}$T/frame_0000$t.jpg"; done
 printf '%s,1,test\n' "$l" >"$T/clip.csv"
 like '-P 3: frames 1, 4, 7 of 10' \
-    "$(rq-extract -k image -s 4 -P 3 -m "$T/clip.csv" | rq-info | head -n 1)" \
+    "$(rq-extract -k image --size 4 -P 3 --manifest "$T/clip.csv" | rq-info | head -n 1)" \
     '[1,9,4,4]'
 fails_cleanly 'without -P all ten are read' "frame_00002.jpg" \
-    rq-extract -k image -s 4 -m "$T/clip.csv"
+    rq-extract -k image --size 4 --manifest "$T/clip.csv"
 for t in 2 3 5 6 8 9 10; do cp testdata/frame.jpg "$T/frame_0000$t.jpg"; done
 like '-P 3 -R: the training draw, seeded' \
-    "$(rq-extract -k image -s 4 -P 3 -R 5 -m "$T/clip.csv" | rq-info | head -n 1)" \
+    "$(rq-extract -k image --size 4 -P 3 --draw -s 5 --manifest "$T/clip.csv" | rq-info | head -n 1)" \
     'frames=pick=3 train seed=5'
 rq-extract -k cremad -P 3 "$T/a.wav" >/dev/null 2>&1
 is '-P with audio is a usage error' $? 2
@@ -127,7 +127,7 @@ fails_cleanly 'WAV header claiming 4x its data' \
     rq-extract testdata/wav-overclaim.wav
 printf '%s,1,train\n%s,2,train\n' "$T/a.wav" "$PWD/testdata/wav-truncated.wav" >"$T/badw.csv"
 fails_cleanly 'truncated WAV in a manifest' 'wav-truncated.wav: truncated' \
-    -f "$T/out.rqt" rq-extract -m "$T/badw.csv" -o "$T/out.rqt"
+    -f "$T/out.rqt" rq-extract --manifest "$T/badw.csv" -o "$T/out.rqt"
 fails_cleanly 'float WAV with a NaN: file and frame named' \
     'wav-float-nan.wav: frame 10: non-finite sample' rq-extract testdata/wav-float-nan.wav
 ok 'float WAV without NaN: read' rq-extract -o "$T/fok.rqt" testdata/wav-float-ok.wav

@@ -162,7 +162,7 @@ fails_cleanly 'rq-noise -f, audio 4 vs visual 3 samples: counts named' \
 
 # --- rq-train and rq-eval input: counts, label range ------------------------
 # (each message names the data file and the record: lib/dataset.c)
-rq-train -e 1 -d 16 -n 1 -h 2 -o "$T/m.ckpt" "$T/three.rqt" "$T/three.rqt" \
+rq-train -e 1 -d 16 --depth 1 --heads 2 -o "$T/m.ckpt" "$T/three.rqt" "$T/three.rqt" \
     >/dev/null 2>&1 || diag 'rq-train on good data failed'
 fails_cleanly 'rq-train, audio 4 vs visual 3 samples: file, record, counts' \
     'mismatch.rqt: record 2: sample counts differ: audio 4, visual 3, label 3' \

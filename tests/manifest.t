@@ -29,8 +29,8 @@ like 'ks: classes a split lacks are named' "$(cat "$T/ka.err")" 'classes with no
 scripts/ks-manifest -k visual "$K" "$K/train.txt" "$K/test.txt" >"$T/kv.csv" 2>/dev/null
 is 'ks frames in natural order' "$(head -n 1 "$T/kv.csv" | sed "s|$K/visual/train/a_1/||g")" \
     'frame_00001.jpg;frame_00002.jpg;frame_000010.jpg,0,train'
-ok 'ks manifests feed rq-extract' sh -c "rq-extract -k ksfbank -T 8 -m '$T/ka.csv' -S train >/dev/null &&
-    rq-extract -k image -s 4 -P 3 -m '$T/kv.csv' -S train >/dev/null"
+ok 'ks manifests feed rq-extract' sh -c "rq-extract -k ksfbank -T 8 --manifest '$T/ka.csv' --split train >/dev/null &&
+    rq-extract -k image --size 4 -P 3 --manifest '$T/kv.csv' --split train >/dev/null"
 printf 'a_1,10,0\nzz_9,10,1\n' >"$K/miss.txt"
 fails_cleanly 'ks: a missing clip' 'miss.txt: line 2: zz_9' \
     scripts/ks-manifest -k audio "$K" "$K/miss.txt" "$K/test.txt"

@@ -56,7 +56,7 @@ same() {
 }
 
 # 1: two ranks, global batch 24 (12 + 12; last batch 16 = 8 + 8)
-A="-e 4 -b 24 -l 0.05 -D 0 -d 32 -h 2 -n 1 --rollingq"
+A="-e 4 -b 24 -l 0.05 -D 0 -d 32 --heads 2 --depth 1 --rollingq"
 rq-train $A $D 2>"$T/one.log"
 $M -np 2 bin/rq-train-mpi $A $D 2>"$T/two.log" >/dev/null
 like "2 ranks: really 2" "$(grep '^# rq-train-mpi' "$T/two.log")" "ranks=2 "
@@ -69,7 +69,7 @@ rq-train $A -s 1 $D 2>"$T/seed1.log"
 nok "comparison tells another seed apart" same "$T/one.log" "$T/seed1.log"
 
 # 3: three ranks, batch 17: parts 6+6+5, the last batch (1 sample) 1+0+0
-B="-e 3 -b 17 -l 0.05 -D 0 -d 32 -h 2 -n 1 --rollingq"
+B="-e 3 -b 17 -l 0.05 -D 0 -d 32 --heads 2 --depth 1 --rollingq"
 rq-train $B $D 2>"$T/one17.log"
 $M -np 3 bin/rq-train-mpi $B $D 2>"$T/three.log" >/dev/null
 ok "3 ranks, uneven parts and empty ranks = 1 process" \
@@ -82,14 +82,14 @@ like "2 ranks, -u 5: the log names the micro-batch" \
     "$(grep '^# rq-train ' "$T/twou.log")" " batch=24 micro=5 "
 
 # 4: one rank is rq-train exactly, dropout 0.2 included
-C="-e 2 -b 32 -l 0.05 -D 0.2 -d 32 -h 2 -n 1 --rollingq"
+C="-e 2 -b 32 -l 0.05 -D 0.2 -d 32 --heads 2 --depth 1 --rollingq"
 rq-train $C -o "$T/s.ck" $D 2>/dev/null
 $M -np 1 bin/rq-train-mpi $C -o "$T/m.ck" $D 2>/dev/null >/dev/null
 ok "1 rank: the same checkpoint as rq-train, byte for byte" \
     cmp "$T/s.ck" "$T/m.ck"
 
 # 5: dropout on 2 ranks trains and the replicas stay equal
-$M -np 2 bin/rq-train-mpi -e 6 -b 32 -l 0.05 -D 0.2 -d 32 -h 2 -n 1 \
+$M -np 2 bin/rq-train-mpi -e 6 -b 32 -l 0.05 -D 0.2 -d 32 --heads 2 --depth 1 \
     -o "$T/d.ck" $D 2>"$T/drop.log" >/dev/null
 l1=$(sed -n 's/^epoch=1 .* loss=\([^ ]*\) .*/\1/p' "$T/drop.log")
 l6=$(sed -n 's/^epoch=6 .* loss=\([^ ]*\) .*/\1/p' "$T/drop.log")
@@ -99,7 +99,7 @@ nok "2 ranks with dropout: replicas never differed" \
     grep -q "replicas differed" "$T/drop.log"
 
 # 6: killed after the first epoch checkpoint, resumed on 2 ranks
-R="-e 6 -b 32 -l 0.05 -D 0 -d 32 -h 2 -n 1 --rollingq"
+R="-e 6 -b 32 -l 0.05 -D 0 -d 32 --heads 2 --depth 1 --rollingq"
 $M -np 2 bin/rq-train-mpi $R -o "$T/a.ck" $D 2>/dev/null >/dev/null
 $M -np 2 bin/rq-train-mpi $R -o "$T/b.ck" $D 2>/dev/null >/dev/null &
 pid=$!

@@ -9,7 +9,7 @@ command -v gnuplot >/dev/null || skip_all 'gnuplot not installed'
 plan 9
 
 DATA_ROOT=$T/data RESULTS=$T/res DATASET=tiny SEEDS='0 1' T1_METHODS='mt mt-rq'
-TRAIN_FLAGS="-e 3 -b 16 -d 16 -h 2 -n 1" LEVELS='0 0.5 1'
+TRAIN_FLAGS="-e 3 -b 16 -d 16 --heads 2 --depth 1" LEVELS='0 0.5 1'
 export DATA_ROOT RESULTS DATASET SEEDS T1_METHODS TRAIN_FLAGS LEVELS
 mkdir -p "$T/data/tiny"
 rq-synth -n 64 -s 1 -S train -o "$T/data/tiny/train.rqt" 2>/dev/null || exit 1

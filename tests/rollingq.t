@@ -66,11 +66,11 @@ tap_result $? "rq-air: one line per group"
 want=$(awk 'BEGIN { printf "%.12f", (1/sqrt(2))/2 - 0.5 }')
 approx "$(sed -n 2p "$T/air2.out" | kv air)" "$want" 1e-7
 tap_result $? "rq-air: chunked second group by hand"
-rq-air -p "$T/air.rqt" > "$T/p.tsv"
+rq-air --per-sample "$T/air.rqt" > "$T/p.tsv"
 [ "$(wc -l < "$T/p.tsv")" -eq 3 ] &&
     approx "$(awk 'NR > 1 { s += $5 } END { printf "%.12f", s / 2 }' \
     "$T/p.tsv")" "$a1" 1e-7
-tap_result $? "rq-air -p: per-sample rows average to AIR"
+tap_result $? "rq-air --per-sample: per-sample rows average to AIR"
 rq-air -o "$T/airo.rqt" "$T/air.rqt" > /dev/null &&
     dump < "$T/airo.rqt" > "$T/airo.txt" &&
     approx "$(awk '$1 == "air" { print $2 }' "$T/airo.txt")" "$a1" 1e-8 &&
@@ -107,7 +107,7 @@ ekv f32 5 - -0.6 0.8 1.1 0.1 -0.2
 EOF
 mk < "$T/est.txt" > "$T/est.rqt"
 dump < "$T/est.rqt" > "$T/est.dump"
-rq-rotate -r 1 -A 0.5 -o "$T/rot.rqt" "$T/est.rqt"
+rq-rotate --rho 1 --air 0.5 -o "$T/rot.rqt" "$T/est.rqt"
 tap_result $? "rq-rotate writes a rotation"
 dump < "$T/rot.rqt" > "$T/rot.txt"
 awk '{ print $1 }' "$T/rot.txt" | tr '\n' ' ' | grep -q "^rq.qb rq.alpha rq.R"
@@ -135,8 +135,8 @@ awk '$1 == "rq.qb" { for (i = 2; i <= NF; i++) print $i }' "$T/rot.txt" |
 tap_result $? "rq-rotate: q_b matches the anchor formula"
 # round trip: apply R to eq gives q_b
 grep '^eq ' "$T/est.txt" | mk > "$T/eq.rqt"
-rq-rotate -a "$T/rot.rqt" "$T/eq.rqt" | dump > "$T/req.txt"
-tap_result $? "rq-rotate -a runs"
+rq-rotate --apply "$T/rot.rqt" "$T/eq.rqt" | dump > "$T/req.txt"
+tap_result $? "rq-rotate --apply runs"
 cmpvec() {	# cmpvec FILE1 NAME1 FILE2 NAME2 TOL: same vectors
 	awk -v n1="$2" -v n2="$4" -v tol="$5" '
 	FNR == 1 { f++ }
@@ -152,13 +152,13 @@ cmpvec() {	# cmpvec FILE1 NAME1 FILE2 NAME2 TOL: same vectors
 }
 cmpvec "$T/req.txt" eq "$T/rot.txt" rq.qb 1e-5
 tap_result $? "round trip: R eq = q_b (plane form)"
-rq-rotate -S -r 1 -A 0.5 "$T/est.rqt" > "$T/rots.rqt" &&
-    rq-rotate -a "$T/rots.rqt" "$T/eq.rqt" | dump > "$T/reqs.txt"
+rq-rotate --svd --rho 1 --air 0.5 "$T/est.rqt" > "$T/rots.rqt" &&
+    rq-rotate --apply "$T/rots.rqt" "$T/eq.rqt" | dump > "$T/reqs.txt"
 cmpvec "$T/reqs.txt" eq "$T/rot.txt" rq.qb 1e-5
 tap_result $? "round trip: R eq = q_b (SVD form)"
 # f64 vectors, several rows: row i becomes R v_i; rows of eq and qb
 printf 'v f64 2,5 - 0.3 -1.2 0.5 2.0 0.7 0.6 -2.4 1.0 4.0 1.4\n' | mk |
-    rq-rotate -a "$T/rot.rqt" | dump |
+    rq-rotate --apply "$T/rot.rqt" | dump |
     awk '{ for (i = 7; i <= 11; i++) printf "%.15g\n", $i / 2 }' \
     > "$T/r2.txt"
 awk '$1 == "rq.qb" { for (i = 2; i <= NF; i++) print $i }' "$T/rot.txt" |
@@ -189,7 +189,7 @@ c1=$(cosk "$T/rot.txt")
 awk -v a="$c0" -v b="$c1" 'BEGIN { exit !(a > -1e-9 && a < 1e-9 && b < 0) }'
 tap_result $? "rq-rotate: bisector is equiangular ($c0), AIR>0 leans visual ($c1)"
 # the rq-air stream as input: means and AIR come from it
-rq-rotate -r 1 "$T/air.rqt" | dump > "$T/fr.txt"
+rq-rotate --rho 1 "$T/air.rqt" | dump > "$T/fr.txt"
 approx "$(awk '$1 == "rq.alpha" { print $2 }' "$T/fr.txt")" \
     "$(awk -v a="$a1" 'BEGIN { printf "%.15f", 1 / (1 + exp(2 * a)) }')" 1e-6
 tap_result $? "rq-rotate: AIR of an rq-air stream gives alpha"
@@ -213,9 +213,9 @@ EOF
 v() { grep "^$1 " "$T/abc.txt" | sed "s/^$1 f64 4 -/$2 f64 4 -/"; }
 { v a eq; v b eka; v b ekv; } | mk | rq-rotate > "$T/r1.rqt"
 { v b eq; v c eka; v c ekv; } | mk | rq-rotate > "$T/r2.rqt"
-cat "$T/r1.rqt" "$T/r2.rqt" | rq-rotate -c > "$T/r12.rqt"
-tap_result $? "rq-rotate -c composes"
-v a a | mk | rq-rotate -a "$T/r12.rqt" | dump |
+cat "$T/r1.rqt" "$T/r2.rqt" | rq-rotate --compose > "$T/r12.rqt"
+tap_result $? "rq-rotate --compose composes"
+v a a | mk | rq-rotate --apply "$T/r12.rqt" | dump |
     awk '{ n = 0; for (i = 2; i <= NF; i++) n += $i ^ 2
     printf "x"; for (i = 2; i <= NF; i++) printf " %.15g", $i / sqrt(n)
     printf "\n" }' > "$T/x.txt"
@@ -223,16 +223,16 @@ awk '$1 == "c" { n = 0; for (i = 5; i <= NF; i++) n += $i ^ 2
     printf "c"; for (i = 5; i <= NF; i++) printf " %.15g", $i / sqrt(n)
     printf "\n" }' "$T/abc.txt" > "$T/c.txt"
 cmpvec "$T/x.txt" x "$T/c.txt" c 1e-12
-tap_result $? "rq-rotate -c: R2 R1 maps a to c (first record acts first)"
-cat "$T/r2.rqt" "$T/r1.rqt" | rq-rotate -c > "$T/r21.rqt"
-v a a | mk | rq-rotate -a "$T/r21.rqt" | dump |
+tap_result $? "rq-rotate --compose: R2 R1 maps a to c (first record acts first)"
+cat "$T/r2.rqt" "$T/r1.rqt" | rq-rotate --compose > "$T/r21.rqt"
+v a a | mk | rq-rotate --apply "$T/r21.rqt" | dump |
     awk '{ n = 0; for (i = 2; i <= NF; i++) n += $i ^ 2
     printf "x"; for (i = 2; i <= NF; i++) printf " %.15g", $i / sqrt(n)
     printf "\n" }' > "$T/x21.txt"
 ! cmpvec "$T/x21.txt" x "$T/c.txt" c 1e-3
-tap_result $? "rq-rotate -c: the other order does not"
+tap_result $? "rq-rotate --compose: the other order does not"
 rq-info "$T/r12.rqt" | grep -q "rotations=2"
-tap_result $? "rq-rotate -c: rotation count 2 in the metadata"
+tap_result $? "rq-rotate --compose: rotation count 2 in the metadata"
 
 # --- rq-rotate bad input -------------------------------------------------
 sed 's/^ekv f32/ekv i32/' "$T/est.txt" | mk > "$T/b5.rqt"
@@ -247,11 +247,11 @@ sed 's/^eka f64 5 - .*/eka f64 2,5 - 1 2 3 4 5 6 7 8 9 10/' "$T/est.txt" |
     mk > "$T/b7.rqt"
 bad "rq-rotate wrong shape" rq-rotate "$T/b7.rqt"
 printf 'w f32 3 - 1 2 3\n' | mk > "$T/b8.rqt"
-bad "rq-rotate -a wrong last dim" rq-rotate -a "$T/rot.rqt" "$T/b8.rqt"
+bad "rq-rotate --apply wrong last dim" rq-rotate --apply "$T/rot.rqt" "$T/b8.rqt"
 grep -q "b8.rqt: record 0: w: last dimension must be 5" "$T/bad.err"
-tap_result $? "rq-rotate -a wrong last dim: message names file and record"
-bad "rq-rotate rho without AIR" rq-rotate -r 2 "$T/est.rqt"
-rq-rotate -r x "$T/est.rqt" > /dev/null 2>&1
+tap_result $? "rq-rotate --apply wrong last dim: message names file and record"
+bad "rq-rotate rho without AIR" rq-rotate --rho 2 "$T/est.rqt"
+rq-rotate --rho x "$T/est.rqt" > /dev/null 2>&1
 [ $? -eq 2 ]
-tap_result $? "rq-rotate: bad -r exits 2"
+tap_result $? "rq-rotate: bad --rho exits 2"
 

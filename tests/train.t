@@ -12,27 +12,30 @@ rq-synth -n 256 -s 4 --split train >"$T/tr.rqt" || exit 1
 rq-synth -n 64 -s 4 --split val >"$T/va.rqt" || exit 1
 
 # 1: DESIGN.md section 5, the authors' count for Vanilla MT at CREMA-D size
-out=$(rq-train --params-only -m mt -d 768 -n 4 -h 12 -a 16x16 -v 16x16 \
-    -c 3 --audio 257x188 --visual 9x224x224 --classes 6)
+out=$(rq-train --params-only -m mt -d 768 --depth 4 --heads 12 \
+    --audio-patch 16x16 --visual-patch 16x16 --channels 3 --audio 257x188 \
+    --visual 9x224x224 --classes 6)
 like "paper-size Vanilla MT has 60,456,198 parameters" "$out" \
     "params paper=60456198 "
 like "non-trainable R is 768^2" "$out" "params nontrainable R=589824"
 
 # 2: overfit 64 samples (eval-mode accuracy on the same samples)
-rq-train -e 30 -b 16 -l 0.05 -w 1 -D 0 -d 32 -h 2 -n 1 \
+rq-train -e 30 -b 16 -l 0.05 -w 1 -D 0 -d 32 --heads 2 --depth 1 \
     "$T/t64.rqt" "$T/t64.rqt" 2>"$T/of.log"
 last=$(grep '^epoch=30 ' "$T/of.log")
 like "tiny model overfits 64 samples" "$last" " val_acc=1.0000 "
 
 # 3: SIGKILL after the first checkpoint, resume, compare byte for byte
-TR="-e 6 -b 16 -l 0.05 -d 32 -h 2 -n 1 --rollingq"
+TR="-e 6 -b 16 -l 0.05 -d 32 --heads 2 --depth 1 --rollingq"
 rq-train $TR -o "$T/a.ck" -L "$T/a.log" "$T/tr.rqt" "$T/va.rqt"
-rq-train $TR -o "$T/b.ck" "$T/tr.rqt" "$T/va.rqt" 2>/dev/null &
+# in a subshell whose stderr is /dev/null: the shell's own "Killed"
+# report of its child goes there, not into the test's output
+st=$( (rq-train $TR -o "$T/b.ck" "$T/tr.rqt" "$T/va.rqt" 2>/dev/null &
 pid=$!
 while [ ! -f "$T/b.ck" ] && kill -0 $pid 2>/dev/null; do sleep 0.01; done
 kill -9 $pid 2>/dev/null
 wait $pid
-st=$?
+echo $?) 2>/dev/null)
 [ $st -eq 137 ] || diag "run ended (status $st) before the kill"
 rq-train -r "$T/b.ck" -o "$T/b.ck" "$T/tr.rqt" "$T/va.rqt" 2>/dev/null
 ok "resume after SIGKILL: same final checkpoint" cmp "$T/a.ck" "$T/b.ck"
@@ -51,7 +54,7 @@ rq-train -r "$T/c.ck" -o "$T/c.ck" "$T/tr.rqt" "$T/va.rqt" 2>/dev/null
 ok "resume after SIGINT: same final checkpoint" cmp "$T/a.ck" "$T/c.ck"
 
 # 5: a NaN loss stops with exit 1 and keeps the last good checkpoint
-rq-train -e 1 -b 16 -d 16 -h 2 -n 1 -o "$T/n.ck" "$T/t64.rqt" \
+rq-train -e 1 -b 16 -d 16 --heads 2 --depth 1 -o "$T/n.ck" "$T/t64.rqt" \
     "$T/t64.rqt" 2>/dev/null
 cp "$T/n.ck" "$T/n0.ck"
 fails_cleanly "NaN loss: exit 1, one line" "loss is" rq-train -r "$T/n.ck" \
@@ -63,7 +66,7 @@ rq-info "$T/a.ck" >"$T/a.info"
 like "checkpoint holds R_total and the rotation count" \
     "$(grep 'fusion.R' "$T/a.info")" "rotations=1"
 want=$(sed -n 's/^epoch=6 .* val_acc=\([0-9.]*\) .*/\1/p' "$T/a.log")
-got=$(rq-eval -s "$T/a.ck" "$T/va.rqt" | sed 's/^acc=\([0-9.]*\) .*/\1/')
+got=$(rq-eval --summary "$T/a.ck" "$T/va.rqt" | sed 's/^acc=\([0-9.]*\) .*/\1/')
 is "rq-eval on the rotated checkpoint = rq-train's val accuracy" \
     "$got" "$want"
 rq-eval -t "$T/a.ck" "$T/va.rqt" >"$T/p1.tsv" 2>/dev/null
@@ -89,18 +92,20 @@ rq-cat --exclude checkpoint "$T/n0.ck" >>"$T/ep.ck"
 fails_cleanly "resume: a setting out of range is named" \
     "ep.ck: record 0: train.epochs: need epochs >= 1" \
     rq-train -r "$T/ep.ck" "$T/t64.rqt" "$T/t64.rqt"
-ok "rq-eval needs only the model config" rq-eval -s "$T/ep.ck" "$T/t64.rqt"
+ok "rq-eval needs only the model config" rq-eval --summary "$T/ep.ck" "$T/t64.rqt"
 
 # 8: MT* (two fusion layers, progressive RollingQ; rq-train(1))
-out=$(rq-train --params-only -m mt -d 768 -n 4 -h 12 -a 16x16 -v 16x16 \
-    -c 3 --audio 257x188 --visual 9x224x224 --classes 6)
+out=$(rq-train --params-only -m mt -d 768 --depth 4 --heads 12 \
+    --audio-patch 16x16 --visual-patch 16x16 --channels 3 --audio 257x188 \
+    --visual 9x224x224 --classes 6)
 mt=$(printf '%s\n' "$out" | sed -n 's/^params trainable=\([0-9]*\) .*/\1/p')
-out=$(rq-train --params-only -m mtstar -d 768 -n 4 -h 12 -a 16x16 \
-    -v 16x16 -c 3 --audio 257x188 --visual 9x224x224 --classes 6)
+out=$(rq-train --params-only -m mtstar -d 768 --depth 4 --heads 12 \
+    --audio-patch 16x16 --visual-patch 16x16 --channels 3 --audio 257x188 \
+    --visual 9x224x224 --classes 6)
 like "mtstar: MT + one fusion layer (cls + 4 maps of 768^2 + 768)" "$out" \
     "params trainable=$((mt + 768 + 4 * (768 * 768 + 768))) "
 like "mtstar: two non-trainable R" "$out" "params nontrainable R=1179648 "
-MS="-m mtstar --rollingq --rmax 2 -e 5 -b 16 -l 0.05 -d 32 -h 2 -n 1"
+MS="-m mtstar --rollingq --rmax 2 -e 5 -b 16 -l 0.05 -d 32 --heads 2 --depth 1"
 rq-train $MS -o "$T/s.ck" -L "$T/s.log" "$T/tr.rqt" "$T/va.rqt"
 seq=$(sed -n 's/^epoch=.* rotated=\([0-9]\) .*/\1/p' "$T/s.log" | tr -d '\n')
 is "mtstar: rotations alternate layer 1, 2, 1, 2, then rmax stops them" \
@@ -111,7 +116,7 @@ rq-info "$T/s.ck" >"$T/s.info"
 like "mtstar: checkpoint holds R2 and its count" \
     "$(grep 'fusion.1.R' "$T/s.info")" "rotations=2"
 want=$(sed -n 's/^epoch=5 .* val_acc=\([0-9.]*\) .*/\1/p' "$T/s.log")
-got=$(rq-eval -s "$T/s.ck" "$T/va.rqt" | sed 's/^acc=\([0-9.]*\) .*/\1/')
+got=$(rq-eval --summary "$T/s.ck" "$T/va.rqt" | sed 's/^acc=\([0-9.]*\) .*/\1/')
 is "mtstar: rq-eval on the reloaded model = rq-train's val accuracy" \
     "$got" "$want"
 # SIGINT mid-run once both layers have rotated, resume: same weights, R1,
@@ -130,8 +135,8 @@ rq-train -r "$T/u.ck" -o "$T/u.ck" "$T/tr.rqt" "$T/va.rqt" 2>/dev/null
 ok "mtstar: resume after SIGINT: same final checkpoint" cmp "$T/s.ck" \
     "$T/u.ck"
 # the layer-2 dump, read by rq-air, gives the air2 that was logged
-rq-train -m mtstar -e 1 -b 16 -l 0.05 -d 32 -h 2 -n 1 --air-dump "$T/dd" \
-    -L "$T/d.log" "$T/t64.rqt" "$T/t64.rqt"
+rq-train -m mtstar -e 1 -b 16 -l 0.05 -d 32 --heads 2 --depth 1 \
+    --air-dump "$T/dd" -L "$T/d.log" "$T/t64.rqt" "$T/t64.rqt"
 want=$(sed -n 's/^epoch=1 .* air2=\([-0-9.]*\) .*/\1/p' "$T/d.log")
 got=$(rq-air "$T/dd.l2.1.rqt" | sed -n 's/.* air=\([-0-9.e]*\) .*/\1/p')
 is "mtstar: rq-air on the layer-2 dump = logged air2" \
@@ -151,7 +156,7 @@ close() {	# LOG1 LOG2: every epoch's loss within 1e-4 relative
 	END { exit !(rows > 0 && bad == 0) }'
 }
 for mf in "-m mt-rq" "-m concat --ogm-ge"; do
-	U="$mf -e 3 -b 32 -l 0.05 -D 0 -d 32 -h 2 -n 1"
+	U="$mf -e 3 -b 32 -l 0.05 -D 0 -d 32 --heads 2 --depth 1"
 	rq-train $U -L "$T/w.log" "$T/tr.rqt" "$T/va.rqt"
 	rq-train $U -u 8 -L "$T/m.log" "$T/tr.rqt" "$T/va.rqt"
 	grep '^epoch=' "$T/w.log" >"$T/w.ep"
@@ -163,14 +168,14 @@ like "-u: the log header names the micro-batch" "$(head -n 1 "$T/m.log")" \
     " batch=32 micro=8 "
 # (epochs 1-2 are inside the default 2.5-epoch warm-up, so stopping the
 # first run after 2 epochs changes no learning rate)
-U="-e 3 -b 32 -u 8 -l 0.05 -d 32 -h 2 -n 1"
+U="-e 3 -b 32 -u 8 -l 0.05 -d 32 --heads 2 --depth 1"
 rq-train $U -o "$T/mu.ck" "$T/tr.rqt" "$T/va.rqt" 2>/dev/null
 rq-train $U -e 2 -o "$T/mv.ck" "$T/tr.rqt" "$T/va.rqt" 2>/dev/null
 rq-train -r "$T/mv.ck" -e 3 -o "$T/mv.ck" "$T/tr.rqt" "$T/va.rqt" \
     2>/dev/null
 ok "-u: resumed run = uninterrupted run" cmp "$T/mu.ck" "$T/mv.ck"
 # a checkpoint from before -u (no train.micro) resumes with whole batches
-W="-e 3 -b 32 -l 0.05 -d 32 -h 2 -n 1"
+W="-e 3 -b 32 -l 0.05 -d 32 --heads 2 --depth 1"
 rq-train $W -o "$T/ow.ck" "$T/tr.rqt" "$T/va.rqt" 2>/dev/null
 rq-train $W -e 2 -o "$T/op.ck" "$T/tr.rqt" "$T/va.rqt" 2>/dev/null
 rq-cat --unset train.micro "$T/op.ck" >"$T/old.ck"
