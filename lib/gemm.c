@@ -155,9 +155,10 @@ pack_a(float *Ap, int ta, const float *A, int lda, int i0, int mc, int k0,
 				for (p = 0; p + 6 <= mc;
 				    p += 6, d += 6 * (size_t)kc) {
 					_mm_storeu_ps(d, _mm_loadu_ps(s + p));
-					_mm_storel_pi((__m64 *)(d + 4),
-					    _mm_castpd_ps(_mm_load_sd(
-					    (const double *)(s + p + 4))));
+					/* not a (double *) load: s + p + 4
+					 * need not be 8-byte aligned */
+					d[4] = s[p + 4];
+					d[5] = s[p + 5];
 				}
 			else	/* 12: 8 + 4 */
 				for (p = 0; p + 12 <= mc; p += 12,
