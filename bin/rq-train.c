@@ -967,7 +967,8 @@ main(int argc, char **argv)
 		    "patches=%dx%d,%dx%d params=%zu epochs=%d batch=%d "
 		    "micro=%d lr=%g opt=%s seed=%llu threads=%d rho=%g beta=%g "
 		    "rmax=%d air_est=%s rot=%s\n", rq_method_name(cfg->method),
-		    h->rq.on ? "+rollingq" : h->ogm ? "+ogm" : "", cfg->d,
+		    h->rq.on ? "+rollingq" : h->ogm ? "+ogm" : h->pmr ? "+pmr" : "",
+		    cfg->d,
 		    cfg->depth, cfg->heads, cfg->mlp, cfg->pf, cfg->pt, cfg->ph,
 		    cfg->pw, rq_model_nparams(r.m), h->epochs, r.B, r.U, h->lr,
 		    h->opt == RQ_OPT_SGD ? "sgd" : "adamw",
