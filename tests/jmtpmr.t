@@ -5,7 +5,7 @@
 # the checkpoint's prototypes are the epoch's), and reloads in rq-eval
 # (JMT with its layer-1 attention shares); PMR's options are checked.
 . tests/tap.sh
-plan 15
+plan 16
 
 rq-synth -n 256 -s 4 --split train >"$T/tr.rqt" || exit 1
 rq-synth -n 64 -s 4 --split val >"$T/va.rqt" || exit 1
@@ -72,6 +72,15 @@ is "pmr: --pmr-alpha 0 trains as Concat" \
 a=$(grep '^epoch=4' "$T/pmr.log" | sed 's/ seconds=.*//')
 c=$(grep '^epoch=4' "$T/c.log" | sed 's/ seconds=.*//')
 ok "pmr: alpha 0.6 trains otherwise" test -n "$a" -a "$a" != "$c"
+# PMR's coefficients come from the whole batch: micro-batches (a
+# prepass, as over MPI ranks) give the loss curve of whole batches
+rq-train $M -u 5 -L "$T/pu.log" "$T/tr.rqt" "$T/va.rqt" 2>/dev/null
+ok "pmr: micro-batches give the same losses (1e-4)" awk '
+	FILENAME == ARGV[1] && /^epoch=/ { split($3, x, "="); r[$1] = x[2]; next }
+	/^epoch=/ { split($3, x, "="); n++
+		d = x[2] - r[$1]; if (d < 0) d = -d
+		if (d > 1e-4 * r[$1]) bad = 1 }
+	END { exit bad || n != 4 }' "$T/pmr.log" "$T/pu.log"
 fails_usage() {
 	"$@" >/dev/null 2>&1
 	[ $? -eq 2 ]
