@@ -5,7 +5,7 @@
 # the checkpoint's prototypes are the epoch's), and reloads in rq-eval
 # (JMT with its layer-1 attention shares); PMR's options are checked.
 . tests/tap.sh
-plan 16
+plan 18
 
 rq-synth -n 256 -s 4 --split train >"$T/tr.rqt" || exit 1
 rq-synth -n 64 -s 4 --split val >"$T/va.rqt" || exit 1
@@ -18,6 +18,15 @@ like "Vanilla MT: 59,870,226 params, 1489.13 G" "$out" \
 like "MT + RollingQ: 60,460,050 params" "$out" "count=thop+R params=60460050 "
 out=$(rq-train --params-only --count -m jmt $P --visual 3x224x224)
 like "JMT: 62,232,594 params" "$out" "count=thop params=62232594 "
+
+# make table4's script: the paper's figures beside rq's, MBT/MMML marked
+RESULTS=$T/res sh experiments/table4.sh >"$T/t4.txt" 2>&1
+like "table4: Vanilla MT row reproduces 59.87 M and 1489.13 G" \
+    "$(grep '^Vanilla MT ' "$T/t4.txt" | tr -s ' ')" \
+    "Vanilla MT 59.87 59.87 1489.13 1489.13 "
+like "table4: MT + RollingQ row reproduces 60.46 M and 1489.20 G" \
+    "$(grep '^MT + RollingQ ' "$T/t4.txt" | tr -s ' ')" \
+    "MT + RollingQ 60.46 60.46 1489.20 1489.20 "
 
 # kill -9 once the first checkpoint exists; resume; compare to a whole run
 killed_resume() {	# name flags...
