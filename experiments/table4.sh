@@ -27,8 +27,15 @@ row() { # label method convention paper-params paper-gflops
 	t=$(count "$2" "$3" $one)
 	a=$(count "$2" "all${3#thop}" $three)
 	if [ -z "$t" ]; then
+		# shellcheck disable=SC2086
+		if rq-train --params-only -m "$2" $size --visual $one \
+		    >/dev/null 2>&1; then
+			why="not counted (-m $2: its tensors lack counting rows)"
+		else
+			why="not built (-m $2: not in this build)"
+		fi
 		printf '%-15s %9s %9s %9s %9s   %s\n' "$1" "-" "$4" "-" "$5" \
-		    "not built (-m $2: not in this build)"
+		    "$why"
 		return
 	fi
 	set -- "$1" "$2" "$3" "$4" "$5" $t $a

@@ -407,7 +407,15 @@ rq_model_plan(rq_model **mp, const rq_model_cfg *cfg)
 		lin(m, "probe.a", &m->paw, &m->pab, K, d, 1);
 		lin(m, "probe.v", &m->pvw, &m->pvb, K, d, 1);
 	}
-	setrows(m, 0, 1, 1);	/* heads and probes: one row per sample */
+	/* heads and probes: one row per sample; any other tensor must have
+	 * been annotated by its planner (count.c refuses it otherwise) */
+	for (int i = 0; i < m->ntab; i++) {
+		rq_param *p = &m->tab[i];
+		if (p->rows < 0 && (strncmp(p->name, "head", 4) == 0 ||
+		    strncmp(p->name, "fusion.fc.", 10) == 0 ||
+		    strncmp(p->name, "probe.", 6) == 0))
+			p->rows = p->rows_ref = 1;
+	}
 	if (m->tab == NULL) {
 		rq_model_free(m);
 		return RQ_ENOMEM;
