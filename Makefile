@@ -265,7 +265,9 @@ data: bin/rq-avmnist
 	bin/rq-avmnist $(AVMNIST_FLAGS) --dir data/avmnist data/fsdd data/mnist
 
 # --- bench (issue 8): rq against PyTorch, `make bench`; see bench/run-bench.sh
-BENCH_TOOLS = bench/model-step bench/sgemm-peak bench/step-ab
+BENCH_TOOLS = bench/model-step bench/sgemm-peak bench/step-ab bench/jmtpmr-step
+bench/jmtpmr-step: bench/jmtpmr-step.c lib/librq.a lib/rq.h
+	$(CC) $(ALL_CFLAGS) -o $@ $< lib/librq.a $(LDLIBS)
 bench/model-step: bench/model-step.c lib/librq.a lib/rq.h
 	$(CC) $(ALL_CFLAGS) -o $@ $< lib/librq.a $(LDLIBS)
 bench/step-ab: bench/step-ab.c lib/librq.a lib/rq.h
@@ -312,7 +314,7 @@ mpi-clean:
 # results/DATASET/METHOD/sSEED/result is each run's target.
 DATASET ?= $(if $(wildcard ../shared/data/fsdd ../shared/data/mnist),avmnist,synth)
 SEEDS ?= 0 1 2
-T1_METHODS ?= audio visual concat ogm mt mt-rq mt-rq3 mtstar-rq
+T1_METHODS ?= audio visual concat ogm pmr mt mt-rq mt-rq3 mtstar-rq jmt
 SYNTH_N ?= 2000
 RESULTS ?= results
 override RESULTS := $(abspath $(RESULTS))
@@ -362,4 +364,4 @@ tables: table1 table2 table3 table4
 demo:
 	$(MAKE) DATASET=synth SYNTH_N=1000 \
 	    TRAIN_FLAGS="-e 6 -w 1 -l 0.05 -b 64" RESULTS=results/demo \
-	    T1_METHODS="audio visual concat mt mt-rq" tables
+	    T1_METHODS="audio visual concat pmr mt mt-rq jmt" tables

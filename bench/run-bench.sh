@@ -282,11 +282,11 @@ EOF
 		*) rqo="" ;;
 		esac
 		# timed without -o (a checkpoint save fsyncs twice per epoch)
-		OPENBLAS_NUM_THREADS=1 bin/rq-train -m mt -d "$d" -n "$L" -h "$H" \
+		OPENBLAS_NUM_THREADS=1 bin/rq-train -m mt -d "$d" --depth "$L" --heads "$H" \
 		    -b 64 -e 1 -j 1 $rqo -L "$tmp/$n.log" \
 		    "$data" "$tmp/val.rqt" > /dev/null
 		# a checkpoint of the same model for rq-eval
-		OPENBLAS_NUM_THREADS=1 bin/rq-train -m mt -d "$d" -n "$L" -h "$H" \
+		OPENBLAS_NUM_THREADS=1 bin/rq-train -m mt -d "$d" --depth "$L" --heads "$H" \
 		    -b 64 -e 1 -j 1 $rqo -o "$tmp/$n.ckpt" -L /dev/null \
 		    "$tmp/val.rqt" "$tmp/val.rqt" > /dev/null
 		ns=$(awk -v f="$data" 'BEGIN { print (f ~ /trainL/) ? 320 : 2400 }')

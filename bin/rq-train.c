@@ -32,10 +32,12 @@ usage(int status)
 	    "                [-j threads] [-o ckpt] [-r ckpt] [-L log] [--rollingq]\n"
 	    "                [--rho r] [--beta b] [--rmax n] [--air-est full|last]\n"
 	    "                [--rot plane|svd] [--air-dump prefix] [--ogm-alpha a]\n"
-	    "                [--ogm-ge] train val [test]\n"
+	    "                [--ogm-ge] [--pmr-alpha a] [--pmr-momentum mu]\n"
+	    "                [--pmr-start e] [--pmr-end e] train val [test]\n"
 	    "       rq-train --params-only [-m method] [-d width] [--depth n] [--heads n]\n"
 	    "                [--mlp-ratio r] [--audio-patch FxT] [--visual-patch HxW]\n"
-	    "                [--channels c] --audio FxT --visual CxHxW --classes K\n");
+	    "                [--channels c] --audio FxT --visual CxHxW --classes K\n"
+	    "                [--count]\n");
 	if (status != 0)
 		exit(status);
 	fprintf(f, "  -m method           the model (mt), one of:\n"
@@ -80,11 +82,17 @@ usage(int status)
 	    "  --ogm-alpha a       OGM-GE: alpha (0.5)\n"
 	    "  --ogm-ge            OGM-GE: add the generalisation "
 	    "noise\n"
+	    "  --pmr-alpha a       PMR: prototype loss weight (0.6)\n"
+	    "  --pmr-momentum mu   PMR: prototype momentum (0.5)\n"
+	    "  --pmr-start e       PMR: first epoch of the prototype loss (1)\n"
+	    "  --pmr-end e         PMR: last epoch of the prototype loss (80)\n"
 	    "  --params-only       print the parameter and FLOP counts "
 	    "of a model\n"
 	    "  --audio FxT         --params-only: the audio shape\n"
 	    "  --visual CxHxW      --params-only: the image shape\n"
 	    "  --classes K         --params-only: the number of classes\n"
+	    "  --count             --params-only: Table 4's counts (thop "
+	    "and complete)\n"
 	    "  -h, --help          print this help\n"
 	    "  --version           print the version\n");
 	exit(status);
@@ -505,13 +513,34 @@ params_only(rq_model *m, const rq_model_cfg *c)
 		printf("flops forward=%.0f per sample\n", f);
 }
 
+/*
+ * --params-only --count: count.c's counts, thop's convention (the
+ * paper's Table 4) and every tensor and product; each also with R
+ */
+static void
+print_counts(const rq_model *m)
+{
+	static const char *name[2] = {"thop", "all"};
+
+	for (int conv = 0; conv < 2; conv++)
+		for (int rq = 0; rq < 2; rq++) {
+			rq_count c;
+			if (rq_count_model(m, conv == 0 ? RQ_COUNT_THOP :
+			    RQ_COUNT_ALL, rq, &c) != RQ_OK)
+				errx(1, "%s: not annotated for counting", c.bad);
+			printf("count=%s%s params=%.0f macs=%.0f attn_macs=%.0f\n",
+			    name[conv], rq ? "+R" : "", c.params, c.macs,
+			    c.attn_macs);
+		}
+}
+
 /* the command line */
 typedef struct opts {
 	rq_train_cfg tc;
 	rq_model_cfg cfg;
 	const rq_method *meth;
 	const char *out, *resume, *logpath, *airdump;
-	int threads, paonly, set_e, set_l, seen_ogm;
+	int threads, paonly, set_e, set_l, seen_ogm, count, seen_pmr;
 	int pa[2], pv[2], vchan, sh_a[2], sh_v[3], ncls;
 } opts;
 
@@ -527,6 +556,7 @@ typedef struct run {
 	rq_train_state st;
 	work w;
 	rq_rng drng;
+	rq_pmr pmr;
 	const char *train_path;
 	char best_path[4096];
 } run;
@@ -556,6 +586,11 @@ parse(int *argcp, char ***argvp, opts *o)
 		{"audio-patch", required_argument, NULL, 19},
 		{"visual-patch", required_argument, NULL, 20},
 		{"channels", required_argument, NULL, 21},
+		{"count", no_argument, NULL, 22},
+		{"pmr-alpha", required_argument, NULL, 23},
+		{"pmr-momentum", required_argument, NULL, 24},
+		{"pmr-start", required_argument, NULL, 25},
+		{"pmr-end", required_argument, NULL, 26},
 		{NULL, 0, NULL, 0}
 	};
 	rq_train_cfg *h = &o->tc;
@@ -590,6 +625,7 @@ parse(int *argcp, char ***argvp, opts *o)
 				bad_method(optarg);
 			h->rq.on |= o->meth->rollingq;
 			h->ogm |= o->meth->ogm;
+			h->pmr |= o->meth->pmr;
 			break;
 		case 'd': o->cfg.d = (int)num(optarg, 1, 65536, "-d"); break;
 		case 'n': old(c, "--depth"); /* FALLTHROUGH */
@@ -651,6 +687,23 @@ parse(int *argcp, char ***argvp, opts *o)
 		case 12: dims_arg(optarg, o->sh_v, 3, "--visual"); break;
 		case 13: o->ncls = (int)num(optarg, 2, 1000000, "--classes");
 			break;
+		case 22: o->count = 1; break;
+		case 23: h->pmr_alpha = dbl(optarg, "--pmr-alpha");
+			o->seen_pmr = 1;
+			break;
+		case 24: h->pmr_mom = dbl(optarg, "--pmr-momentum");
+			if (!(h->pmr_mom >= 0 && h->pmr_mom <= 1))
+				errx(2, "--pmr-momentum: need 0 <= mu <= 1: %s",
+				    optarg);
+			o->seen_pmr = 1;
+			break;
+		case 25: h->pmr_start = (int)num(optarg, 1, 1000000,
+			    "--pmr-start");
+			o->seen_pmr = 1;
+			break;
+		case 26: h->pmr_end = (int)num(optarg, 0, 1000000, "--pmr-end");
+			o->seen_pmr = 1;
+			break;
 		default:
 			usage(2);
 		}
@@ -662,6 +715,8 @@ parse(int *argcp, char ***argvp, opts *o)
 		errx(2, "--ogm-*: OGM-GE needs method concat or sum");
 	if (o->seen_ogm)
 		h->ogm = 1;
+	if (o->seen_pmr && !h->pmr)
+		errx(2, "--pmr-*: need method pmr");
 	if (h->rq.on && o->meth->queries == 0)
 		errx(2, "--rollingq: needs method mt or mtstar");
 	if (!(h->lr > 0) || !(h->warmup >= 0) || !(h->wd >= 0))
@@ -801,6 +856,11 @@ setup(run *r, int nsets, char **argv)
 	    RQ_OK)
 		errx(1, "out of memory");
 
+	if (h->pmr) {
+		if (rq_pmr_init(&r->pmr, cfg->classes, cfg->d) != RQ_OK)
+			errx(1, "out of memory");
+		r->st.pmr = &r->pmr;
+	}
 	if (ck != NULL) {
 		if (rq_ckpt_read(ck, r->m, &r->st, errbuf, sizeof errbuf) !=
 		    RQ_OK)
@@ -847,6 +907,87 @@ ogm_modulate(run *r, const double ogs[2])
 		    &r->st.rng);
 }
 
+/* PMR acts in epochs pmr_start..pmr_end (1-based) */
+static int
+pmr_on(const run *r, long e)
+{
+	const rq_train_cfg *h = &r->o.tc;
+
+	return h->pmr && e + 1 >= h->pmr_start && e + 1 <= h->pmr_end;
+}
+
+/*
+ * PMR, at the start of epoch e + 1: the prototypes from the class means
+ * of the CLS features (eval mode) over the first tenth of the epoch's
+ * batches (at least one), each rank its part, the sums reduced.
+ */
+static void
+pmr_estimate(run *r)
+{
+	rq_model *m = r->m;
+	long nbp = RQ_MAX(1, r->nb / 10);
+	size_t n = RQ_MIN((size_t)nbp * r->B, r->ds[0].n), lo, cnt;
+	work *w = &r->w;
+
+	rq_pmr_clear(&r->pmr);
+	rq_dist_part(n, drank, dsize, &lo, &cnt);
+	for (size_t i = lo; i < lo + cnt; i += (size_t)r->U) {
+		int nc = (int)RQ_MIN((size_t)r->U, lo + cnt - i);
+		rq_dataset_batch(&r->ds[0], r->st.perm + i, nc, w->a, w->v, w->y);
+		rq_model_forward(m, w->a, w->v, NULL, nc, 0, NULL);
+		rq_pmr_add(&r->pmr, rq_model_feature(m, 0), rq_model_feature(m, 1),
+		    w->y, nc);
+	}
+	if (rq_pmr_update(&r->pmr, r->o.tc.pmr_mom) != RQ_OK)
+		errx(1, "%s", rq_dist_error());
+}
+
+/*
+ * PMR's coefficients need the whole global batch's prototype scores
+ * before any backward: when the batch runs in parts (micro-batches or
+ * ranks), a forward-only pass over the parts first (the Concat encoders
+ * draw no dropout, so the features are those of the training forward).
+ */
+static void
+pmr_prepass(run *r, int nl, double beta[2])
+{
+	double pt[2] = {0, 0};
+	work *w = &r->w;
+
+	for (int o = 0; o < nl; o += r->U) {
+		int nc = RQ_MIN(r->U, nl - o);
+		rq_model_forward(r->m, w->a + (size_t)o * r->fa,
+		    w->v + (size_t)o * r->fv, NULL, nc, 0, NULL);
+		for (int md = 0; md < 2; md++)
+			rq_pmr_pce(&r->pmr, md, rq_model_feature(r->m, md),
+			    w->y + o, nc, NULL, 0, &pt[md]);
+	}
+	dsum(pt, 2);
+	rq_pmr_beta(pt[0], pt[1], r->o.tc.pmr_alpha, beta);
+}
+
+/* PMR after a forward of nc samples of an n-sample batch: the weighted
+ * PCE gradients into the features (beta from the prepass, or from this
+ * forward when it is the whole batch); returns the weighted PCE sum */
+static double
+pmr_loss(run *r, int nc, const int32_t *yc, int n, int whole, double beta[2])
+{
+	double l = 0, pt[2] = {0, 0};
+
+	if (whole) {
+		for (int md = 0; md < 2; md++)
+			rq_pmr_pce(&r->pmr, md, rq_model_feature(r->m, md), yc, nc,
+			    NULL, 0, &pt[md]);
+		rq_pmr_beta(pt[0], pt[1], r->o.tc.pmr_alpha, beta);
+	}
+	for (int md = 0; md < 2; md++)
+		if (beta[md] != 0)
+			l += beta[md] * rq_pmr_pce(&r->pmr, md,
+			    rq_model_feature(r->m, md), yc, nc,
+			    rq_model_feature_grad(r->m, md), beta[md] / n, NULL);
+	return l;
+}
+
 /*
  * Batch bi of epoch e + 1, one optimizer step.  Rank r takes the
  * contiguous part r of the global batch (every rank holds the same
@@ -868,14 +1009,19 @@ train_batch(run *r, long e, long bi, double *lrp)
 	int n = (int)RQ_MIN((size_t)r->B, r->ds[0].n - i0), nl, U = r->U;
 	int K = r->K, stopnow = 0;
 	double loss, red[8] = {0, 0, 0, 0, 0, 0, 0, 0}, ogs[2] = {0, 0};
+	double pbeta[2] = {0, 0};
+	int pmr = pmr_on(r, e), whole;
 	work *w = &r->w;
 
 	rq_dist_part((size_t)n, drank, dsize, &off, &ln);
 	nl = (int)ln;
+	whole = dsize == 1 && nl <= U;
 	rq_model_zero_grad(m);
 	if (nl > 0)
 		rq_dataset_batch(&r->ds[0], st->perm + i0 + off, nl, w->a, w->v,
 		    w->y);
+	if (pmr && !whole)
+		pmr_prepass(r, nl, pbeta);
 	if (nl > 0 && dsize > 1)
 		rq_rng_seed(&r->drng, h->seed ^ (0x9e3779b97f4a7c15ULL *
 		    ((uint64_t)st->step * (uint64_t)dsize + (uint64_t)drank +
@@ -897,6 +1043,8 @@ train_batch(run *r, long e, long bi, double *lrp)
 		}
 		if (h->ogm)	/* OGM-GE's scores, summed below */
 			ogm_scores(m, nc, yc, w, ogs);
+		if (pmr)
+			red[0] += pmr_loss(r, nc, yc, n, whole, pbeta);
 		/* a NaN loss stops below, before any update */
 		if (isfinite(loss))
 			rq_model_backward_part(m, yc, nc, n);
@@ -1049,7 +1197,9 @@ main(int argc, char **argv)
 		    r.o.sh_v[1], r.o.sh_v[2], r.o.ncls);
 		if (rq_model_plan(&r.m, &r.o.cfg) != RQ_OK)
 			errx(2, "impossible model configuration");
-		if (drank == 0)
+		if (drank == 0 && r.o.count)
+			print_counts(r.m);
+		else if (drank == 0)
 			params_only(r.m, &r.o.cfg);
 		rq_model_free(r.m);
 		rq_dist_finalize();
@@ -1084,7 +1234,8 @@ main(int argc, char **argv)
 		    "patches=%dx%d,%dx%d params=%zu epochs=%d batch=%d "
 		    "micro=%d lr=%g opt=%s seed=%llu threads=%d rho=%g beta=%g "
 		    "rmax=%d air_est=%s rot=%s\n", rq_method_name(cfg->method),
-		    h->rq.on ? "+rollingq" : h->ogm ? "+ogm" : "", cfg->d,
+		    h->rq.on ? "+rollingq" : h->ogm ? "+ogm" : h->pmr ? "+pmr" : "",
+		    cfg->d,
 		    cfg->depth, cfg->heads, cfg->mlp, cfg->pf, cfg->pt, cfg->ph,
 		    cfg->pw, rq_model_nparams(r.m), h->epochs, r.B, r.U, h->lr,
 		    h->opt == RQ_OPT_SGD ? "sgd" : "adamw",
@@ -1113,6 +1264,8 @@ main(int argc, char **argv)
 				st->perm[i] = (int64_t)i;
 			rq_rng_shuffle(&st->rng, st->perm, r.ds[0].n);
 			memset(st->acc, 0, sizeof st->acc);
+			if (pmr_on(&r, e))
+				pmr_estimate(&r);
 		}
 		bar.loss = NAN;
 		bar_phase("train", e + 1, (double)r.ds[0].n);
@@ -1147,5 +1300,6 @@ main(int argc, char **argv)
 		rq_dataset_free(&r.ds[i]);
 	free(r.w.a); free(r.w.v); free(r.w.la); free(r.w.y); free(r.w.idx);
 	free(st->perm);
+	rq_pmr_free(&r.pmr);
 	return 0;
 }

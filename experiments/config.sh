@@ -31,7 +31,7 @@ synth)
 esac
 
 # Table 1 rows: name, then rq-train flags
-T1_METHODS=${T1_METHODS:-audio visual concat ogm mt mt-rq mt-rq3 mtstar-rq}
+T1_METHODS=${T1_METHODS:-audio visual concat ogm pmr mt mt-rq mt-rq3 mtstar-rq jmt}
 method_flags() {
 	case $1 in
 	ogm) echo "-m concat --ogm-ge" ;;
@@ -52,6 +52,8 @@ method_label() {
 	mt-rq3) echo "MT + RollingQ (r_max 3)" ;;
 	mtstar) echo "MT*" ;;
 	mtstar-rq) echo "MT* + RollingQ" ;;
+	pmr) echo "Concat + PMR" ;;
+	jmt) echo "JMT (2 layers)" ;;
 	*) echo "$1" ;;
 	esac
 }

@@ -11,6 +11,7 @@
  *   fusion.R    f64 [d,d] R_total, meta rotations=
  *   fusion.1.R  f64 [d,d] MT* layer 2's R_total, meta rotations=
  *   train.perm  i64 [n]  the current epoch's order (only mid-epoch)
+ *   pmr.proto   f64 [2,K,d] PMR's prototypes (once estimated)
  * Doubles in metadata are written with %a so they read back exactly.
  */
 #include <errno.h>
@@ -76,6 +77,10 @@ rq_train_cfg_defaults(rq_train_cfg *h)
 	h->rq.rmax = 1;
 	h->rq.air_full = 1;
 	h->ogm_alpha = 0.5;
+	h->pmr_alpha = 0.6;
+	h->pmr_mom = 0.5;
+	h->pmr_start = 1;
+	h->pmr_end = 80;
 }
 
 /* the settings as train.* keys, in this order (doubles exact, %a) */
@@ -105,6 +110,13 @@ train_meta(rq_tensor *t, const rq_train_cfg *h)
 	rc |= rq_meta_set(t, "train.ogm_ge", "%d", h->ogm_ge);
 	rc |= rq_meta_set(t, "train.ogm_alpha", "%a", h->ogm_alpha);
 	rc |= rq_meta_set(t, "train.micro", "%d", h->micro);
+	if (h->pmr) {
+		rc |= rq_meta_set(t, "train.pmr", "%d", h->pmr);
+		rc |= rq_meta_set(t, "train.pmr_alpha", "%a", h->pmr_alpha);
+		rc |= rq_meta_set(t, "train.pmr_mom", "%a", h->pmr_mom);
+		rc |= rq_meta_set(t, "train.pmr_start", "%d", h->pmr_start);
+		rc |= rq_meta_set(t, "train.pmr_end", "%d", h->pmr_end);
+	}
 	return rc ? RQ_EINVAL : RQ_OK;
 }
 
@@ -149,6 +161,12 @@ rq_train_check(const rq_train_cfg *h, const rq_train_state *st, char *err,
 		return bad(err, errn, "train.ogm_ge", "need 0 or 1");
 	if (!isfinite(h->ogm_alpha))
 		return bad(err, errn, "train.ogm_alpha", "not finite");
+	if (h->pmr != 0 && h->pmr != 1)
+		return bad(err, errn, "train.pmr", "need 0 or 1");
+	if (!isfinite(h->pmr_alpha))
+		return bad(err, errn, "train.pmr_alpha", "not finite");
+	if (!(h->pmr_mom >= 0 && h->pmr_mom <= 1))
+		return bad(err, errn, "train.pmr_mom", "need 0 <= mom <= 1");
 	if (st == NULL)
 		return RQ_OK;
 	if (st->epoch < 0)
@@ -233,6 +251,13 @@ rq_ckpt_save(const char *path, rq_model *m, const rq_train_state *st,
 			goto fail;
 		rq_meta_set(&t, "rotations", "%ld", *rq_model_rotations(m, l));
 		if ((rc = rq_tensor_write(s, &t)) != RQ_OK)
+			goto fail;
+	}
+	if (st->pmr != NULL && st->pmr->have) {
+		uint64_t pd[3] = {2, (uint64_t)st->pmr->K, (uint64_t)st->pmr->d};
+		if ((rc = put(s, &t, "pmr.proto", RQ_F64, 3, pd,
+		    st->pmr->proto)) != RQ_OK ||
+		    (rc = rq_tensor_write(s, &t)) != RQ_OK)
 			goto fail;
 	}
 	if (st->batch > 0 && st->perm != NULL) {
@@ -437,6 +462,17 @@ train_read(const rq_tensor *t, rq_train_cfg *h, char *err, size_t errn)
 	    errn)) == RQ_EFORMAT ||
 	    (rc = train_int(t, "micro", &h->micro, err, errn)) == RQ_EFORMAT)
 		return RQ_EFORMAT;
+	/* PMR's keys: only in a PMR run's checkpoint */
+	if ((rc = train_int(t, "pmr", &h->pmr, err, errn)) == RQ_EFORMAT ||
+	    (rc = train_dbl(t, "pmr_alpha", &h->pmr_alpha, err, errn)) ==
+	    RQ_EFORMAT ||
+	    (rc = train_dbl(t, "pmr_mom", &h->pmr_mom, err, errn)) ==
+	    RQ_EFORMAT ||
+	    (rc = train_int(t, "pmr_start", &h->pmr_start, err, errn)) ==
+	    RQ_EFORMAT ||
+	    (rc = train_int(t, "pmr_end", &h->pmr_end, err, errn)) ==
+	    RQ_EFORMAT)
+		return RQ_EFORMAT;
 	if (rq_train_check(h, NULL, err, errn) != RQ_OK)
 		return RQ_EFORMAT;
 	return RQ_OK;
@@ -621,6 +657,18 @@ rq_ckpt_read(rq_ckpt *ck, rq_model *m, rq_train_state *st, char *err,
 				goto out;
 			}
 			memcpy(st->perm, t.data, t.nbytes);
+		} else if (strcmp(t.name, "pmr.proto") == 0 && st != NULL &&
+		    st->pmr != NULL) {
+			if (t.dtype != RQ_F64 || t.ndim != 3 || t.dims[0] != 2 ||
+			    t.dims[1] != (uint64_t)st->pmr->K ||
+			    t.dims[2] != (uint64_t)st->pmr->d) {
+				snprintf(err, errn, "%s: record %ld: bad pmr.proto",
+				    path, rec);
+				rc = RQ_EFORMAT;
+				goto out;
+			}
+			memcpy(st->pmr->proto, t.data, t.nbytes);
+			st->pmr->have = 1;
 		}
 	}
 	if (rc != RQ_EOF) {

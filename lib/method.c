@@ -2,7 +2,8 @@
  * method.c: the methods of rq-train -m, as data.  A row names what
  * rq_model_plan builds (model.c: the encoders, the fusion, the heads and
  * their losses) and what training may add on top of it: RollingQ at a
- * fusion query, OGM-GE on a fused head that splits per modality.
+ * fusion query, OGM-GE on a fused head that splits per modality, PMR's
+ * prototype loss on the CLS features (pmr.c).
  * Adding a method: its model (an RQ_METHOD_* and its layers in model.c
  * or its own file), one row here, tests, and rq-train(1).
  */
@@ -11,17 +12,19 @@
 #include "rq.h"
 
 static const rq_method methods[] = {
-	/* name        model              encoders       fusion  q  og rq ogm */
-	{ "audio",     RQ_METHOD_AUDIO,   RQ_ENC_AUDIO,  "none",   0, 0, 0, 0 },
-	{ "visual",    RQ_METHOD_VISUAL,  RQ_ENC_VISUAL, "none",   0, 0, 0, 0 },
-	{ "concat",    RQ_METHOD_CONCAT,  RQ_ENC_BOTH,   "concat", 0, 1, 0, 0 },
-	{ "sum",       RQ_METHOD_SUM,     RQ_ENC_BOTH,   "sum",    0, 1, 0, 0 },
-	{ "mt",        RQ_METHOD_MT,      RQ_ENC_BOTH,   "attention", 1, 0, 0, 0 },
-	{ "mtstar",    RQ_METHOD_MTSTAR,  RQ_ENC_BOTH,   "attention", 2, 0, 0, 0 },
-	{ "mt-rq",     RQ_METHOD_MT,      RQ_ENC_BOTH,   "attention", 1, 0, 1, 0 },
-	{ "mtstar-rq", RQ_METHOD_MTSTAR,  RQ_ENC_BOTH,   "attention", 2, 0, 1, 0 },
-	{ "ogm",       RQ_METHOD_CONCAT,  RQ_ENC_BOTH,   "concat", 0, 1, 0, 1 },
-	{ "concat-ogm", RQ_METHOD_CONCAT, RQ_ENC_BOTH,   "concat", 0, 1, 0, 1 },
+	/* name        model              encoders       fusion  q  og rq ogm pmr */
+	{ "audio",     RQ_METHOD_AUDIO,   RQ_ENC_AUDIO,  "none",   0, 0, 0, 0, 0 },
+	{ "visual",    RQ_METHOD_VISUAL,  RQ_ENC_VISUAL, "none",   0, 0, 0, 0, 0 },
+	{ "concat",    RQ_METHOD_CONCAT,  RQ_ENC_BOTH,   "concat", 0, 1, 0, 0, 0 },
+	{ "sum",       RQ_METHOD_SUM,     RQ_ENC_BOTH,   "sum",    0, 1, 0, 0, 0 },
+	{ "mt",        RQ_METHOD_MT,      RQ_ENC_BOTH,   "attention", 1, 0, 0, 0, 0 },
+	{ "mtstar",    RQ_METHOD_MTSTAR,  RQ_ENC_BOTH,   "attention", 2, 0, 0, 0, 0 },
+	{ "mt-rq",     RQ_METHOD_MT,      RQ_ENC_BOTH,   "attention", 1, 0, 1, 0, 0 },
+	{ "mtstar-rq", RQ_METHOD_MTSTAR,  RQ_ENC_BOTH,   "attention", 2, 0, 1, 0, 0 },
+	{ "ogm",       RQ_METHOD_CONCAT,  RQ_ENC_BOTH,   "concat", 0, 1, 0, 1, 0 },
+	{ "concat-ogm", RQ_METHOD_CONCAT, RQ_ENC_BOTH,   "concat", 0, 1, 0, 1, 0 },
+	{ "jmt",       RQ_METHOD_JMT,     RQ_ENC_BOTH,   "attention", 1, 0, 0, 0, 0 },
+	{ "pmr",       RQ_METHOD_CONCAT,  RQ_ENC_BOTH,   "concat", 0, 1, 0, 0, 1 },
 };
 
 int

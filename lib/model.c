@@ -29,6 +29,12 @@
  *            logits = FC(y2).  Layer 2's audio tokens are Y1's rows
  *            1..Na (seq2 rows 2..1+Na), its visual tokens the rest; neither
  *            holds Y1 row 0 (layer 1's cls_f output) nor cls_f2.
+ *   JMT fusion ("joint", two layers; rq-train(1) METHODS):
+ *     layer 1 = the MT fusion above (with its R): y1d [B,d]
+ *     layer 2, one query PER SAMPLE over seq2 = [y1d ; cls_a ; cls_v]
+ *            [B,3,d]: q2 = Wq2 y1d + bq2 [B,d]; k2, v2 = seq2 W^T + b
+ *            [B,3,d]; a2 = softmax(q2.k2 / sqrt d) [B,3]; o2 = sum drop(a2)
+ *            v2; y2 = drop(o2 Wo2^T + bo2); logits = FC(y2)   (jmt.c)
  *   probes on the detached CLS rows; Concat FC([cls_a ; cls_v]);
  *   Sum FC_a(cls_a) + FC_v(cls_v); unimodal FC(cls).
  * Memory: parameters, gradients, optimizer state and every activation of
@@ -82,6 +88,16 @@ typedef struct fusion {
 	float *dseq, *dk, *dv, *dob, *dy, *dyd, *dq, *dqpre, *dsc;
 } fusion;
 
+/* JMT's second layer (per-sample query over 3 tokens): q, o, y, yd,
+ * dq, dob, dy, dyd, dy1 [B,d]; seq, k, v, dseq, dk, dv [B,3,d]; a, ad [B,3] */
+typedef struct jmtl {
+	int on;
+	size_t qw, qb, kw, kb, vw, vb, ow, ob;
+	float *seq, *q, *k, *v, *a, *ad, *o, *y, *yd;
+	uint8_t *am, *ym;
+	float *dseq, *dq, *dk, *dv, *dob, *dy, *dyd, *dy1;
+} jmtl;
+
 struct rq_model {
 	rq_model_cfg cfg;
 	rq_param *tab;
@@ -90,6 +106,9 @@ struct rq_model {
 	encoder enc[2];
 	fusion fu[2];
 	int nfu;                    /* fusion layers: 1 MT, 2 MT*, else 0 */
+	jmtl jm;                    /* JMT's second layer */
+	float *xg;                  /* [2,B,d] extra CLS feature gradients */
+	int has_xg;
 	size_t hw, hb, haw, hab, hvw, hvb, paw, pab, pvw, pvb;
 	int has_head, has_sum, has_probe;
 	float *arena;
@@ -104,7 +123,8 @@ struct rq_model {
 };
 
 static const char *method_names[RQ_METHOD_COUNT] = {
-	"audio", "visual", "concat", "sum", "mt", "mtstar"
+	"audio", "visual", "concat", "sum", "mt", "mtstar",
+	"jmt"
 };
 
 const char *
@@ -168,6 +188,8 @@ addp(rq_model *m, const char *name, int ndim, uint64_t d0, uint64_t d1,
 	p->off = off;
 	p->init = init;
 	p->group = group;
+	p->kind = RQ_KIND_RAW;
+	p->rows = p->rows_ref = -1;
 	m->nparams += p->n;
 	return off;
 }
@@ -182,6 +204,27 @@ lin(rq_model *m, const char *pre, size_t *w, size_t *b, int out, int in,
 	*w = addp(m, nm, 2, (uint64_t)out, (uint64_t)in, RQ_INIT_XAVIER, group);
 	snprintf(nm, sizeof nm, "%s.b", pre);
 	*b = addp(m, nm, 1, (uint64_t)out, 0, RQ_INIT_ZERO, group);
+	if (m->ntab >= 2) {
+		m->tab[m->ntab - 2].kind = RQ_KIND_LINW;
+		m->tab[m->ntab - 1].kind = RQ_KIND_LINB;
+	}
+}
+
+/*
+ * Counting (count.c): the entries from t0 on that are not annotated yet
+ * are applied to r token rows per sample in rq and to rref rows in the
+ * reference (PyTorch) module; raw tensors (tokens, embeddings) to none.
+ */
+static void
+setrows(rq_model *m, int t0, double r, double rref)
+{
+	for (int i = t0; i < m->ntab; i++) {
+		rq_param *p = &m->tab[i];
+		if (p->rows >= 0)
+			continue;
+		p->rows = p->kind == RQ_KIND_RAW ? 0 : r;
+		p->rows_ref = p->kind == RQ_KIND_RAW ? 0 : rref;
+	}
 }
 
 static void
@@ -193,6 +236,10 @@ lnorm(rq_model *m, const char *pre, size_t *g, size_t *b)
 	*g = addp(m, nm, 1, (uint64_t)m->cfg.d, 0, RQ_INIT_ONE, 0);
 	snprintf(nm, sizeof nm, "%s.b", pre);
 	*b = addp(m, nm, 1, (uint64_t)m->cfg.d, 0, RQ_INIT_ZERO, 0);
+	if (m->ntab >= 2) {
+		m->tab[m->ntab - 2].kind = RQ_KIND_LNG;
+		m->tab[m->ntab - 1].kind = RQ_KIND_LNB;
+	}
 }
 
 static void
@@ -215,6 +262,7 @@ plan_encoder(rq_model *m, int e)
 	en->N = 1 + en->P;
 	snprintf(nm, sizeof nm, "%s.patch", pre);
 	lin(m, nm, &en->pw, &en->pb, d, en->pdim, 0);
+	setrows(m, m->ntab - 2, en->P, en->P);
 	snprintf(nm, sizeof nm, "%s.cls", pre);
 	en->cls = addp(m, nm, 1, (uint64_t)d, 0, RQ_INIT_CLS, 0);
 	snprintf(nm, sizeof nm, "%s.pos", pre);
@@ -236,6 +284,7 @@ plan_encoder(rq_model *m, int e)
 	}
 	snprintf(nm, sizeof nm, "%s.ln", pre);
 	lnorm(m, nm, &en->lng, &en->lnb);
+	setrows(m, 0, en->N, en->N);
 }
 
 /* layer l's parameters: "fusion.*" for layer 0, "fusion.<l>.*" after */
@@ -257,13 +306,34 @@ plan_fusion(rq_model *m, int l, int full, int S, int aoff)
 	f->cls = addp(m, nm, 1, (uint64_t)d, 0, RQ_INIT_FCLS, 0);
 	snprintf(nm, sizeof nm, "%s.q", pre);
 	lin(m, nm, &f->qw, &f->qb, d, d, 0);
+	/* query form: rq projects cls_f alone; the authors' module every row */
+	setrows(m, 0, full ? S : 1, S);
 	snprintf(nm, sizeof nm, "%s.k", pre);
 	lin(m, nm, &f->kw, &f->kb, d, d, 0);
 	snprintf(nm, sizeof nm, "%s.v", pre);
 	lin(m, nm, &f->vw, &f->vb, d, d, 0);
+	setrows(m, 0, S, S);
 	snprintf(nm, sizeof nm, "%s.o", pre);
 	lin(m, nm, &f->ow, &f->ob, d, d, 0);
+	setrows(m, 0, full ? S : 1, S);
 	m->nfu = l + 1;
+}
+
+/* JMT's second layer: four d x d maps, the "jmt." tensors, 3 rows */
+static void
+plan_jmt(rq_model *m)
+{
+	jmtl *j = &m->jm;
+	int d = m->cfg.d;
+
+	j->on = 1;
+	lin(m, "jmt.q", &j->qw, &j->qb, d, d, 0);
+	setrows(m, 0, 1, 3);
+	lin(m, "jmt.k", &j->kw, &j->kb, d, d, 0);
+	lin(m, "jmt.v", &j->vw, &j->vb, d, d, 0);
+	setrows(m, 0, 3, 3);
+	lin(m, "jmt.o", &j->ow, &j->ob, d, d, 0);
+	setrows(m, 0, 1, 3);
 }
 
 int
@@ -323,12 +393,28 @@ rq_model_plan(rq_model **mp, const rq_model_cfg *cfg)
 		lin(m, "fusion.fc", &m->hw, &m->hb, K, d, 0);
 		break;
 	}
+	case RQ_METHOD_JMT:
+		plan_fusion(m, 0, 0, 1 + m->enc[0].N + m->enc[1].N, 1);
+		plan_jmt(m);
+		m->has_head = 1;
+		lin(m, "fusion.fc", &m->hw, &m->hb, K, d, 0);
+		break;
 	}
 	if (meth == RQ_METHOD_CONCAT || meth == RQ_METHOD_SUM ||
-	    meth == RQ_METHOD_MT || meth == RQ_METHOD_MTSTAR) {
+	    meth == RQ_METHOD_MT || meth == RQ_METHOD_MTSTAR ||
+	    meth == RQ_METHOD_JMT) {
 		m->has_probe = 1;
 		lin(m, "probe.a", &m->paw, &m->pab, K, d, 1);
 		lin(m, "probe.v", &m->pvw, &m->pvb, K, d, 1);
+	}
+	/* heads and probes: one row per sample; any other tensor must have
+	 * been annotated by its planner (count.c refuses it otherwise) */
+	for (int i = 0; i < m->ntab; i++) {
+		rq_param *p = &m->tab[i];
+		if (p->rows < 0 && (strncmp(p->name, "head", 4) == 0 ||
+		    strncmp(p->name, "fusion.fc.", 10) == 0 ||
+		    strncmp(p->name, "probe.", 6) == 0))
+			p->rows = p->rows_ref = 1;
 	}
 	if (m->tab == NULL) {
 		rq_model_free(m);
@@ -378,6 +464,33 @@ layout_fusion(rq_model *m, fusion *f, size_t *cur)
 	f->dsc = f->full ? take(m, cur, S * S) : NULL;
 	/* R_total in double: 2 floats per element */
 	f->R = (double *)(void *)take(m, cur, 2 * d * d);
+}
+
+static void
+layout_jmt(rq_model *m, size_t *cur)
+{
+	jmtl *j = &m->jm;
+	size_t B = (size_t)m->cfg.batch, d = (size_t)m->cfg.d;
+
+	j->seq = take(m, cur, 3 * B * d);
+	j->k = take(m, cur, 3 * B * d);
+	j->v = take(m, cur, 3 * B * d);
+	j->dseq = take(m, cur, 3 * B * d);
+	j->dk = take(m, cur, 3 * B * d);
+	j->dv = take(m, cur, 3 * B * d);
+	j->q = take(m, cur, B * d);
+	j->o = take(m, cur, B * d);
+	j->y = take(m, cur, B * d);
+	j->yd = take(m, cur, B * d);
+	j->dq = take(m, cur, B * d);
+	j->dob = take(m, cur, B * d);
+	j->dy = take(m, cur, B * d);
+	j->dyd = take(m, cur, B * d);
+	j->dy1 = take(m, cur, B * d);
+	j->a = take(m, cur, 3 * B);
+	j->ad = take(m, cur, 3 * B);
+	j->am = (uint8_t *)take(m, cur, (3 * B + 3) / 4);
+	j->ym = (uint8_t *)take(m, cur, (B * d + 3) / 4);
 }
 
 static void
@@ -443,6 +556,9 @@ layout(rq_model *m)
 	m->dfeat = take(m, &cur, 2 * B * d);
 	for (int l = 0; l < m->nfu; l++)
 		layout_fusion(m, &m->fu[l], &cur);
+	if (m->jm.on)
+		layout_jmt(m, &cur);
+	m->xg = take(m, &cur, 2 * B * d);
 	m->arena_floats = cur;
 }
 
@@ -567,6 +683,13 @@ rq_model_flops(const rq_model *m)
 		f += 4 * S2 * d * d + 2 * d * d + 4 * S2 * d + 2 * d * d +
 		    2 * d * K;
 		f += 2 * 2 * d * d;   /* R1 q1, R2 q2 */
+	} else if (c->method == RQ_METHOD_JMT) {
+		double S = 1 + m->enc[0].N + m->enc[1].N;
+		f += 4 * S * d * d + 2 * d * d + 4 * S * d + 2 * d * d +
+		    2 * d * K;
+		f += 2 * d * d;   /* R q */
+		/* layer 2: q, o one row, k, v three, products over 3 tokens */
+		f += 2 * d * d + 12 * d * d + 2 * d * d + 12 * d;
 	} else if (c->method == RQ_METHOD_CONCAT)
 		f += 4 * d * K;
 	else
@@ -1038,6 +1161,140 @@ fusion_backward(rq_model *m, int B)
 	fusion_scatter(m, f0, B);
 }
 
+/* JMT: MT's layer (fu[0]), then layer 2 over [y1d ; cls_a ; cls_v] */
+static void
+jmt_forward(rq_model *m, int B, int train, rq_rng *rng)
+{
+	const rq_model_cfg *c = &m->cfg;
+	fusion *f0 = &m->fu[0];
+	jmtl *j = &m->jm;
+	int d = c->d;
+	size_t dd = (size_t)d * sizeof(float);
+	float p = train ? c->drop : 0;
+
+	fusion_fill(m, f0, B);
+	fusion_q_forward(m, f0, B, p, rng);
+	for (int b = 0; b < B; b++) {
+		float *s = j->seq + (size_t)b * 3 * d;
+		memcpy(s, f0->yd + (size_t)b * d, dd);
+		memcpy(s + d, m->enc[0].clsout + (size_t)b * d, dd);
+		memcpy(s + 2 * d, m->enc[1].clsout + (size_t)b * d, dd);
+	}
+	rq_linear_forward(j->q, f0->yd, PP(j->qw), PP(j->qb), B, d, d);
+	rq_linear_forward(j->k, j->seq, PP(j->kw), PP(j->kb), 3 * B, d, d);
+	rq_linear_forward(j->v, j->seq, PP(j->vw), PP(j->vb), 3 * B, d, d);
+	if (p > 0)
+		for (size_t i = 0; i < (size_t)3 * B; i++)
+			j->am[i] = rq_rng_uniform(rng) >= p;
+	rq_jmt_attn_forward(j->o, j->a, j->ad, j->q, j->k, j->v,
+	    p > 0 ? j->am : NULL, p, B, 3, d);
+	rq_linear_forward(j->y, j->o, PP(j->ow), PP(j->ob), B, d, d);
+	rq_dropout_forward(j->yd, j->ym, j->y, (size_t)B * d, p, rng);
+	rq_linear_forward(m->logits[0], j->yd, PP(m->hw), PP(m->hb), B, d,
+	    c->classes);
+}
+
+static void
+jmt_backward(rq_model *m, int B)
+{
+	const rq_model_cfg *c = &m->cfg;
+	fusion *f0 = &m->fu[0];
+	jmtl *j = &m->jm;
+	int d = c->d;
+	size_t n = (size_t)B * d, n3 = 3 * n;
+	float p = m->p_used;
+
+	memset(j->dyd, 0, n * sizeof(float));
+	rq_linear_backward(j->dyd, GG(m->hw), GG(m->hb), m->dlog, j->yd,
+	    PP(m->hw), B, d, c->classes);
+	memset(j->dy, 0, n * sizeof(float));
+	rq_dropout_backward(j->dy, j->dyd, j->ym, n, p);
+	memset(j->dob, 0, n * sizeof(float));
+	rq_linear_backward(j->dob, GG(j->ow), GG(j->ob), j->dy, j->o,
+	    PP(j->ow), B, d, d);
+	memset(j->dq, 0, n * sizeof(float));
+	memset(j->dk, 0, n3 * sizeof(float));
+	memset(j->dv, 0, n3 * sizeof(float));
+	rq_jmt_attn_backward(j->dq, j->dk, j->dv, j->dob, j->a, j->ad, j->q,
+	    j->k, j->v, B, 3, d);
+	memset(j->dseq, 0, n3 * sizeof(float));
+	rq_linear_backward(j->dseq, GG(j->kw), GG(j->kb), j->dk, j->seq,
+	    PP(j->kw), 3 * B, d, d);
+	rq_linear_backward(j->dseq, GG(j->vw), GG(j->vb), j->dv, j->seq,
+	    PP(j->vw), 3 * B, d, d);
+	memset(j->dy1, 0, n * sizeof(float));
+	rq_linear_backward(j->dy1, GG(j->qw), GG(j->qb), j->dq, f0->yd,
+	    PP(j->qw), B, d, d);
+	/* y1d feeds the query and token 0; cls_a, cls_v tokens 1, 2 */
+	for (int b = 0; b < B; b++) {
+		const float *s = j->dseq + (size_t)b * 3 * d;
+		float *g1 = f0->dyd + (size_t)b * d;
+		float *ga = m->enc[0].dtok + (size_t)b * m->enc[0].N * d;
+		float *gv = m->enc[1].dtok + (size_t)b * m->enc[1].N * d;
+		for (int i = 0; i < d; i++) {
+			g1[i] = j->dy1[(size_t)b * d + i] + s[i];
+			ga[i] += s[d + i];
+			gv[i] += s[2 * d + i];
+		}
+	}
+	fusion_q_backward(m, f0, B);
+	fusion_scatter(m, f0, B);
+}
+
+/* the extra CLS feature gradients into the encoders' token gradients */
+static void
+feature_grad_add(rq_model *m, int B)
+{
+	int d = m->cfg.d;
+
+	for (int e = 0; e < 2; e++) {
+		encoder *en = &m->enc[e];
+		float *x = m->xg + (size_t)e * m->cfg.batch * d;
+		if (!en->on)
+			continue;
+		for (int b = 0; b < B; b++)
+			for (int i = 0; i < d; i++)
+				en->dtok[(size_t)b * en->N * d + i] +=
+				    x[(size_t)b * d + i];
+	}
+	memset(m->xg, 0, (size_t)2 * m->cfg.batch * d * sizeof(float));
+	m->has_xg = 0;
+}
+
+const float *
+rq_model_feature(const rq_model *m, int e)
+{
+	return e >= 0 && e < 2 && m->enc[e].on ? m->enc[e].clsout : NULL;
+}
+
+float *
+rq_model_feature_grad(rq_model *m, int e)
+{
+	if (e < 0 || e > 1 || !m->enc[e].on)
+		return NULL;
+	m->has_xg = 1;
+	return m->xg + (size_t)e * m->cfg.batch * m->cfg.d;
+}
+
+/* QK^T and AV per sample: d N^2 each per encoder block (all heads),
+ * S d each for a query layer, S^2 d for a full one, 3 d for JMT's 2nd */
+double
+rq_model_attn_macs(const rq_model *m)
+{
+	double d = m->cfg.d, f = 0;
+
+	for (int e = 0; e < 2; e++)
+		if (m->enc[e].on)
+			f += m->cfg.depth * 2.0 * m->enc[e].N * m->enc[e].N * d;
+	for (int l = 0; l < m->nfu; l++) {
+		double S = m->fu[l].S;
+		f += 2.0 * (m->fu[l].full ? S * S : S) * d;
+	}
+	if (m->jm.on)
+		f += 2.0 * 3 * d;
+	return f;
+}
+
 double
 rq_model_forward(rq_model *m, const float *a, const float *v,
     const int32_t *y, int B, int train, rq_rng *rng)
@@ -1079,6 +1336,9 @@ rq_model_forward(rq_model *m, const float *a, const float *v,
 	case RQ_METHOD_MT:
 	case RQ_METHOD_MTSTAR:
 		fusion_forward(m, B, train, rng);
+		break;
+	case RQ_METHOD_JMT:
+		jmt_forward(m, B, train, rng);
 		break;
 	}
 	if (m->has_probe) {
@@ -1189,7 +1449,12 @@ rq_model_backward_part(rq_model *m, const int32_t *y, int B, int Btot)
 	case RQ_METHOD_MTSTAR:
 		fusion_backward(m, B);
 		break;
+	case RQ_METHOD_JMT:
+		jmt_backward(m, B);
+		break;
 	}
+	if (m->has_xg)
+		feature_grad_add(m, B);
 	for (int e = 0; e < 2; e++)
 		if (m->enc[e].on)
 			encoder_backward(m, e, B);

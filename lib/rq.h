@@ -424,7 +424,9 @@ int rq_airdump_check(const rq_airdump *g, char *err, size_t errn);
 
 /* model.c: the models of rq-train(1), one arena each */
 enum { RQ_METHOD_AUDIO, RQ_METHOD_VISUAL, RQ_METHOD_CONCAT, RQ_METHOD_SUM,
-    RQ_METHOD_MT, RQ_METHOD_MTSTAR, RQ_METHOD_COUNT };
+    RQ_METHOD_MT, RQ_METHOD_MTSTAR,
+    RQ_METHOD_JMT,              /* MT's layer, then a 2nd over 3 tokens */
+    RQ_METHOD_COUNT };
 const char *rq_method_name(int method);      /* "audio" ... "mtstar" */
 int rq_method_parse(const char *s);          /* -1 if unknown */
 /*
@@ -450,7 +452,13 @@ typedef struct rq_param {
 	uint64_t dims[2];
 	int init;                   /* RQ_INIT_* */
 	int group;                  /* 0 live, 1 probe (diagnostic) */
+	/* for counting (count.c): what the tensor is, and how many token
+	 * rows per sample it is applied to, in rq (rows) and in the
+	 * reference PyTorch module (rows_ref); -1: not annotated */
+	int kind;                   /* RQ_KIND_* */
+	double rows, rows_ref;
 } rq_param;
+enum { RQ_KIND_RAW, RQ_KIND_LINW, RQ_KIND_LINB, RQ_KIND_LNG, RQ_KIND_LNB };
 enum { RQ_INIT_XAVIER, RQ_INIT_ZERO, RQ_INIT_ONE, RQ_INIT_POS,
     RQ_INIT_CLS, RQ_INIT_FCLS };
 typedef struct rq_model rq_model;
@@ -499,11 +507,81 @@ void rq_model_kmeans(const rq_model *m, int layer, int B, float *ka,
     float *kv);
 void rq_model_shares(const rq_model *m, int B, float *sa, float *sv,
     float *sc);
+/* the encoders' CLS features of the last forward [B,d] (e 0 audio, 1
+ * visual), and a buffer [B,d] whose contents the next backward adds to
+ * their gradient (then clears): a loss on the features (PMR) */
+const float *rq_model_feature(const rq_model *m, int e);
+float *rq_model_feature_grad(rq_model *m, int e);
+/* attention products of the model per sample, MACs (QK^T and AV) */
+double rq_model_attn_macs(const rq_model *m);
 /* OGM-GE (Concat, Sum): per-modality logits of the fused head [B,K] */
 void rq_model_modality_logits(const rq_model *m, int B, float *la, float *lv);
 /* multiply the gradient of encoder e (0 audio, 1 visual) by coef */
 void rq_model_scale_encoder_grad(rq_model *m, int e, float coef, int ge,
     rq_rng *rng);
+
+/*
+ * jmt.c: single-head attention with one query PER SAMPLE (JMT's second
+ * fusion layer).  q, dq [B,C]; k, v, dk, dv [B,T,C]; a, ad [B,T]; mask
+ * [B,T] or NULL (dropout p on the weights); o, dout [B,C].  Backward
+ * accumulates; NULL gradients are skipped.
+ */
+void rq_jmt_attn_forward(float *o, float *a, float *ad, const float *q,
+    const float *k, const float *v, const uint8_t *mask, float p, int B,
+    int T, int C);
+void rq_jmt_attn_backward(float *dq, float *dk, float *dv, const float *dout,
+    const float *a, const float *ad, const float *q, const float *k,
+    const float *v, int B, int T, int C);
+
+/*
+ * count.c: parameters and FLOPs of a planned model, summed over its
+ * table (rq_param kind and rows) and its attention products.
+ * RQ_COUNT_THOP: the convention of the paper's Table 4 (thop): only
+ * Linear/conv/LayerNorm tensors that run, rows_ref rows, Linear in*out
+ * MACs per row without bias, LayerNorm 4 d per row, no attention
+ * products; rollingq adds R (d*d parameters, d*d MACs) per fusion
+ * query.  RQ_COUNT_ALL: every tensor, rq's own rows, bias adds, LN 4 d
+ * per row, attention products.  Returns RQ_EINVAL if a tensor is not
+ * annotated (its name in *bad).
+ */
+enum { RQ_COUNT_THOP, RQ_COUNT_ALL };
+typedef struct rq_count {
+	double params;               /* parameters (R included when asked) */
+	double macs;                 /* multiply-accumulates per sample */
+	double attn_macs;            /* of which attention products */
+	const char *bad;             /* the first unannotated tensor */
+} rq_count;
+int rq_count_model(const rq_model *m, int conv, int rollingq, rq_count *out);
+
+/*
+ * pmr.c: PMR (Fan et al. 2023) on the Concat model.  Prototypes c[m][k]
+ * [2,K,d] (double), re-estimated each epoch from class sums of the CLS
+ * features (eval mode), with momentum; prototype logits
+ * s_ik = -|z_i - c_k|; PCE = CE(softmax(s), y).
+ */
+typedef struct rq_pmr {
+	int K, d, have;              /* have: prototypes estimated once */
+	double *proto;               /* [2,K,d] */
+	double *sum;                 /* [2,K,d] class sums, counts [K], scratch */
+} rq_pmr;
+int rq_pmr_init(rq_pmr *p, int K, int d);    /* RQ_ENOMEM */
+void rq_pmr_free(rq_pmr *p);
+void rq_pmr_clear(rq_pmr *p);                /* the sums, before a pass */
+/* add features za, zv [B,d] of labels y to the sums */
+void rq_pmr_add(rq_pmr *p, const float *za, const float *zv,
+    const int32_t *y, int B);
+/* sums -> prototypes: raw means the first time, then
+ * c <- (1 - mu) mean + mu c; a class without samples keeps its
+ * prototype.  Reduces the sums over ranks (dist.c) first. */
+int rq_pmr_update(rq_pmr *p, double mu);
+/* PCE of features z [B,d] of modality md against its prototypes: returns
+ * the sum over the B samples of -log softmax(s_i)[y_i]; pt (may be NULL)
+ * += sum_i softmax(s_i)[y_i]; dz (may be NULL) += scale dPCE_sum/dz */
+double rq_pmr_pce(rq_pmr *p, int md, const float *z, const int32_t *y,
+    int B, float *dz, double scale, double *pt);
+/* PMR's binary coefficients from rho = pt_a / pt_v: rho > 1: (0, alpha),
+ * rho < 1: (alpha, 0), else (0, 0) */
+void rq_pmr_beta(double pta, double ptv, double alpha, double beta[2]);
 
 /* method.c: rq-train's methods (-m) as data, one row each */
 enum { RQ_ENC_AUDIO = 1, RQ_ENC_VISUAL = 2, RQ_ENC_BOTH = 3 };
@@ -515,6 +593,7 @@ typedef struct rq_method {
 	int queries;                 /* fusion layers with a query (RollingQ) */
 	int ogm_able;                /* fused head splits per modality (OGM) */
 	int rollingq, ogm;           /* on by default */
+	int pmr;                     /* PMR on by default */
 } rq_method;
 int rq_method_count(void);
 const rq_method *rq_method_at(int i);
@@ -595,6 +674,9 @@ typedef struct rq_train_cfg {
 	rq_rollingq_cfg rq;          /* RollingQ (rq.on: enabled) */
 	int ogm, ogm_ge;             /* OGM, and OGM-GE's noise */
 	double ogm_alpha;
+	int pmr;                     /* PMR (pmr.c) */
+	double pmr_alpha, pmr_mom;   /* PCE weight, prototype momentum */
+	int pmr_start, pmr_end;      /* epochs (1-based) PMR acts in */
 } rq_train_cfg;
 void rq_train_cfg_defaults(rq_train_cfg *h);
 typedef struct rq_train_state {
@@ -608,6 +690,7 @@ typedef struct rq_train_state {
 	long best_epoch;
 	rq_rng rng;
 	rq_train_cfg train;          /* the settings the run was started with */
+	rq_pmr *pmr;                 /* PMR's prototypes (NULL: none) */
 } rq_train_state;
 /* ranges of every setting and of the position: RQ_OK, or RQ_ERANGE with
  * "field: message" in err */
