@@ -2,10 +2,11 @@
  * model-step: drive librq's Vanilla MT model directly, for bench/.
  *
  * usage: model-step [-r] [-d width] [-L depth] [-H heads] [-b batch]
- *            [-k classes] [-a FxT] [-v CxHxW] [-p pfxpt] [-q phxpw]
- *            -g params.rqt batch.rqt
+ *            [-k classes] [-a FxT] [-v CxHxW] [-c vchan] [-p pfxpt]
+ *            [-q phxpw] -g params.rqt batch.rqt
  *        model-step [-r] [...same sizes...] [-n samples] [-s steps]
  *            [-e evalsteps] [-w warmup] [-R repeats] [-u micro] -t
+ *        model-step [...same sizes...] [-u micro] -P
  *
  * -g: read parameters (records named as rq's parameter table, plus an
  *     optional "R" f64 [d,d] rotation) and one batch (audio, visual,
@@ -23,6 +24,12 @@
  *     -r applies a non-trivial RollingQ rotation.  -u runs each batch
  *     as micro-batches of that many samples whose gradients add up (as
  *     rq-train -u): the arena then holds one micro-batch's activations.
+ * -P: plan only, allocate nothing: print impl=rq-plan ... params=
+ *     arena_kb= (parameters, gradients, momentum and the activations of
+ *     one batch, or of one micro-batch with -u), for sizes too large to
+ *     run on this machine.
+ * -v CxHxW is C/vc frames of vc channels (-c vc; default C: one frame);
+ * the audio is [F,T] cut into -p pfxpt patches, the frames into -q phxpw.
  * Threads: OPENBLAS_NUM_THREADS.
  */
 #include <sys/resource.h>
@@ -67,11 +74,12 @@ usage(void)
 {
 	fprintf(stderr, "usage: model-step [-r] [-d width] [-L depth] "
 	    "[-H heads] [-b batch] [-k classes]\n"
-	    "           [-a FxT] [-v CxHxW] [-p pfxpt] [-q phxpw] "
+	    "           [-a FxT] [-v CxHxW] [-c vchan] [-p pfxpt] [-q phxpw] "
 	    "-g params.rqt batch.rqt\n"
 	    "       model-step [-r] [sizes] [-n samples] [-s steps] "
 	    "[-e evalsteps] [-w warmup]\n"
-	    "           [-R repeats] [-u micro] -t\n");
+	    "           [-R repeats] [-u micro] -t\n"
+	    "       model-step [sizes] [-u micro] -P\n");
 	exit(2);
 }
 
@@ -322,7 +330,7 @@ main(int argc, char *argv[])
 {
 	rq_model_cfg cfg;
 	rq_model *m;
-	int ch, mode = 0, rolling = 0, sh[3], micro = 0, B;
+	int ch, mode = 0, rolling = 0, sh[3], micro = 0, vchan = 0, B;
 	long n = 2400, steps = 20, esteps = 40, warm = 3, reps = 3;
 
 	rq_progname_init(argc, argv);
@@ -335,7 +343,7 @@ main(int argc, char *argv[])
 	cfg.pf = 10;	/* rq-train's default: a quarter of each dimension */
 	cfg.pt = 8;
 	cfg.ph = cfg.pw = 7;
-	while ((ch = getopt(argc, argv, "a:b:d:e:gH:k:L:n:p:q:rR:s:tu:v:w:")) !=
+	while ((ch = getopt(argc, argv, "a:b:c:d:e:gH:k:L:n:Pp:q:rR:s:tu:v:w:")) !=
 	    -1) {
 		switch (ch) {
 		case 'a':
@@ -345,6 +353,9 @@ main(int argc, char *argv[])
 			break;
 		case 'b':
 			cfg.batch = (int)num(optarg, 1, 1 << 16, ch);
+			break;
+		case 'c':
+			vchan = (int)num(optarg, 1, 4096, ch);
 			break;
 		case 'd':
 			cfg.d = (int)num(optarg, 1, 1 << 14, ch);
@@ -366,6 +377,9 @@ main(int argc, char *argv[])
 			break;
 		case 'n':
 			n = num(optarg, 1, 1 << 24, ch);
+			break;
+		case 'P':
+			mode = 'P';
 			break;
 		case 'p':
 			dims(optarg, sh, 2, ch);
@@ -409,12 +423,28 @@ main(int argc, char *argv[])
 	argc -= optind;
 	argv += optind;
 	if (mode == 0 || (mode == 'g') != (argc == 2) ||
-	    (mode == 't' && argc != 0))
+	    (mode != 'g' && argc != 0))
 		usage();
+	if (vchan > 0)
+		cfg.vc = vchan;
 	B = cfg.batch;
-	if (mode == 't' && micro > 0 && micro < B)
+	if (mode != 'g' && micro > 0 && micro < B)
 		cfg.batch = micro;	/* the arena holds one micro-batch */
-	if (rq_model_plan(&m, &cfg) != RQ_OK || rq_model_alloc(m) != RQ_OK)
+	if (rq_model_plan(&m, &cfg) != RQ_OK)
+		errx(1, "cannot plan the model (sizes)");
+	if (mode == 'P') {
+		int na, nv;
+
+		rq_model_tokens(m, &na, &nv);
+		printf("impl=rq-plan batch=%d micro=%d d=%d layers=%d heads=%d "
+		    "tokens_a=%d tokens_v=%d params=%zu arena_kb=%zu "
+		    "fwd_flop_per_sample=%.6g\n", B, cfg.batch, cfg.d, cfg.depth,
+		    cfg.heads, na, nv, rq_model_nparams(m),
+		    rq_model_arena_bytes(m) / 1024, rq_model_flops(m));
+		rq_model_free(m);
+		return rq_finish_stdout() == 0 ? 0 : 1;
+	}
+	if (rq_model_alloc(m) != RQ_OK)
 		errx(1, "cannot build the model (sizes or memory)");
 	if (mode == 'g')
 		gradmode(m, argv[0], argv[1]);

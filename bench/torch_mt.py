@@ -37,8 +37,12 @@ import numpy as np
 
 def patches(x, ph, pw):
     """[N, C, H, W] -> [N, (H/ph)*(W/pw), C*ph*pw], patches row-major over
-    the grid, each patch flattened in (c, i, j) order (a Conv2d's order)."""
+    the grid, each patch flattened in (c, i, j) order (a Conv2d's order).
+    Rows and columns that do not fill a patch are dropped (as rq does, and
+    a stride-ph Conv2d: 257 spectrogram bins make 16 patches of 16)."""
     n, c, h, w = x.shape
+    h, w = h // ph * ph, w // pw * pw
+    x = x[:, :, :h, :w]
     x = x.reshape(n, c, h // ph, ph, w // pw, pw)
     x = x.permute(0, 2, 4, 1, 3, 5)
     return x.reshape(n, (h // ph) * (w // pw), c * ph * pw)
@@ -52,14 +56,19 @@ class Cfg:
         self.classes = a.classes
         self.F, self.T = a.audio
         self.C, self.H, self.W = a.visual
+        # channels per frame (C/vc frames); callers without it: one frame
+        self.vc = getattr(a, "vchan", 0) or self.C
+        if self.C % self.vc:
+            sys.exit("torch_mt.py: --vchan %d does not divide C %d"
+                     % (self.vc, self.C))
         self.apf, self.apt = a.apatch
         self.vph, self.vpw = a.vpatch
         self.drop = a.dropout
         self.rollingq = a.rollingq
         self.na = (self.F // self.apf) * (self.T // self.apt)
-        self.nv = (self.H // self.vph) * (self.W // self.vpw)
+        self.nv = (self.C // self.vc) * (self.H // self.vph) * (self.W // self.vpw)
         self.pda = self.apf * self.apt
-        self.pdv = self.C * self.vph * self.vpw
+        self.pdv = self.vc * self.vph * self.vpw
 
 
 def names(cfg):
@@ -143,7 +152,10 @@ def forward(P, cfg, audio, visual, R=None, train=True):
     import torch.nn.functional as F
     n, d = audio.shape[0], cfg.d
     ta = patches(audio.reshape(n, 1, cfg.F, cfg.T), cfg.apf, cfg.apt)
-    tv = patches(visual, cfg.vph, cfg.vpw)
+    # C/vc frames of vc channels, tokens frame-major (as lib/model.c)
+    fr = cfg.C // cfg.vc
+    tv = patches(visual.reshape(n * fr, cfg.vc, cfg.H, cfg.W), cfg.vph,
+                 cfg.vpw).reshape(n, cfg.nv, cfg.pdv)
     xa = encoder(P, cfg, "a", ta)
     xv = encoder(P, cfg, "v", tv)
     seq = torch.cat([P["fusion.cls"].expand(n, 1, d), xa, xv], 1)
@@ -334,6 +346,8 @@ def main():
     ap.add_argument("--audio", type=ints(2), default=(40, 32), help="FxT")
     ap.add_argument("--visual", type=ints(3), default=(1, 28, 28),
                     help="CxHxW")
+    ap.add_argument("--vchan", type=int, default=0,
+                    help="channels per visual frame (default C: one frame)")
     ap.add_argument("--apatch", type=ints(2), default=(10, 8),
                     help="audio patch, bins x frames")
     ap.add_argument("--vpatch", type=ints(2), default=(7, 7))
