@@ -35,7 +35,8 @@ usage(void)
 	    "[--air-est full|last]\n"
 	    "                [--rot plane|svd] [--air-dump prefix] "
 	    "[--ogm-alpha a] [--ogm-ge]\n"
-	    "                train val [test]\n"
+	    "                [--mbt-layers n] [--bottlenecks n] "
+	    "train val [test]\n"
 	    "       rq-train --params-only [-m method] [-d width] [-n depth] "
 	    "[-h heads]\n"
 	    "                [-x ratio] [-a FxT] [-v HxW] [-c channels] "
@@ -355,6 +356,8 @@ parse(int *argcp, char ***argvp, opts *o)
 		{"audio", required_argument, NULL, 11},
 		{"visual", required_argument, NULL, 12},
 		{"classes", required_argument, NULL, 13},
+		{"mbt-layers", required_argument, NULL, 14},
+		{"bottlenecks", required_argument, NULL, 15},
 		{NULL, 0, NULL, 0}
 	};
 	rq_train_cfg *h = &o->tc;
@@ -370,6 +373,10 @@ parse(int *argcp, char ***argvp, opts *o)
 	    "s:j:o:r:L:", lo, NULL)) != -1) {
 		switch (c) {
 		case 'm':
+			if (strcmp(optarg, "mbt-rq") == 0)
+				errx(2, "-m mbt-rq: no MBT attention has keys "
+				    "from both modalities, so RollingQ does not "
+				    "apply; use -m mbt");
 			if ((o->meth = rq_method_find(optarg)) == NULL)
 				errx(2, "-m: unknown method: %s", optarg);
 			h->rq.on |= o->meth->rollingq;
@@ -428,6 +435,10 @@ parse(int *argcp, char ***argvp, opts *o)
 		case 11: dims_arg(optarg, o->sh_a, 2, "--audio"); break;
 		case 12: dims_arg(optarg, o->sh_v, 3, "--visual"); break;
 		case 13: o->ncls = (int)num(optarg, 2, 1000000, "--classes");
+			break;
+		case 14: o->cfg.fdepth = (int)num(optarg, 1, 32, "--mbt-layers");
+			break;
+		case 15: o->cfg.ftok = (int)num(optarg, 1, 4096, "--bottlenecks");
 			break;
 		default:
 			usage();

@@ -22,6 +22,8 @@ static const rq_method methods[] = {
 	{ "mtstar-rq", RQ_METHOD_MTSTAR,  RQ_ENC_BOTH,   "attention", 2, 0, 1, 0 },
 	{ "ogm",       RQ_METHOD_CONCAT,  RQ_ENC_BOTH,   "concat", 0, 1, 0, 1 },
 	{ "concat-ogm", RQ_METHOD_CONCAT, RQ_ENC_BOTH,   "concat", 0, 1, 0, 1 },
+	/* MBT: no query sees both modalities, so no RollingQ (no mbt-rq) */
+	{ "mbt",       RQ_METHOD_MBT,     RQ_ENC_BOTH,   "bottleneck", 0, 0, 0, 0 },
 };
 
 int

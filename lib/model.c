@@ -29,6 +29,11 @@
  *            logits = FC(y2).  Layer 2's audio tokens are Y1's rows
  *            1..Na (seq2 rows 2..1+Na), its visual tokens the rest; neither
  *            holds Y1 row 0 (layer 1's cls_f output) nor cls_f2.
+ *   MBT (mbt_forward): after the L encoder blocks, fdepth bottleneck
+ *            layers of one block per stream (1 head, own weights) over
+ *            [Tb ; x] [B,nb+N,d], Tb [B,nb,d] starting from mbt.bot [nb,d];
+ *            x <- rows nb.. of the output; Tb <- the mean over the two
+ *            streams of rows ..nb; then the final LN and the Concat head.
  *   probes on the detached CLS rows; Concat FC([cls_a ; cls_v]);
  *   Sum FC_a(cls_a) + FC_v(cls_v); unimodal FC(cls).
  * Memory: parameters, gradients, optimizer state and every activation of
@@ -62,9 +67,16 @@ typedef struct encoder {
 	size_t pw, pb, cls, pos, lng, lnb;
 	blkp bp[DEPTH_MAX];
 	float *patches, *pe, *x[DEPTH_MAX + 1], *tok, *mu, *rs, *clsout;
-	float *dtok;
+	float *dtok, *fin;          /* fin: the final LN's input [B,N,d] */
 	blka ba[DEPTH_MAX];
 } encoder;
+
+/* one MBT bottleneck layer: a block per stream over [Tb ; x] */
+typedef struct mbtl {
+	blkp bp[2];
+	blka ba[2];
+	float *zin[2], *zout[2];    /* [B,nb+N,d] */
+} mbtl;
 
 /*
  * One fusion layer.  Query form (MT, MT* layer 2): q, qpre [d]; a, ad
@@ -90,6 +102,11 @@ struct rq_model {
 	encoder enc[2];
 	fusion fu[2];
 	int nfu;                    /* fusion layers: 1 MT, 2 MT*, else 0 */
+	int nmbt, nbt;              /* MBT bottleneck layers and tokens */
+	size_t bot;                 /* mbt.bot [nbt,d] */
+	mbtl mb[DEPTH_MAX];
+	float *tb[DEPTH_MAX + 1];   /* Tb entering layer l [B,nbt,d] */
+	float *xf[2], *mbg[2], *dtb[2];
 	size_t hw, hb, haw, hab, hvw, hvb, paw, pab, pvw, pvb;
 	int has_head, has_sum, has_probe;
 	float *arena;
@@ -104,7 +121,7 @@ struct rq_model {
 };
 
 static const char *method_names[RQ_METHOD_COUNT] = {
-	"audio", "visual", "concat", "sum", "mt", "mtstar"
+	"audio", "visual", "concat", "sum", "mt", "mtstar", "mbt"
 };
 
 const char *
@@ -140,6 +157,8 @@ rq_model_cfg_defaults(rq_model_cfg *c)
 	c->batch = 64;
 	c->drop = 0.2f;
 	c->opt_slots = 1;
+	c->fdepth = 1;
+	c->ftok = 4;
 }
 
 /* one table entry; returns its offset in the parameter vector */
@@ -238,6 +257,44 @@ plan_encoder(rq_model *m, int e)
 	lnorm(m, nm, &en->lng, &en->lnb);
 }
 
+/* a pre-LN ViT block's parameters under pre (pre.ln1.g, pre.attn.qkv.w, ...) */
+static void
+plan_block(rq_model *m, const char *pre, blkp *b)
+{
+	char nm[96];
+	int d = m->cfg.d, hd = m->cfg.mlp * m->cfg.d;
+
+	snprintf(nm, sizeof nm, "%s.ln1", pre);
+	lnorm(m, nm, &b->ln1g, &b->ln1b);
+	snprintf(nm, sizeof nm, "%s.attn.qkv", pre);
+	lin(m, nm, &b->qkvw, &b->qkvb, 3 * d, d, 0);
+	snprintf(nm, sizeof nm, "%s.attn.proj", pre);
+	lin(m, nm, &b->projw, &b->projb, d, d, 0);
+	snprintf(nm, sizeof nm, "%s.ln2", pre);
+	lnorm(m, nm, &b->ln2g, &b->ln2b);
+	snprintf(nm, sizeof nm, "%s.mlp.fc1", pre);
+	lin(m, nm, &b->fc1w, &b->fc1b, hd, d, 0);
+	snprintf(nm, sizeof nm, "%s.mlp.fc2", pre);
+	lin(m, nm, &b->fc2w, &b->fc2b, d, hd, 0);
+}
+
+/* MBT: mbt.bot, then per layer l mbt.a.blk.<l>.*, mbt.v.blk.<l>.* */
+static void
+plan_mbt(rq_model *m)
+{
+	char nm[64];
+
+	m->nmbt = m->cfg.fdepth;
+	m->nbt = m->cfg.ftok;
+	m->bot = addp(m, "mbt.bot", 2, (uint64_t)m->nbt, (uint64_t)m->cfg.d,
+	    RQ_INIT_FCLS, 0);
+	for (int l = 0; l < m->nmbt; l++)
+		for (int e = 0; e < 2; e++) {
+			snprintf(nm, sizeof nm, "mbt.%c.blk.%d", "av"[e], l);
+			plan_block(m, nm, &m->mb[l].bp[e]);
+		}
+}
+
 /* layer l's parameters: "fusion.*" for layer 0, "fusion.<l>.*" after */
 static void
 plan_fusion(rq_model *m, int l, int full, int S, int aoff)
@@ -288,6 +345,9 @@ rq_model_plan(rq_model **mp, const rq_model_cfg *cfg)
 	    c->C < c->vc || c->C % c->vc != 0 || c->H < c->ph ||
 	    c->W < c->pw))
 		return RQ_ERANGE;
+	if (meth == RQ_METHOD_MBT && (c->fdepth < 1 || c->fdepth > DEPTH_MAX ||
+	    c->ftok < 1 || c->ftok > 4096))
+		return RQ_EINVAL;
 	if ((m = calloc(1, sizeof *m)) == NULL)
 		return RQ_ENOMEM;
 	m->cfg = *cfg;
@@ -301,6 +361,9 @@ rq_model_plan(rq_model **mp, const rq_model_cfg *cfg)
 		m->has_head = 1;
 		lin(m, "head", &m->hw, &m->hb, K, d, 0);
 		break;
+	case RQ_METHOD_MBT:
+		plan_mbt(m);
+		/* FALLTHROUGH */
 	case RQ_METHOD_CONCAT:
 		m->has_head = 1;
 		lin(m, "head", &m->hw, &m->hb, K, 2 * d, 0);
@@ -325,7 +388,8 @@ rq_model_plan(rq_model **mp, const rq_model_cfg *cfg)
 	}
 	}
 	if (meth == RQ_METHOD_CONCAT || meth == RQ_METHOD_SUM ||
-	    meth == RQ_METHOD_MT || meth == RQ_METHOD_MTSTAR) {
+	    meth == RQ_METHOD_MT || meth == RQ_METHOD_MTSTAR ||
+	    meth == RQ_METHOD_MBT) {
 		m->has_probe = 1;
 		lin(m, "probe.a", &m->paw, &m->pab, K, d, 1);
 		lin(m, "probe.v", &m->pvw, &m->pvb, K, d, 1);
@@ -380,6 +444,49 @@ layout_fusion(rq_model *m, fusion *f, size_t *cur)
 	f->R = (double *)(void *)take(m, cur, 2 * d * d);
 }
 
+/* a block's activations over BN = B N rows, H heads */
+static void
+layout_blk(rq_model *m, blka *b, size_t *cur, size_t B, size_t N, size_t H)
+{
+	size_t d = (size_t)m->cfg.d, hd = (size_t)m->cfg.mlp * d, BN = B * N;
+
+	b->ln1 = take(m, cur, BN * d);
+	b->mu1 = take(m, cur, BN);
+	b->rs1 = take(m, cur, BN);
+	b->qkv = take(m, cur, 3 * BN * d);
+	b->att = take(m, cur, B * H * N * N);
+	b->ao = take(m, cur, BN * d);
+	b->xmid = take(m, cur, BN * d);
+	b->ln2 = take(m, cur, BN * d);
+	b->mu2 = take(m, cur, BN);
+	b->rs2 = take(m, cur, BN);
+	b->h1 = take(m, cur, BN * hd);
+	b->h2 = take(m, cur, BN * hd);
+}
+
+static void
+layout_mbt(rq_model *m, size_t *cur)
+{
+	size_t B = (size_t)m->cfg.batch, d = (size_t)m->cfg.d;
+	size_t nb = (size_t)m->nbt;
+
+	for (int l = 0; l <= m->nmbt; l++)
+		m->tb[l] = take(m, cur, B * nb * d);
+	for (int e = 0; e < 2; e++) {
+		size_t N = (size_t)m->enc[e].N, M = nb + N;
+		for (int l = 0; l < m->nmbt; l++) {
+			m->mb[l].zin[e] = take(m, cur, B * M * d);
+			m->mb[l].zout[e] = take(m, cur, B * M * d);
+			layout_blk(m, &m->mb[l].ba[e], cur, B, M, 1);
+		}
+		m->xf[e] = take(m, cur, B * N * d);
+		m->mbg[e] = take(m, cur, B * N * d);
+		m->enc[e].fin = m->xf[e];
+	}
+	m->dtb[0] = take(m, cur, B * nb * d);
+	m->dtb[1] = take(m, cur, B * nb * d);
+}
+
 static void
 layout(rq_model *m)
 {
@@ -425,6 +532,11 @@ layout(rq_model *m)
 		en->rs = take(m, &cur, BN);
 		en->clsout = take(m, &cur, B * d);
 		en->dtok = take(m, &cur, BN * d);
+		en->fin = en->x[c->depth];
+	}
+	if (m->nmbt > 0) {
+		Nmax += (size_t)m->nbt;
+		layout_mbt(m, &cur);
 	}
 	m->dres = take(m, &cur, B * Nmax * d);
 	m->dln = take(m, &cur, B * Nmax * d);
@@ -567,10 +679,16 @@ rq_model_flops(const rq_model *m)
 		f += 4 * S2 * d * d + 2 * d * d + 4 * S2 * d + 2 * d * d +
 		    2 * d * K;
 		f += 2 * 2 * d * d;   /* R1 q1, R2 q2 */
-	} else if (c->method == RQ_METHOD_CONCAT)
+	} else if (c->method == RQ_METHOD_CONCAT || c->method == RQ_METHOD_MBT)
 		f += 4 * d * K;
 	else
 		f += (c->method == RQ_METHOD_SUM ? 4 : 2) * d * K;
+	/* MBT: one 1-head block per stream and layer over nb + N tokens */
+	for (int e = 0; e < 2 && m->nmbt > 0; e++) {
+		double M = m->nbt + m->enc[e].N;
+		f += m->nmbt * (2 * M * d * 3 * d + 4 * M * M * d +
+		    2 * M * d * d + 4 * M * d * hd);
+	}
 	if (m->has_probe)
 		f += 4 * d * K;
 	return f;
@@ -673,13 +791,83 @@ im2col(const rq_model *m, int e, const float *x, int B)
 	}
 }
 
+/*
+ * One pre-LN ViT block over xin [B,N,d] with H heads:
+ *   xmid = xin + proj(MHSA(LN1 xin));  xout = xmid + fc2(GELU(fc1(LN2 xmid)))
+ */
+static void
+blk_forward(rq_model *m, const blkp *p, blka *a, const float *xin,
+    float *xout, int B, int N, int H)
+{
+	int d = m->cfg.d, hd = m->cfg.mlp * m->cfg.d, BN = B * N;
+	size_t n = (size_t)BN * d;
+
+	rq_layernorm_forward(a->ln1, a->mu1, a->rs1, xin, PP(p->ln1g),
+	    PP(p->ln1b), BN, d, LN_EPS);
+	rq_linear_forward(a->qkv, a->ln1, PP(p->qkvw), PP(p->qkvb), BN, d,
+	    3 * d);
+	rq_mhsa_forward(a->ao, a->att, a->qkv, B, N, d, H);
+	rq_linear_forward(a->xmid, a->ao, PP(p->projw), PP(p->projb), BN,
+	    d, d);
+	for (size_t i = 0; i < n; i++)
+		a->xmid[i] += xin[i];
+	rq_layernorm_forward(a->ln2, a->mu2, a->rs2, a->xmid, PP(p->ln2g),
+	    PP(p->ln2b), BN, d, LN_EPS);
+	rq_linear_forward(a->h1, a->ln2, PP(p->fc1w), PP(p->fc1b), BN, d,
+	    hd);
+	rq_gelu_forward(a->h2, a->h1, (size_t)BN * hd);
+	rq_linear_forward(xout, a->h2, PP(p->fc2w), PP(p->fc2b), BN, hd, d);
+	for (size_t i = 0; i < n; i++)
+		xout[i] += a->xmid[i];
+}
+
+/* m->dres [B,N,d]: dL/dxout in, dL/dxin out; accumulates the weights' */
+static void
+blk_backward(rq_model *m, const blkp *p, blka *a, const float *xin, int B,
+    int N, int H)
+{
+	int d = m->cfg.d, hd = m->cfg.mlp * m->cfg.d, BN = B * N;
+	size_t nd = (size_t)BN * d, nh = (size_t)BN * hd;
+
+	/* _set: the input gradient is written, not zeroed and added */
+	rq_linear_backward_set(m->dh2, GG(p->fc2w), GG(p->fc2b), m->dres,
+	    a->h2, PP(p->fc2w), BN, hd, d);
+	rq_gelu_backward_y(m->dh1, m->dh2, a->h1, a->h2, nh);
+	rq_linear_backward_set(m->dln, GG(p->fc1w), GG(p->fc1b), m->dh1,
+	    a->ln2, PP(p->fc1w), BN, d, hd);
+	rq_layernorm_backward(m->dres, GG(p->ln2g), GG(p->ln2b), m->dln,
+	    a->xmid, PP(p->ln2g), a->mu2, a->rs2, BN, d);
+	rq_linear_backward_set(m->dao, GG(p->projw), GG(p->projb), m->dres,
+	    a->ao, PP(p->projw), BN, d, d);
+	memset(m->dqkv, 0, 3 * nd * sizeof(float));
+	rq_mhsa_backward(m->dqkv, m->scr, m->dao, a->qkv, a->att, B, N, d, H);
+	rq_linear_backward_set(m->dln, GG(p->qkvw), GG(p->qkvb), m->dqkv,
+	    a->ln1, PP(p->qkvw), BN, d, 3 * d);
+	rq_layernorm_backward(m->dres, GG(p->ln1g), GG(p->ln1b), m->dln,
+	    xin, PP(p->ln1g), a->mu1, a->rs1, BN, d);
+}
+
+/* tok = LN(fin) and its CLS rows */
+static void
+encoder_final(rq_model *m, int e, int B)
+{
+	encoder *en = &m->enc[e];
+	int d = m->cfg.d, N = en->N;
+
+	rq_layernorm_forward(en->tok, en->mu, en->rs, en->fin, PP(en->lng),
+	    PP(en->lnb), B * N, d, LN_EPS);
+	for (int b = 0; b < B; b++)
+		memcpy(en->clsout + (size_t)b * d, en->tok + (size_t)b * N * d,
+		    (size_t)d * sizeof(float));
+}
+
+/* the embedding and the blocks; the final LN too unless MBT runs first */
 static void
 encoder_forward(rq_model *m, int e, const float *x, int B)
 {
 	const rq_model_cfg *c = &m->cfg;
 	encoder *en = &m->enc[e];
-	int d = c->d, N = en->N, P = en->P, hd = c->mlp * c->d;
-	int BN = B * N;
+	int d = c->d, N = en->N, P = en->P;
 
 	im2col(m, e, x, B);
 	rq_linear_forward(en->pe, en->patches, PP(en->pw), PP(en->pb), B * P,
@@ -695,70 +883,41 @@ encoder_forward(rq_model *m, int e, const float *x, int B)
 				x0[(size_t)t * d + j] = pe[j] + pos[(size_t)t * d + j];
 		}
 	}
-	for (int l = 0; l < c->depth; l++) {
-		const blkp *p = &en->bp[l];
-		blka *a = &en->ba[l];
-		const float *xin = en->x[l];
-		float *xout = en->x[l + 1];
-		size_t n = (size_t)BN * d;
-		rq_layernorm_forward(a->ln1, a->mu1, a->rs1, xin, PP(p->ln1g),
-		    PP(p->ln1b), BN, d, LN_EPS);
-		rq_linear_forward(a->qkv, a->ln1, PP(p->qkvw), PP(p->qkvb), BN, d,
-		    3 * d);
-		rq_mhsa_forward(a->ao, a->att, a->qkv, B, N, d, c->heads);
-		rq_linear_forward(a->xmid, a->ao, PP(p->projw), PP(p->projb), BN,
-		    d, d);
-		for (size_t i = 0; i < n; i++)
-			a->xmid[i] += xin[i];
-		rq_layernorm_forward(a->ln2, a->mu2, a->rs2, a->xmid, PP(p->ln2g),
-		    PP(p->ln2b), BN, d, LN_EPS);
-		rq_linear_forward(a->h1, a->ln2, PP(p->fc1w), PP(p->fc1b), BN, d,
-		    hd);
-		rq_gelu_forward(a->h2, a->h1, (size_t)BN * hd);
-		rq_linear_forward(xout, a->h2, PP(p->fc2w), PP(p->fc2b), BN, hd, d);
-		for (size_t i = 0; i < n; i++)
-			xout[i] += a->xmid[i];
-	}
-	rq_layernorm_forward(en->tok, en->mu, en->rs, en->x[c->depth],
-	    PP(en->lng), PP(en->lnb), BN, d, LN_EPS);
-	for (int b = 0; b < B; b++)
-		memcpy(en->clsout + (size_t)b * d, en->tok + (size_t)b * N * d,
-		    (size_t)d * sizeof(float));
+	for (int l = 0; l < c->depth; l++)
+		blk_forward(m, &en->bp[l], &en->ba[l], en->x[l], en->x[l + 1], B,
+		    N, c->heads);
+	if (m->nmbt == 0)
+		encoder_final(m, e, B);
 }
 
-/* en->dtok holds dL/dtok; accumulates every encoder gradient */
+/* the final LN's backward: dL/dtok (en->dtok) to dL/dfin added to out */
+static void
+encoder_final_backward(rq_model *m, int e, int B, float *out)
+{
+	encoder *en = &m->enc[e];
+
+	rq_layernorm_backward(out, GG(en->lng), GG(en->lnb), en->dtok, en->fin,
+	    PP(en->lng), en->mu, en->rs, B * en->N, m->cfg.d);
+}
+
+/* en->dtok holds dL/dtok (MBT: m->mbg[e] holds dL/dx[depth]);
+ * accumulates every encoder gradient */
 static void
 encoder_backward(rq_model *m, int e, int B)
 {
 	const rq_model_cfg *c = &m->cfg;
 	encoder *en = &m->enc[e];
-	int d = c->d, N = en->N, P = en->P, hd = c->mlp * c->d, BN = B * N;
-	size_t nd = (size_t)BN * d, nh = (size_t)BN * hd;
+	int d = c->d, N = en->N, P = en->P, BN = B * N;
+	size_t nd = (size_t)BN * d;
 
-	memset(m->dres, 0, nd * sizeof(float));
-	rq_layernorm_backward(m->dres, GG(en->lng), GG(en->lnb), en->dtok,
-	    en->x[c->depth], PP(en->lng), en->mu, en->rs, BN, d);
-	for (int l = c->depth - 1; l >= 0; l--) {
-		const blkp *p = &en->bp[l];
-		blka *a = &en->ba[l];
-		/* _set: the input gradient is written, not zeroed and added */
-		rq_linear_backward_set(m->dh2, GG(p->fc2w), GG(p->fc2b), m->dres,
-		    a->h2, PP(p->fc2w), BN, hd, d);
-		rq_gelu_backward_y(m->dh1, m->dh2, a->h1, a->h2, nh);
-		rq_linear_backward_set(m->dln, GG(p->fc1w), GG(p->fc1b), m->dh1,
-		    a->ln2, PP(p->fc1w), BN, d, hd);
-		rq_layernorm_backward(m->dres, GG(p->ln2g), GG(p->ln2b), m->dln,
-		    a->xmid, PP(p->ln2g), a->mu2, a->rs2, BN, d);
-		rq_linear_backward_set(m->dao, GG(p->projw), GG(p->projb), m->dres,
-		    a->ao, PP(p->projw), BN, d, d);
-		memset(m->dqkv, 0, 3 * nd * sizeof(float));
-		rq_mhsa_backward(m->dqkv, m->scr, m->dao, a->qkv, a->att, B, N, d,
-		    c->heads);
-		rq_linear_backward_set(m->dln, GG(p->qkvw), GG(p->qkvb), m->dqkv,
-		    a->ln1, PP(p->qkvw), BN, d, 3 * d);
-		rq_layernorm_backward(m->dres, GG(p->ln1g), GG(p->ln1b), m->dln,
-		    en->x[l], PP(p->ln1g), a->mu1, a->rs1, BN, d);
+	if (m->nmbt > 0)
+		memcpy(m->dres, m->mbg[e], nd * sizeof(float));
+	else {
+		memset(m->dres, 0, nd * sizeof(float));
+		encoder_final_backward(m, e, B, m->dres);
 	}
+	for (int l = c->depth - 1; l >= 0; l--)
+		blk_backward(m, &en->bp[l], &en->ba[l], en->x[l], B, N, c->heads);
 	for (int b = 0; b < B; b++) {
 		const float *r = m->dres + (size_t)b * N * d;
 		float *gc = GG(en->cls), *gp = GG(en->pos);
@@ -771,6 +930,104 @@ encoder_backward(rq_model *m, int e, int B)
 	}
 	rq_linear_backward(NULL, GG(en->pw), GG(en->pb), m->dpe, en->patches,
 	    PP(en->pw), B * P, en->pdim, d);
+}
+
+/*
+ * MBT's bottleneck layers (see the top comment), from the encoders' last
+ * block outputs x[depth] to fin = xf, then the final LNs.
+ */
+static void
+mbt_forward(rq_model *m, int B)
+{
+	int d = m->cfg.d, nb = m->nbt;
+	size_t nbd = (size_t)nb * d;
+
+	for (int b = 0; b < B; b++)
+		memcpy(m->tb[0] + (size_t)b * nbd, PP(m->bot), nbd * sizeof(float));
+	for (int l = 0; l < m->nmbt; l++) {
+		mbtl *L = &m->mb[l];
+		for (int e = 0; e < 2; e++) {
+			int N = m->enc[e].N, M = nb + N;
+			size_t Nd = (size_t)N * d, Md = (size_t)M * d;
+			for (int b = 0; b < B; b++) {
+				const float *x = l == 0 ?
+				    m->enc[e].x[m->cfg.depth] + (size_t)b * Nd :
+				    m->mb[l - 1].zout[e] + (size_t)b * Md + nbd;
+				float *z = L->zin[e] + (size_t)b * Md;
+				memcpy(z, m->tb[l] + (size_t)b * nbd,
+				    nbd * sizeof(float));
+				memcpy(z + nbd, x, Nd * sizeof(float));
+			}
+			blk_forward(m, &L->bp[e], &L->ba[e], L->zin[e], L->zout[e],
+			    B, M, 1);
+		}
+		for (int b = 0; b < B; b++) {
+			const float *za = L->zout[0] + (size_t)b * (nb +
+			    m->enc[0].N) * d;
+			const float *zv = L->zout[1] + (size_t)b * (nb +
+			    m->enc[1].N) * d;
+			float *t = m->tb[l + 1] + (size_t)b * nbd;
+			for (size_t i = 0; i < nbd; i++)
+				t[i] = 0.5f * (za[i] + zv[i]);
+		}
+	}
+	for (int e = 0; e < 2; e++) {
+		int N = m->enc[e].N;
+		size_t Nd = (size_t)N * d, Md = (size_t)(nb + N) * d;
+		for (int b = 0; b < B; b++)
+			memcpy(m->xf[e] + (size_t)b * Nd, m->mb[m->nmbt - 1].zout[e] +
+			    (size_t)b * Md + nbd, Nd * sizeof(float));
+		encoder_final(m, e, B);
+	}
+}
+
+/*
+ * From dL/dtok of both streams to m->mbg[e] = dL/dx[depth].  Per layer,
+ * backward: dzout_e = [dTb_out / 2 ; dx_e]; dTb_in = sum_e dzin_e[..nb];
+ * the last layer's Tb is discarded (dTb_out = 0); mbt.bot gets the batch
+ * sum of layer 0's dTb_in.
+ */
+static void
+mbt_backward(rq_model *m, int B)
+{
+	int d = m->cfg.d, nb = m->nbt;
+	size_t nbd = (size_t)nb * d, Bnb = (size_t)B * nbd;
+	float *dout = m->dtb[0], *din = m->dtb[1], *gb = GG(m->bot);
+
+	for (int e = 0; e < 2; e++) {
+		memset(m->mbg[e], 0, (size_t)B * m->enc[e].N * d * sizeof(float));
+		encoder_final_backward(m, e, B, m->mbg[e]);
+	}
+	memset(dout, 0, Bnb * sizeof(float));
+	for (int l = m->nmbt - 1; l >= 0; l--) {
+		mbtl *L = &m->mb[l];
+		memset(din, 0, Bnb * sizeof(float));
+		for (int e = 0; e < 2; e++) {
+			int N = m->enc[e].N, M = nb + N;
+			size_t Nd = (size_t)N * d, Md = (size_t)M * d;
+			for (int b = 0; b < B; b++) {
+				float *z = m->dres + (size_t)b * Md;
+				const float *t = dout + (size_t)b * nbd;
+				for (size_t i = 0; i < nbd; i++)
+					z[i] = 0.5f * t[i];
+				memcpy(z + nbd, m->mbg[e] + (size_t)b * Nd,
+				    Nd * sizeof(float));
+			}
+			blk_backward(m, &L->bp[e], &L->ba[e], L->zin[e], B, M, 1);
+			for (int b = 0; b < B; b++) {
+				const float *z = m->dres + (size_t)b * Md;
+				float *t = din + (size_t)b * nbd;
+				for (size_t i = 0; i < nbd; i++)
+					t[i] += z[i];
+				memcpy(m->mbg[e] + (size_t)b * Nd, z + nbd,
+				    Nd * sizeof(float));
+			}
+		}
+		{ float *t = dout; dout = din; din = t; }
+	}
+	for (int b = 0; b < B; b++)
+		for (size_t i = 0; i < nbd; i++)
+			gb[i] += dout[(size_t)b * nbd + i];
 }
 
 /* out = R x in double (R [d,d] row-major) */
@@ -1052,6 +1309,8 @@ rq_model_forward(rq_model *m, const float *a, const float *v,
 		encoder_forward(m, 0, a, B);
 	if (m->enc[1].on)
 		encoder_forward(m, 1, v, B);
+	if (m->nmbt > 0)
+		mbt_forward(m, B);
 	switch (c->method) {
 	case RQ_METHOD_AUDIO:
 	case RQ_METHOD_VISUAL:
@@ -1059,6 +1318,7 @@ rq_model_forward(rq_model *m, const float *a, const float *v,
 		    RQ_METHOD_VISUAL].clsout, PP(m->hw), PP(m->hb), B, d, K);
 		break;
 	case RQ_METHOD_CONCAT:
+	case RQ_METHOD_MBT:
 		for (int b = 0; b < B; b++) {
 			memcpy(m->feat + (size_t)b * 2 * d, m->enc[0].clsout +
 			    (size_t)b * d, (size_t)d * sizeof(float));
@@ -1162,6 +1422,7 @@ rq_model_backward_part(rq_model *m, const int32_t *y, int B, int Btot)
 		break;
 	}
 	case RQ_METHOD_CONCAT:
+	case RQ_METHOD_MBT:
 		rq_linear_backward(m->dfeat, GG(m->hw), GG(m->hb), m->dlog,
 		    m->feat, PP(m->hw), B, 2 * d, K);
 		for (int b = 0; b < B; b++)
@@ -1190,6 +1451,8 @@ rq_model_backward_part(rq_model *m, const int32_t *y, int B, int Btot)
 		fusion_backward(m, B);
 		break;
 	}
+	if (m->nmbt > 0)
+		mbt_backward(m, B);
 	for (int e = 0; e < 2; e++)
 		if (m->enc[e].on)
 			encoder_backward(m, e, B);

@@ -401,7 +401,7 @@ int rq_airdump_check(const rq_airdump *g, char *err, size_t errn);
 
 /* model.c: the models of rq-train(1), one arena each */
 enum { RQ_METHOD_AUDIO, RQ_METHOD_VISUAL, RQ_METHOD_CONCAT, RQ_METHOD_SUM,
-    RQ_METHOD_MT, RQ_METHOD_MTSTAR, RQ_METHOD_COUNT };
+    RQ_METHOD_MT, RQ_METHOD_MTSTAR, RQ_METHOD_MBT, RQ_METHOD_COUNT };
 const char *rq_method_name(int method);      /* "audio" ... "mtstar" */
 int rq_method_parse(const char *s);          /* -1 if unknown */
 /*
@@ -418,6 +418,8 @@ typedef struct rq_model_cfg {
 	int batch;                  /* largest batch the arena holds */
 	float drop;                 /* fusion dropout (weights and output) */
 	int opt_slots;              /* optimizer state vectors (0..2) */
+	int fdepth;                 /* MBT: bottleneck layers (default 1) */
+	int ftok;                   /* MBT: bottleneck tokens (default 4) */
 } rq_model_cfg;
 void rq_model_cfg_defaults(rq_model_cfg *c);
 typedef struct rq_param {
@@ -488,7 +490,8 @@ typedef struct rq_method {
 	const char *name;            /* -m name */
 	int model;                   /* RQ_METHOD_*: what rq_model_plan builds */
 	int encoders;                /* RQ_ENC_* */
-	const char *fusion;          /* "none", "concat", "sum", "attention" */
+	const char *fusion;          /* "none", "concat", "sum", "attention",
+	                                "bottleneck" */
 	int queries;                 /* fusion layers with a query (RollingQ) */
 	int ogm_able;                /* fused head splits per modality (OGM) */
 	int rollingq, ogm;           /* on by default */
