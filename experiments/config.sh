@@ -31,11 +31,14 @@ synth)
 esac
 
 # Table 1 rows: name, then rq-train flags
-T1_METHODS=${T1_METHODS:-audio visual concat ogm mt mt-rq mt-rq3 mtstar-rq}
+T1_METHODS=${T1_METHODS:-audio visual concat ogm mt mt-rq mt-rq3 mtstar-rq mbt}
 method_flags() {
 	case $1 in
 	ogm) echo "-m concat --ogm-ge" ;;
 	mt-rq3) echo "-m mt-rq --rmax 3" ;;
+	# MBT: the -n encoder blocks + 1 bottleneck layer, 4 tokens (the
+	# paper: 6 + 2); one block per modality more than Concat
+	mbt) echo "-m mbt --mbt-layers 1 --bottlenecks 4" ;;
 	*) echo "-m $1" ;;
 	esac
 }
@@ -52,6 +55,7 @@ method_label() {
 	mt-rq3) echo "MT + RollingQ (r_max 3)" ;;
 	mtstar) echo "MT*" ;;
 	mtstar-rq) echo "MT* + RollingQ" ;;
+	mbt) echo "MBT" ;;
 	*) echo "$1" ;;
 	esac
 }
