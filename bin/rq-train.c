@@ -35,8 +35,8 @@ usage(void)
 	    "[--air-est full|last]\n"
 	    "                [--rot plane|svd] [--air-dump prefix] "
 	    "[--ogm-alpha a] [--ogm-ge]\n"
-	    "                [--mbt-layers n] [--bottlenecks n] "
-	    "train val [test]\n"
+	    "                [--mbt-layers n] [--bottlenecks n] [--cme-layers n]\n"
+	    "                train val [test]\n"
 	    "       rq-train --params-only [-m method] [-d width] [-n depth] "
 	    "[-h heads]\n"
 	    "                [-x ratio] [-a FxT] [-v HxW] [-c channels] "
@@ -358,6 +358,7 @@ parse(int *argcp, char ***argvp, opts *o)
 		{"classes", required_argument, NULL, 13},
 		{"mbt-layers", required_argument, NULL, 14},
 		{"bottlenecks", required_argument, NULL, 15},
+		{"cme-layers", required_argument, NULL, 16},
 		{NULL, 0, NULL, 0}
 	};
 	rq_train_cfg *h = &o->tc;
@@ -439,6 +440,8 @@ parse(int *argcp, char ***argvp, opts *o)
 		case 14: o->cfg.fdepth = (int)num(optarg, 1, 32, "--mbt-layers");
 			break;
 		case 15: o->cfg.ftok = (int)num(optarg, 1, 4096, "--bottlenecks");
+			break;
+		case 16: o->cfg.fdepth = (int)num(optarg, 1, 32, "--cme-layers");
 			break;
 		default:
 			usage();

@@ -31,7 +31,7 @@ synth)
 esac
 
 # Table 1 rows: name, then rq-train flags
-T1_METHODS=${T1_METHODS:-audio visual concat ogm mt mt-rq mt-rq3 mtstar-rq mbt}
+T1_METHODS=${T1_METHODS:-audio visual concat ogm mt mt-rq mt-rq3 mtstar-rq mbt mmml}
 method_flags() {
 	case $1 in
 	ogm) echo "-m concat --ogm-ge" ;;
@@ -39,6 +39,8 @@ method_flags() {
 	# MBT: the -n encoder blocks + 1 bottleneck layer, 4 tokens (the
 	# paper: 6 + 2); one block per modality more than Concat
 	mbt) echo "-m mbt --mbt-layers 1 --bottlenecks 4" ;;
+	# MMML: one CME layer, as the paper's count
+	mmml) echo "-m mmml --cme-layers 1" ;;
 	*) echo "-m $1" ;;
 	esac
 }
@@ -56,6 +58,7 @@ method_label() {
 	mtstar) echo "MT*" ;;
 	mtstar-rq) echo "MT* + RollingQ" ;;
 	mbt) echo "MBT" ;;
+	mmml) echo "MMML" ;;
 	*) echo "$1" ;;
 	esac
 }

@@ -35,7 +35,7 @@ mkdir -p "$out"
 		audio) p="47.6 / 53.9" ;; visual) p="36.3 / 57.0" ;;
 		concat) p="49.3 / 68.0" ;; mt) p="48.8 / 67.0" ;;
 		mt-rq) p="51.9 / 69.3" ;;
-		mbt) p="(not in our notes)" ;;
+		mbt | mmml) p="(not in our notes)" ;;
 		*) p="-" ;;
 		esac
 		printf '%-26s %-16s %-16s %-16s %s\n' "$(method_label "$m")" \

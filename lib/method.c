@@ -24,6 +24,7 @@ static const rq_method methods[] = {
 	{ "concat-ogm", RQ_METHOD_CONCAT, RQ_ENC_BOTH,   "concat", 0, 1, 0, 1 },
 	/* MBT: no query sees both modalities, so no RollingQ (no mbt-rq) */
 	{ "mbt",       RQ_METHOD_MBT,     RQ_ENC_BOTH,   "bottleneck", 0, 0, 0, 0 },
+	{ "mmml",      RQ_METHOD_MMML,    RQ_ENC_BOTH,   "cme",    0, 0, 0, 0 },
 };
 
 int

@@ -34,6 +34,15 @@
  *            [Tb ; x] [B,nb+N,d], Tb [B,nb,d] starting from mbt.bot [nb,d];
  *            x <- rows nb.. of the output; Tb <- the mean over the two
  *            streams of rows ..nb; then the final LN and the Concat head.
+ *   MMML (cme_forward): fdepth CME layers over the streams X_a [B,Na,d],
+ *            X_v [B,Nv,d] (the encoders' tok), per stream s, other o, both
+ *            from the layer's inputs; LN eps 1e-12, heads as the encoders:
+ *            H1 = LN(X_s + drop(MHA(Q = X_s, K = V = X_o) Wo^T + bo))
+ *            H2 = LN(H1 + drop(MHA(H1, H1, H1) Wo'^T + bo'))
+ *            out_s = LN(H2 + drop(fc2(ReLU(fc1 H2))))
+ *            (mmml-rq: row 0 of the self-attention's Q, per sample, is
+ *            R_s q); logits = fc3(ReLU(fc2(ReLU(fc1([out_a[0] ; out_v[0]])))))
+ *            with widths 2d -> d -> d/2 -> K.
  *   probes on the detached CLS rows; Concat FC([cls_a ; cls_v]);
  *   Sum FC_a(cls_a) + FC_v(cls_v); unimodal FC(cls).
  * Memory: parameters, gradients, optimizer state and every activation of
@@ -71,6 +80,29 @@ typedef struct encoder {
 	blka ba[DEPTH_MAX];
 } encoder;
 
+/* MMML: an attention sub-layer with its LN, and the FFN with its LN */
+typedef struct cmep {
+	size_t qw, qb, kw, kb, vw, vb, ow, ob, lg, lb;
+} cmep;
+
+typedef struct cmef {
+	size_t w1, b1, w2, b2, lg, lb;
+} cmef;
+
+/* q, ctx, o, od, r, y [B,Nx,d]; k, v [B,Ny,d]; att [B,H,Nx,Ny]; mu, rs
+ * [B Nx]; FFN: f1, rl [B,N,hd], f2 (in o), f2d (in od) */
+typedef struct cmea {
+	float *q, *k, *v, *att, *ctx, *o, *od, *r, *y, *mu, *rs, *f1, *rl;
+	uint8_t *mk;
+} cmea;
+
+typedef struct cmes {
+	cmep cp, sp;                /* cross, self */
+	cmef fp;
+	cmea ca, sa, fa;
+	float *qpre;                /* self Q row 0 before R [B,d] */
+} cmes;
+
 /* one MBT bottleneck layer: a block per stream over [Tb ; x] */
 typedef struct mbtl {
 	blkp bp[2];
@@ -107,6 +139,14 @@ struct rq_model {
 	mbtl mb[DEPTH_MAX];
 	float *tb[DEPTH_MAX + 1];   /* Tb entering layer l [B,nbt,d] */
 	float *xf[2], *mbg[2], *dtb[2];
+	int ncme;                   /* MMML CME layers */
+	cmes cme[DEPTH_MAX][2];
+	size_t hdw[3], hdb[3];      /* MMML head fc1..fc3 */
+	double *cR[2];              /* mmml-rq: R per stream [d,d] */
+	long crot[2];
+	float *hf, *hz[2], *hr[2], *dhf, *dhz[2], *dhr[2];
+	float *cgo[2], *cgi[2], *cgA, *cgB;     /* [B,N_s,d]; [B,Nmax,d] */
+	float *cdr, *cdo, *cdc, *cdq, *cdk, *cdv, *cdh1, *cdh2, *cscr;
 	size_t hw, hb, haw, hab, hvw, hvb, paw, pab, pvw, pvb;
 	int has_head, has_sum, has_probe;
 	float *arena;
@@ -121,7 +161,7 @@ struct rq_model {
 };
 
 static const char *method_names[RQ_METHOD_COUNT] = {
-	"audio", "visual", "concat", "sum", "mt", "mtstar", "mbt"
+	"audio", "visual", "concat", "sum", "mt", "mtstar", "mbt", "mmml"
 };
 
 const char *
@@ -295,6 +335,53 @@ plan_mbt(rq_model *m)
 		}
 }
 
+/* an MMML attention sub-layer: pre.{q,k,v,o}.{w,b}, pre.ln.{g,b} */
+static void
+plan_cme_attn(rq_model *m, const char *pre, cmep *p)
+{
+	char nm[96];
+	int d = m->cfg.d;
+
+	snprintf(nm, sizeof nm, "%s.q", pre);
+	lin(m, nm, &p->qw, &p->qb, d, d, 0);
+	snprintf(nm, sizeof nm, "%s.k", pre);
+	lin(m, nm, &p->kw, &p->kb, d, d, 0);
+	snprintf(nm, sizeof nm, "%s.v", pre);
+	lin(m, nm, &p->vw, &p->vb, d, d, 0);
+	snprintf(nm, sizeof nm, "%s.o", pre);
+	lin(m, nm, &p->ow, &p->ob, d, d, 0);
+	snprintf(nm, sizeof nm, "%s.ln", pre);
+	lnorm(m, nm, &p->lg, &p->lb);
+}
+
+/* MMML: cme.<l>.<a|v>.{cross,self}.*, cme.<l>.<a|v>.ffn.{fc1,fc2,ln};
+ * head.fc1 [d,2d], head.fc2 [d/2,d], head.fc3 [K,d/2] */
+static void
+plan_cme(rq_model *m)
+{
+	char nm[96];
+	int d = m->cfg.d, hd = m->cfg.mlp * m->cfg.d;
+
+	m->ncme = m->cfg.fdepth;
+	for (int l = 0; l < m->ncme; l++)
+		for (int e = 0; e < 2; e++) {
+			cmes *s = &m->cme[l][e];
+			snprintf(nm, sizeof nm, "cme.%d.%c.cross", l, "av"[e]);
+			plan_cme_attn(m, nm, &s->cp);
+			snprintf(nm, sizeof nm, "cme.%d.%c.self", l, "av"[e]);
+			plan_cme_attn(m, nm, &s->sp);
+			snprintf(nm, sizeof nm, "cme.%d.%c.ffn.fc1", l, "av"[e]);
+			lin(m, nm, &s->fp.w1, &s->fp.b1, hd, d, 0);
+			snprintf(nm, sizeof nm, "cme.%d.%c.ffn.fc2", l, "av"[e]);
+			lin(m, nm, &s->fp.w2, &s->fp.b2, d, hd, 0);
+			snprintf(nm, sizeof nm, "cme.%d.%c.ffn.ln", l, "av"[e]);
+			lnorm(m, nm, &s->fp.lg, &s->fp.lb);
+		}
+	lin(m, "head.fc1", &m->hdw[0], &m->hdb[0], d, 2 * d, 0);
+	lin(m, "head.fc2", &m->hdw[1], &m->hdb[1], d / 2, d, 0);
+	lin(m, "head.fc3", &m->hdw[2], &m->hdb[2], m->cfg.classes, d / 2, 0);
+}
+
 /* layer l's parameters: "fusion.*" for layer 0, "fusion.<l>.*" after */
 static void
 plan_fusion(rq_model *m, int l, int full, int S, int aoff)
@@ -348,6 +435,9 @@ rq_model_plan(rq_model **mp, const rq_model_cfg *cfg)
 	if (meth == RQ_METHOD_MBT && (c->fdepth < 1 || c->fdepth > DEPTH_MAX ||
 	    c->ftok < 1 || c->ftok > 4096))
 		return RQ_EINVAL;
+	if (meth == RQ_METHOD_MMML && (c->fdepth < 1 || c->fdepth > DEPTH_MAX ||
+	    d < 2))
+		return RQ_EINVAL;
 	if ((m = calloc(1, sizeof *m)) == NULL)
 		return RQ_ENOMEM;
 	m->cfg = *cfg;
@@ -360,6 +450,9 @@ rq_model_plan(rq_model **mp, const rq_model_cfg *cfg)
 	case RQ_METHOD_VISUAL:
 		m->has_head = 1;
 		lin(m, "head", &m->hw, &m->hb, K, d, 0);
+		break;
+	case RQ_METHOD_MMML:
+		plan_cme(m);
 		break;
 	case RQ_METHOD_MBT:
 		plan_mbt(m);
@@ -389,7 +482,7 @@ rq_model_plan(rq_model **mp, const rq_model_cfg *cfg)
 	}
 	if (meth == RQ_METHOD_CONCAT || meth == RQ_METHOD_SUM ||
 	    meth == RQ_METHOD_MT || meth == RQ_METHOD_MTSTAR ||
-	    meth == RQ_METHOD_MBT) {
+	    meth == RQ_METHOD_MBT || meth == RQ_METHOD_MMML) {
 		m->has_probe = 1;
 		lin(m, "probe.a", &m->paw, &m->pab, K, d, 1);
 		lin(m, "probe.v", &m->pvw, &m->pvb, K, d, 1);
@@ -487,6 +580,71 @@ layout_mbt(rq_model *m, size_t *cur)
 	m->dtb[1] = take(m, cur, B * nb * d);
 }
 
+/* one attention sub-layer's activations: Nx query rows, Ny key rows */
+static void
+layout_cme_attn(rq_model *m, cmea *a, size_t *cur, size_t Nx, size_t Ny)
+{
+	size_t B = (size_t)m->cfg.batch, d = (size_t)m->cfg.d;
+	size_t H = (size_t)m->cfg.heads, n = B * Nx * d;
+
+	a->q = take(m, cur, n);
+	a->k = take(m, cur, B * Ny * d);
+	a->v = take(m, cur, B * Ny * d);
+	a->att = take(m, cur, B * H * Nx * Ny);
+	a->ctx = take(m, cur, n);
+	a->o = take(m, cur, n);
+	a->od = take(m, cur, n);
+	a->r = take(m, cur, n);
+	a->y = take(m, cur, n);
+	a->mu = take(m, cur, B * Nx);
+	a->rs = take(m, cur, B * Nx);
+	a->mk = (uint8_t *)take(m, cur, (n + 3) / 4);
+}
+
+static void
+layout_cme(rq_model *m, size_t *cur, size_t Nmax)
+{
+	size_t B = (size_t)m->cfg.batch, d = (size_t)m->cfg.d;
+	size_t hd = (size_t)m->cfg.mlp * d;
+
+	for (int l = 0; l < m->ncme; l++)
+		for (int e = 0; e < 2; e++) {
+			cmes *s = &m->cme[l][e];
+			size_t N = (size_t)m->enc[e].N, No = (size_t)m->enc[!e].N;
+			layout_cme_attn(m, &s->ca, cur, N, No);
+			layout_cme_attn(m, &s->sa, cur, N, N);
+			layout_cme_attn(m, &s->fa, cur, N, 0);
+			s->fa.f1 = take(m, cur, B * N * hd);
+			s->fa.rl = take(m, cur, B * N * hd);
+			s->qpre = take(m, cur, B * d);
+		}
+	for (int e = 0; e < 2; e++) {
+		size_t N = (size_t)m->enc[e].N;
+		m->cgo[e] = take(m, cur, B * N * d);
+		m->cgi[e] = take(m, cur, B * N * d);
+		m->cR[e] = (double *)(void *)take(m, cur, 2 * d * d);
+	}
+	m->cgA = take(m, cur, B * Nmax * d);
+	m->cgB = take(m, cur, B * Nmax * d);
+	m->cdr = take(m, cur, B * Nmax * d);
+	m->cdo = take(m, cur, B * Nmax * d);
+	m->cdc = take(m, cur, B * Nmax * d);
+	m->cdq = take(m, cur, B * Nmax * d);
+	m->cdk = take(m, cur, B * Nmax * d);
+	m->cdv = take(m, cur, B * Nmax * d);
+	m->cdh1 = take(m, cur, B * Nmax * hd);
+	m->cdh2 = take(m, cur, B * Nmax * hd);
+	m->cscr = take(m, cur, Nmax * Nmax);
+	m->hf = take(m, cur, 2 * B * d);
+	m->dhf = take(m, cur, 2 * B * d);
+	for (int i = 0; i < 2; i++) {
+		m->hz[i] = take(m, cur, B * d);
+		m->hr[i] = take(m, cur, B * d);
+		m->dhz[i] = take(m, cur, B * d);
+		m->dhr[i] = take(m, cur, B * d);
+	}
+}
+
 static void
 layout(rq_model *m)
 {
@@ -538,6 +696,8 @@ layout(rq_model *m)
 		Nmax += (size_t)m->nbt;
 		layout_mbt(m, &cur);
 	}
+	if (m->ncme > 0)
+		layout_cme(m, &cur, Nmax);
 	m->dres = take(m, &cur, B * Nmax * d);
 	m->dln = take(m, &cur, B * Nmax * d);
 	m->dqkv = take(m, &cur, 3 * B * Nmax * d);
@@ -578,6 +738,12 @@ rq_model_alloc(rq_model *m)
 		for (size_t i = 0; i < d; i++)
 			m->fu[l].R[i * d + i] = 1;
 		m->fu[l].rot = 0;
+	}
+	for (int e = 0; e < 2 && m->ncme > 0; e++) {
+		size_t d = (size_t)m->cfg.d;
+		for (size_t i = 0; i < d; i++)
+			m->cR[e][i * d + i] = 1;
+		m->crot[e] = 0;
 	}
 	return RQ_OK;
 }
@@ -683,6 +849,16 @@ rq_model_flops(const rq_model *m)
 		f += 4 * d * K;
 	else
 		f += (c->method == RQ_METHOD_SUM ? 4 : 2) * d * K;
+	/* MMML: per layer and stream, cross (Q own, K V other), self, FFN;
+	 * the MLP head 2d -> d -> d/2 -> K */
+	for (int e = 0; e < 2 && c->method == RQ_METHOD_MMML; e++) {
+		double N = m->enc[e].N, No = m->enc[!e].N;
+		f += c->fdepth * (4 * N * d * d + 4 * No * d * d + 4 * N * No * d +
+		    8 * N * d * d + 4 * N * N * d + 4 * N * d * hd);
+	}
+	if (c->method == RQ_METHOD_MMML)
+		f += 2 * (2 * d * d + d * (c->d / 2) + (c->d / 2) * K) -
+		    2 * d * K;
 	/* MBT: one 1-head block per stream and layer over nb + N tokens */
 	for (int e = 0; e < 2 && m->nmbt > 0; e++) {
 		double M = m->nbt + m->enc[e].N;
@@ -1030,6 +1206,229 @@ mbt_backward(rq_model *m, int B)
 			gb[i] += dout[(size_t)b * nbd + i];
 }
 
+/* R x and R^T x in double; defined below */
+static void rot_apply(float *out, const double *R, const float *x, int d);
+static void rot_apply_t(float *out, const double *R, const float *x, int d);
+
+#define CME_EPS 1e-12f
+
+/*
+ * One MMML attention sub-layer: y = LN(x + drop(MHA(x Wq, src Wk, src Wv)
+ * Wo)); Nx rows of x, Ny of src (x itself for self-attention).  With R,
+ * row 0 of every sample's Q is replaced by R (Wq x_0 + bq), kept in qpre.
+ */
+static void
+cme_attn_forward(rq_model *m, const cmep *p, cmea *a, const float *x,
+    int Nx, const float *src, int Ny, int B, float pd, rq_rng *rng,
+    const double *R, float *qpre)
+{
+	int d = m->cfg.d;
+	size_t n = (size_t)B * Nx * d;
+
+	rq_linear_forward(a->q, x, PP(p->qw), PP(p->qb), B * Nx, d, d);
+	rq_linear_forward(a->k, src, PP(p->kw), PP(p->kb), B * Ny, d, d);
+	rq_linear_forward(a->v, src, PP(p->vw), PP(p->vb), B * Ny, d, d);
+	if (R != NULL)
+		for (int b = 0; b < B; b++) {
+			float *q0 = a->q + (size_t)b * Nx * d;
+			memcpy(qpre + (size_t)b * d, q0, (size_t)d * sizeof(float));
+			rot_apply(q0, R, qpre + (size_t)b * d, d);
+		}
+	rq_xattn_forward(a->ctx, a->att, a->q, a->k, a->v, B, Nx, Ny, d,
+	    m->cfg.heads);
+	rq_linear_forward(a->o, a->ctx, PP(p->ow), PP(p->ob), B * Nx, d, d);
+	rq_dropout_forward(a->od, a->mk, a->o, n, pd, rng);
+	for (size_t i = 0; i < n; i++)
+		a->r[i] = x[i] + a->od[i];
+	rq_layernorm_forward(a->y, a->mu, a->rs, a->r, PP(p->lg), PP(p->lb),
+	    B * Nx, d, CME_EPS);
+}
+
+/* dy [B,Nx,d] -> dx += (residual and Q path), dsrc += (K and V paths) */
+static void
+cme_attn_backward(rq_model *m, const cmep *p, cmea *a, const float *x,
+    int Nx, const float *src, int Ny, int B, const float *dy, float *dx,
+    float *dsrc, const double *R)
+{
+	int d = m->cfg.d;
+	size_t n = (size_t)B * Nx * d, ny = (size_t)B * Ny * d;
+
+	memset(m->cdr, 0, n * sizeof(float));
+	rq_layernorm_backward(m->cdr, GG(p->lg), GG(p->lb), dy, a->r,
+	    PP(p->lg), a->mu, a->rs, B * Nx, d);
+	for (size_t i = 0; i < n; i++)
+		dx[i] += m->cdr[i];
+	memset(m->cdo, 0, n * sizeof(float));
+	rq_dropout_backward(m->cdo, m->cdr, a->mk, n, m->p_used);
+	memset(m->cdc, 0, n * sizeof(float));
+	rq_linear_backward(m->cdc, GG(p->ow), GG(p->ob), m->cdo, a->ctx,
+	    PP(p->ow), B * Nx, d, d);
+	memset(m->cdq, 0, n * sizeof(float));
+	memset(m->cdk, 0, ny * sizeof(float));
+	memset(m->cdv, 0, ny * sizeof(float));
+	rq_xattn_backward(m->cdq, m->cdk, m->cdv, m->cscr, m->cdc, a->q, a->k,
+	    a->v, a->att, B, Nx, Ny, d, m->cfg.heads);
+	if (R != NULL)
+		for (int b = 0; b < B; b++) {
+			float *g = m->cdq + (size_t)b * Nx * d;
+			memcpy(m->cdr, g, (size_t)d * sizeof(float));
+			rot_apply_t(g, R, m->cdr, d);
+		}
+	rq_linear_backward(dx, GG(p->qw), GG(p->qb), m->cdq, x, PP(p->qw),
+	    B * Nx, d, d);
+	rq_linear_backward(dsrc, GG(p->kw), GG(p->kb), m->cdk, src, PP(p->kw),
+	    B * Ny, d, d);
+	rq_linear_backward(dsrc, GG(p->vw), GG(p->vb), m->cdv, src, PP(p->vw),
+	    B * Ny, d, d);
+}
+
+/* y = LN(x + drop(fc2(ReLU(fc1 x)))) over N rows */
+static void
+cme_ffn_forward(rq_model *m, const cmef *p, cmea *a, const float *x, int N,
+    int B, float pd, rq_rng *rng)
+{
+	int d = m->cfg.d, hd = m->cfg.mlp * m->cfg.d;
+	size_t n = (size_t)B * N * d;
+
+	rq_linear_forward(a->f1, x, PP(p->w1), PP(p->b1), B * N, d, hd);
+	rq_relu_forward(a->rl, a->f1, (size_t)B * N * hd);
+	rq_linear_forward(a->o, a->rl, PP(p->w2), PP(p->b2), B * N, hd, d);
+	rq_dropout_forward(a->od, a->mk, a->o, n, pd, rng);
+	for (size_t i = 0; i < n; i++)
+		a->r[i] = x[i] + a->od[i];
+	rq_layernorm_forward(a->y, a->mu, a->rs, a->r, PP(p->lg), PP(p->lb),
+	    B * N, d, CME_EPS);
+}
+
+static void
+cme_ffn_backward(rq_model *m, const cmef *p, cmea *a, const float *x, int N,
+    int B, const float *dy, float *dx)
+{
+	int d = m->cfg.d, hd = m->cfg.mlp * m->cfg.d;
+	size_t n = (size_t)B * N * d, nh = (size_t)B * N * hd;
+
+	memset(m->cdr, 0, n * sizeof(float));
+	rq_layernorm_backward(m->cdr, GG(p->lg), GG(p->lb), dy, a->r,
+	    PP(p->lg), a->mu, a->rs, B * N, d);
+	for (size_t i = 0; i < n; i++)
+		dx[i] += m->cdr[i];
+	memset(m->cdo, 0, n * sizeof(float));
+	rq_dropout_backward(m->cdo, m->cdr, a->mk, n, m->p_used);
+	memset(m->cdh1, 0, nh * sizeof(float));
+	rq_linear_backward(m->cdh1, GG(p->w2), GG(p->b2), m->cdo, a->rl,
+	    PP(p->w2), B * N, hd, d);
+	memset(m->cdh2, 0, nh * sizeof(float));
+	rq_relu_backward(m->cdh2, m->cdh1, a->rl, nh);
+	rq_linear_backward(dx, GG(p->w1), GG(p->b1), m->cdh2, x, PP(p->w1),
+	    B * N, d, hd);
+}
+
+/* the input of stream e to CME layer l */
+static const float *
+cme_in(rq_model *m, int l, int e)
+{
+	return l == 0 ? m->enc[e].tok : m->cme[l - 1][e].fa.y;
+}
+
+/* the RollingQ rotation of stream e at layer l: the last layer's, with
+ * mmml-rq (cfg-independent: R is the identity until a rotation) */
+static const double *
+cme_rot(rq_model *m, int l, int e)
+{
+	return l == m->ncme - 1 ? m->cR[e] : NULL;
+}
+
+static void
+cme_forward(rq_model *m, int B, int train, rq_rng *rng)
+{
+	const rq_model_cfg *c = &m->cfg;
+	int d = c->d, K = c->classes;
+	float pd = train ? c->drop : 0;
+
+	for (int l = 0; l < m->ncme; l++)
+		for (int e = 0; e < 2; e++) {
+			cmes *s = &m->cme[l][e];
+			int N = m->enc[e].N, No = m->enc[!e].N;
+			const float *x = cme_in(m, l, e), *y = cme_in(m, l, !e);
+			cme_attn_forward(m, &s->cp, &s->ca, x, N, y, No, B, pd, rng,
+			    NULL, NULL);
+			cme_attn_forward(m, &s->sp, &s->sa, s->ca.y, N, s->ca.y, N, B,
+			    pd, rng, cme_rot(m, l, e), s->qpre);
+			cme_ffn_forward(m, &s->fp, &s->fa, s->sa.y, N, B, pd, rng);
+		}
+	for (int b = 0; b < B; b++)
+		for (int e = 0; e < 2; e++)
+			memcpy(m->hf + ((size_t)b * 2 + e) * d,
+			    m->cme[m->ncme - 1][e].fa.y + (size_t)b * m->enc[e].N * d,
+			    (size_t)d * sizeof(float));
+	rq_linear_forward(m->hz[0], m->hf, PP(m->hdw[0]), PP(m->hdb[0]), B,
+	    2 * d, d);
+	rq_relu_forward(m->hr[0], m->hz[0], (size_t)B * d);
+	rq_linear_forward(m->hz[1], m->hr[0], PP(m->hdw[1]), PP(m->hdb[1]), B,
+	    d, d / 2);
+	rq_relu_forward(m->hr[1], m->hz[1], (size_t)B * (d / 2));
+	rq_linear_forward(m->logits[0], m->hr[1], PP(m->hdw[2]), PP(m->hdb[2]),
+	    B, d / 2, K);
+}
+
+/* m->dlog holds dL/dlogits; adds dL/dtok into the encoders' dtok */
+static void
+cme_backward(rq_model *m, int B)
+{
+	const rq_model_cfg *c = &m->cfg;
+	int d = c->d, K = c->classes, h2 = d / 2;
+
+	memset(m->dhr[1], 0, (size_t)B * h2 * sizeof(float));
+	rq_linear_backward(m->dhr[1], GG(m->hdw[2]), GG(m->hdb[2]), m->dlog,
+	    m->hr[1], PP(m->hdw[2]), B, h2, K);
+	memset(m->dhz[1], 0, (size_t)B * h2 * sizeof(float));
+	rq_relu_backward(m->dhz[1], m->dhr[1], m->hr[1], (size_t)B * h2);
+	memset(m->dhr[0], 0, (size_t)B * d * sizeof(float));
+	rq_linear_backward(m->dhr[0], GG(m->hdw[1]), GG(m->hdb[1]), m->dhz[1],
+	    m->hr[0], PP(m->hdw[1]), B, d, h2);
+	memset(m->dhz[0], 0, (size_t)B * d * sizeof(float));
+	rq_relu_backward(m->dhz[0], m->dhr[0], m->hr[0], (size_t)B * d);
+	memset(m->dhf, 0, (size_t)2 * B * d * sizeof(float));
+	rq_linear_backward(m->dhf, GG(m->hdw[0]), GG(m->hdb[0]), m->dhz[0],
+	    m->hf, PP(m->hdw[0]), B, 2 * d, d);
+	for (int e = 0; e < 2; e++) {
+		int N = m->enc[e].N;
+		memset(m->cgo[e], 0, (size_t)B * N * d * sizeof(float));
+		for (int b = 0; b < B; b++)
+			memcpy(m->cgo[e] + (size_t)b * N * d, m->dhf +
+			    ((size_t)b * 2 + e) * d, (size_t)d * sizeof(float));
+	}
+	for (int l = m->ncme - 1; l >= 0; l--) {
+		for (int e = 0; e < 2; e++)
+			memset(m->cgi[e], 0, (size_t)B * m->enc[e].N * d *
+			    sizeof(float));
+		for (int e = 0; e < 2; e++) {
+			cmes *s = &m->cme[l][e];
+			int N = m->enc[e].N, No = m->enc[!e].N;
+			size_t n = (size_t)B * N * d;
+			memset(m->cgA, 0, n * sizeof(float));
+			cme_ffn_backward(m, &s->fp, &s->fa, s->sa.y, N, B, m->cgo[e],
+			    m->cgA);
+			memset(m->cgB, 0, n * sizeof(float));
+			cme_attn_backward(m, &s->sp, &s->sa, s->ca.y, N, s->ca.y, N, B,
+			    m->cgA, m->cgB, m->cgB, cme_rot(m, l, e));
+			cme_attn_backward(m, &s->cp, &s->ca, cme_in(m, l, e), N,
+			    cme_in(m, l, !e), No, B, m->cgB, m->cgi[e], m->cgi[!e],
+			    NULL);
+		}
+		for (int e = 0; e < 2; e++) {
+			float *t = m->cgo[e];
+			m->cgo[e] = m->cgi[e];
+			m->cgi[e] = t;
+		}
+	}
+	for (int e = 0; e < 2; e++) {
+		size_t n = (size_t)B * m->enc[e].N * d;
+		for (size_t i = 0; i < n; i++)
+			m->enc[e].dtok[i] += m->cgo[e][i];
+	}
+}
+
 /* out = R x in double (R [d,d] row-major) */
 static void
 rot_apply(float *out, const double *R, const float *x, int d)
@@ -1340,6 +1739,9 @@ rq_model_forward(rq_model *m, const float *a, const float *v,
 	case RQ_METHOD_MTSTAR:
 		fusion_forward(m, B, train, rng);
 		break;
+	case RQ_METHOD_MMML:
+		cme_forward(m, B, train, rng);
+		break;
 	}
 	if (m->has_probe) {
 		rq_linear_forward(m->logits[1], m->enc[0].clsout, PP(m->paw),
@@ -1449,6 +1851,9 @@ rq_model_backward_part(rq_model *m, const int32_t *y, int B, int Btot)
 	case RQ_METHOD_MT:
 	case RQ_METHOD_MTSTAR:
 		fusion_backward(m, B);
+		break;
+	case RQ_METHOD_MMML:
+		cme_backward(m, B);
 		break;
 	}
 	if (m->nmbt > 0)
