@@ -455,7 +455,7 @@ parse(int *argcp, char ***argvp, opts *o)
 	if (o->seen_ogm)
 		h->ogm = 1;
 	if (h->rq.on && o->meth->queries == 0)
-		errx(2, "--rollingq: needs method mt or mtstar");
+		errx(2, "--rollingq: needs method mt, mtstar or mmml");
 	if (!(h->lr > 0) || !(h->warmup >= 0) || !(h->wd >= 0))
 		errx(2, "-l, -w, -W: need lr > 0, warmup >= 0, decay >= 0");
 }

@@ -31,7 +31,7 @@ synth)
 esac
 
 # Table 1 rows: name, then rq-train flags
-T1_METHODS=${T1_METHODS:-audio visual concat ogm mt mt-rq mt-rq3 mtstar-rq mbt mmml}
+T1_METHODS=${T1_METHODS:-audio visual concat ogm mt mt-rq mt-rq3 mtstar-rq mbt mmml mmml-rq}
 method_flags() {
 	case $1 in
 	ogm) echo "-m concat --ogm-ge" ;;
@@ -41,6 +41,7 @@ method_flags() {
 	mbt) echo "-m mbt --mbt-layers 1 --bottlenecks 4" ;;
 	# MMML: one CME layer, as the paper's count
 	mmml) echo "-m mmml --cme-layers 1" ;;
+	mmml-rq) echo "-m mmml-rq --cme-layers 1" ;;
 	*) echo "-m $1" ;;
 	esac
 }
@@ -59,6 +60,7 @@ method_label() {
 	mtstar-rq) echo "MT* + RollingQ" ;;
 	mbt) echo "MBT" ;;
 	mmml) echo "MMML" ;;
+	mmml-rq) echo "MMML + RollingQ" ;;
 	*) echo "$1" ;;
 	esac
 }

@@ -36,6 +36,7 @@ mkdir -p "$out"
 		concat) p="49.3 / 68.0" ;; mt) p="48.8 / 67.0" ;;
 		mt-rq) p="51.9 / 69.3" ;;
 		mbt | mmml) p="(not in our notes)" ;;
+		mmml-rq) p="52.7 / 70.7" ;;
 		*) p="-" ;;
 		esac
 		printf '%-26s %-16s %-16s %-16s %s\n' "$(method_label "$m")" \

@@ -143,6 +143,8 @@ struct rq_model {
 	cmes cme[DEPTH_MAX][2];
 	size_t hdw[3], hdb[3];      /* MMML head fc1..fc3 */
 	double *cR[2];              /* mmml-rq: R per stream [d,d] */
+	float *cq[2];               /* batch mean of the rotated query [d] */
+	float *ckm;                 /* cme_kmeans scratch [2d] */
 	long crot[2];
 	float *hf, *hz[2], *hr[2], *dhf, *dhz[2], *dhr[2];
 	float *cgo[2], *cgi[2], *cgA, *cgB;     /* [B,N_s,d]; [B,Nmax,d] */
@@ -623,6 +625,7 @@ layout_cme(rq_model *m, size_t *cur, size_t Nmax)
 		m->cgo[e] = take(m, cur, B * N * d);
 		m->cgi[e] = take(m, cur, B * N * d);
 		m->cR[e] = (double *)(void *)take(m, cur, 2 * d * d);
+		m->cq[e] = take(m, cur, d);
 	}
 	m->cgA = take(m, cur, B * Nmax * d);
 	m->cgB = take(m, cur, B * Nmax * d);
@@ -635,6 +638,7 @@ layout_cme(rq_model *m, size_t *cur, size_t Nmax)
 	m->cdh1 = take(m, cur, B * Nmax * hd);
 	m->cdh2 = take(m, cur, B * Nmax * hd);
 	m->cscr = take(m, cur, Nmax * Nmax);
+	m->ckm = take(m, cur, 2 * d);
 	m->hf = take(m, cur, 2 * B * d);
 	m->dhf = take(m, cur, 2 * B * d);
 	for (int i = 0; i < 2; i++) {
@@ -763,7 +767,11 @@ size_t rq_model_nparams(const rq_model *m) { return m->nparams; }
 int rq_model_ntable(const rq_model *m) { return m->ntab; }
 float *rq_model_params(rq_model *m) { return m->params; }
 float *rq_model_grads(rq_model *m) { return m->grads; }
-int rq_model_fusion_layers(const rq_model *m) { return m->nfu; }
+/* MMML: its two RollingQ sites (audio stream, visual stream) */
+int rq_model_fusion_layers(const rq_model *m)
+{
+	return m->ncme > 0 ? 2 : m->nfu;
+}
 
 size_t
 rq_model_arena_bytes(const rq_model *m)
@@ -807,12 +815,16 @@ rq_model_tokens(const rq_model *m, int *na, int *nv)
 double *
 rq_model_rotation(rq_model *m, int layer)
 {
+	if (m->ncme > 0)
+		return layer == 0 || layer == 1 ? m->cR[layer] : NULL;
 	return layer >= 0 && layer < m->nfu ? m->fu[layer].R : NULL;
 }
 
 long *
 rq_model_rotations(rq_model *m, int layer)
 {
+	if (m->ncme > 0)
+		return layer == 0 || layer == 1 ? &m->crot[layer] : NULL;
 	return layer >= 0 && layer < m->nfu ? &m->fu[layer].rot : NULL;
 }
 
@@ -1356,6 +1368,17 @@ cme_forward(rq_model *m, int B, int train, rq_rng *rng)
 			    pd, rng, cme_rot(m, l, e), s->qpre);
 			cme_ffn_forward(m, &s->fp, &s->fa, s->sa.y, N, B, pd, rng);
 		}
+	/* the RollingQ query of each stream: the batch mean of row 0 of the
+	 * last layer's self-attention Q, after R */
+	for (int e = 0; e < 2; e++) {
+		const cmea *a = &m->cme[m->ncme - 1][e].sa;
+		for (int j = 0; j < d; j++) {
+			double t = 0;
+			for (int b = 0; b < B; b++)
+				t += a->q[(size_t)b * m->enc[e].N * d + j];
+			m->cq[e][j] = (float)(t / B);
+		}
+	}
 	for (int b = 0; b < B; b++)
 		for (int e = 0; e < 2; e++)
 			memcpy(m->hf + ((size_t)b * 2 + e) * d,
@@ -1890,7 +1913,52 @@ rq_model_head_loss(const rq_model *m, int which)
 const float *
 rq_model_query(const rq_model *m, int layer)
 {
+	if (m->ncme > 0)
+		return layer == 0 || layer == 1 ? m->cq[layer] : NULL;
 	return layer >= 0 && layer < m->nfu ? m->fu[layer].q : NULL;
+}
+
+/*
+ * MMML site e (stream e's self-attention in the last CME layer): the
+ * audio and visual key means seen through that attention's key map,
+ * ka = Wk mean_t h1_a[t] + bk, kv = Wk mean_t h1_v[t] + bk, where h1_s is
+ * stream s's cross-attention output (stream e's own keys are one of the
+ * two; the other is the other stream's, had it been in the key set).
+ */
+static void
+cme_kmeans(const rq_model *m, int e, int B, float *ka, float *kv)
+{
+	int d = m->cfg.d, L = m->ncme - 1;
+	const cmep *p;
+	const float *w, *bk;
+	float *hm[2] = { m->ckm, m->ckm + d };
+
+	if (e < 0 || e > 1)
+		return;
+	p = &m->cme[L][e].sp;
+	w = m->params + p->kw;
+	bk = m->params + p->kb;
+	for (int b = 0; b < B; b++) {
+		for (int s = 0; s < 2; s++) {
+			int N = m->enc[s].N;
+			const float *h = m->cme[L][s].ca.y + (size_t)b * N * d;
+			for (int j = 0; j < d; j++) {
+				double t = 0;
+				for (int i = 0; i < N; i++)
+					t += h[(size_t)i * d + j];
+				hm[s][j] = (float)(t / N);
+			}
+		}
+		for (int i = 0; i < d; i++) {
+			double x = bk[i], y = bk[i];
+			for (int j = 0; j < d; j++) {
+				x += (double)w[(size_t)i * d + j] * hm[0][j];
+				y += (double)w[(size_t)i * d + j] * hm[1][j];
+			}
+			ka[(size_t)b * d + i] = (float)x;
+			kv[(size_t)b * d + i] = (float)y;
+		}
+	}
 }
 
 /* mean key over the layer's audio and its visual token positions */
@@ -1900,6 +1968,10 @@ rq_model_kmeans(const rq_model *m, int layer, int B, float *ka, float *kv)
 	int d = m->cfg.d, Na = m->enc[0].N, Nv = m->enc[1].N;
 	const fusion *f;
 
+	if (m->ncme > 0) {
+		cme_kmeans(m, layer, B, ka, kv);
+		return;
+	}
 	if (layer < 0 || layer >= m->nfu)
 		return;
 	f = &m->fu[layer];
@@ -1924,6 +1996,12 @@ rq_model_shares(const rq_model *m, int B, float *sa, float *sv, float *sc)
 	int Na = m->enc[0].N, S;
 	size_t stride;
 
+	if (m->ncme > 0) {
+		/* no MMML query has keys from both streams: no shares */
+		for (int b = 0; b < B; b++)
+			sa[b] = sv[b] = sc[b] = NAN;
+		return;
+	}
 	if (m->nfu == 0)
 		return;
 	S = m->fu[0].S;

@@ -4,7 +4,7 @@
 # reloaded checkpoint, bit-identical resume after SIGKILL, the CME depth
 # kept in the checkpoint, bad flags.
 . tests/tap.sh
-plan 7
+plan 12
 
 rq-synth -n 128 -s 6 --split train >"$T/tr.rqt" || exit 1
 rq-synth -n 32 -s 6 --split val >"$T/va.rqt" || exit 1
@@ -47,3 +47,28 @@ ok "mmml: resume after SIGKILL: same final checkpoint" cmp "$T/a.ck" \
 # 4: bad flags
 rq-train -m mmml --cme-layers 0 "$T/tr.rqt" "$T/va.rqt" 2>/dev/null
 is "--cme-layers 0: usage error" $? 2
+
+# 5: mmml-rq: RollingQ at each stream's self-attention query, the two
+# sites taking turns (audio stream, then visual); both R checkpointed;
+# resume after SIGKILL gives the same bytes
+MR="-m mmml-rq -e 4 -b 16 -l 0.05 -d 16 -h 2 -n 1"
+rq-train $MR -o "$T/r.ck" -L "$T/r.log" "$T/tr.rqt" "$T/va.rqt"
+seq=$(sed -n 's/^epoch=.* rotated=\([0-9]\) .*/\1/p' "$T/r.log" | tr -d '\n')
+is "mmml-rq: the audio site rotates, then the visual one, then rmax" \
+    "$seq" "1200"
+like "mmml-rq: both AIRs logged" "$(grep '^epoch=4 ' "$T/r.log")" \
+    "rotations=1 rotated=0 air2="
+like "mmml-rq: checkpoint holds the visual stream's R" \
+    "$(rq-info "$T/r.ck" | grep 'fusion.1.R')" "rotations=1"
+rq-train $MR -o "$T/s.ck" "$T/tr.rqt" "$T/va.rqt" 2>/dev/null &
+pid=$!
+while [ ! -f "$T/s.ck" ] && kill -0 $pid 2>/dev/null; do sleep 0.01; done
+kill -9 $pid 2>/dev/null
+wait $pid
+rq-train -r "$T/s.ck" -o "$T/s.ck" "$T/tr.rqt" "$T/va.rqt" 2>/dev/null
+ok "mmml-rq: resume after SIGKILL: same final checkpoint" cmp "$T/r.ck" \
+    "$T/s.ck"
+want=$(sed -n 's/^epoch=4 .* val_acc=\([0-9.]*\) .*/\1/p' "$T/r.log")
+got=$(rq-eval -s "$T/r.ck" "$T/va.rqt" | sed 's/^acc=\([0-9.]*\) .*/\1/')
+is "mmml-rq: rq-eval on the rotated model = rq-train's val accuracy" \
+    "$got" "$want"

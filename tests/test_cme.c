@@ -227,8 +227,25 @@ lossof(rq_model *m, const rq_param *p, const float *a, const float *v,
 	return rq_model_head_loss(m, 0);
 }
 
+/* a rotation R of stream e's self-attention query row (mmml-rq) */
 static void
-gradcheck(int layers)
+random_rotation(rq_model *m, int e, uint64_t seed)
+{
+	int d = rq_model_config(m)->d;
+	double x[64], yv[64];
+	rq_rng r;
+
+	rq_rng_seed(&r, seed);
+	for (int i = 0; i < d; i++) {
+		x[i] = rq_rng_normal(&r);
+		yv[i] = rq_rng_normal(&r);
+	}
+	cr_assert_eq(rq_rotation_plane(rq_model_rotation(m, e), x, yv,
+	    (size_t)d), RQ_OK);
+}
+
+static void
+gradcheck_rot(int layers, int rot)
 {
 	rq_model_cfg c;
 	rq_model *m;
@@ -238,6 +255,10 @@ gradcheck(int layers)
 
 	tiny(&c, layers);
 	m = make(&c, 31 + (uint64_t)layers);
+	if (rot) {
+		random_rotation(m, 0, 91);
+		random_rotation(m, 1, 92);
+	}
 	data(&c, B, a, v, y, 13);
 	rq_model_zero_grad(m);
 	lossof(m, rq_model_table(m, 0), a, v, y, B);
@@ -272,8 +293,57 @@ gradcheck(int layers)
 	rq_model_free(m);
 }
 
-Test(cme, gradcheck_one_layer) { gradcheck(1); }
-Test(cme, gradcheck_two_layers) { gradcheck(2); }
+Test(cme, gradcheck_one_layer) { gradcheck_rot(1, 0); }
+Test(cme, gradcheck_two_layers) { gradcheck_rot(2, 0); }
+Test(cme, gradcheck_rotated) { gradcheck_rot(2, 1); }
+
+/*
+ * mmml-rq's sites: the two streams' self-attention (last layer).  The
+ * query is the batch mean of row 0 of Q after R, so rotating R turns it
+ * by R; the key means are that attention's key map applied to the mean
+ * of each stream's cross-attention output, and no shares exist.
+ */
+Test(cme, rollingq_sites)
+{
+	rq_model_cfg c;
+	rq_model *m;
+	float a[3 * 24], v[3 * 32], q0[8], ka[3 * 8], kv[3 * 8], sh[9];
+	double *R;
+	int32_t y[3];
+
+	tiny(&c, 1);
+	m = make(&c, 44);
+	cr_assert_eq(rq_model_fusion_layers(m), 2);
+	data(&c, 3, a, v, y, 45);
+	rq_model_forward(m, a, v, NULL, 3, 0, NULL);
+	memcpy(q0, rq_model_query(m, 1), sizeof q0);
+	random_rotation(m, 1, 46);
+	R = rq_model_rotation(m, 1);
+	rq_model_forward(m, a, v, NULL, 3, 0, NULL);
+	for (int i = 0; i < 8; i++) {
+		double t = 0;
+		for (int j = 0; j < 8; j++)
+			t += R[i * 8 + j] * q0[j];
+		cr_assert_float_eq(rq_model_query(m, 1)[i], t, 1e-5);
+	}
+	/* each site sees both streams through its own key map */
+	{
+		float ka1[24], kv1[24];
+		double dd = 0;
+		rq_model_kmeans(m, 1, 3, ka1, kv1);
+		rq_model_kmeans(m, 0, 3, ka, kv);
+		for (int i = 0; i < 24; i++) {
+			cr_assert(isfinite(ka[i]) && isfinite(kv[i]));
+			dd = fmax(dd, fabs(ka[i] - ka1[i]));
+			cr_assert(ka[i] != kv[i]);
+		}
+		cr_assert_gt(dd, 1e-4);
+	}
+	rq_model_shares(m, 3, sh, sh + 3, sh + 6);
+	for (int i = 0; i < 9; i++)
+		cr_assert(isnan(sh[i]));
+	rq_model_free(m);
+}
 
 /* per layer and stream: 2 attention sub-layers (4 d x d maps + LN), the
  * FFN (2 maps of d x hd + LN); the head 2d -> d -> d/2 -> K */
