@@ -362,7 +362,7 @@ parse(int *argcp, char ***argvp, opts *o)
 		{NULL, 0, NULL, 0}
 	};
 	rq_train_cfg *h = &o->tc;
-	int c, argc = *argcp;
+	int c, argc = *argcp, mbtf = 0, cmef = 0;
 	char **argv = *argvp;
 
 	memset(o, 0, sizeof *o);
@@ -438,10 +438,13 @@ parse(int *argcp, char ***argvp, opts *o)
 		case 13: o->ncls = (int)num(optarg, 2, 1000000, "--classes");
 			break;
 		case 14: o->cfg.fdepth = (int)num(optarg, 1, 32, "--mbt-layers");
+			mbtf = 1;
 			break;
 		case 15: o->cfg.ftok = (int)num(optarg, 1, 4096, "--bottlenecks");
+			mbtf = 1;
 			break;
 		case 16: o->cfg.fdepth = (int)num(optarg, 1, 32, "--cme-layers");
+			cmef = 1;
 			break;
 		default:
 			usage();
@@ -454,6 +457,10 @@ parse(int *argcp, char ***argvp, opts *o)
 		errx(2, "--ogm-*: OGM-GE needs method concat or sum");
 	if (o->seen_ogm)
 		h->ogm = 1;
+	if (mbtf && o->cfg.method != RQ_METHOD_MBT)
+		errx(2, "--mbt-layers, --bottlenecks: need method mbt");
+	if (cmef && o->cfg.method != RQ_METHOD_MMML)
+		errx(2, "--cme-layers: needs method mmml or mmml-rq");
 	if (h->rq.on && o->meth->queries == 0)
 		errx(2, "--rollingq: needs method mt, mtstar or mmml");
 	if (!(h->lr > 0) || !(h->warmup >= 0) || !(h->wd >= 0))

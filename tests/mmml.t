@@ -4,7 +4,7 @@
 # reloaded checkpoint, bit-identical resume after SIGKILL, the CME depth
 # kept in the checkpoint, bad flags.
 . tests/tap.sh
-plan 12
+plan 14
 
 rq-synth -n 128 -s 6 --split train >"$T/tr.rqt" || exit 1
 rq-synth -n 32 -s 6 --split val >"$T/va.rqt" || exit 1
@@ -72,3 +72,9 @@ want=$(sed -n 's/^epoch=4 .* val_acc=\([0-9.]*\) .*/\1/p' "$T/r.log")
 got=$(rq-eval -s "$T/r.ck" "$T/va.rqt" | sed 's/^acc=\([0-9.]*\) .*/\1/')
 is "mmml-rq: rq-eval on the rotated model = rq-train's val accuracy" \
     "$got" "$want"
+
+# 6: each fusion's flags belong to its method
+rq-train -m mmml --bottlenecks 2 "$T/tr.rqt" "$T/va.rqt" 2>"$T/e2"
+is "mmml --bottlenecks: usage error" $? 2
+rq-train -m mbt --cme-layers 2 "$T/tr.rqt" "$T/va.rqt" 2>/dev/null
+is "mbt --cme-layers: usage error" $? 2
