@@ -314,7 +314,7 @@ mpi-clean:
 # results/DATASET/METHOD/sSEED/result is each run's target.
 DATASET ?= $(if $(wildcard ../shared/data/fsdd ../shared/data/mnist),avmnist,synth)
 SEEDS ?= 0 1 2
-T1_METHODS ?= audio visual concat ogm pmr mt mt-rq mt-rq3 mtstar-rq jmt
+T1_METHODS ?= audio visual concat ogm pmr mt mt-rq mt-rq3 mtstar-rq jmt mbt mmml mmml-rq
 SYNTH_N ?= 2000
 RESULTS ?= results
 override RESULTS := $(abspath $(RESULTS))
@@ -364,4 +364,4 @@ tables: table1 table2 table3 table4
 demo:
 	$(MAKE) DATASET=synth SYNTH_N=1000 \
 	    TRAIN_FLAGS="-e 6 -w 1 -l 0.05 -b 64" RESULTS=results/demo \
-	    T1_METHODS="audio visual concat pmr mt mt-rq jmt" tables
+	    T1_METHODS="audio visual concat pmr mt mt-rq jmt mbt mmml mmml-rq" tables

@@ -3,7 +3,8 @@
  *
  * usage: model-step [-r] [-d width] [-L depth] [-H heads] [-b batch]
  *            [-k classes] [-a FxT] [-v CxHxW] [-c vchan] [-p pfxpt]
- *            [-q phxpw] -g params.rqt batch.rqt
+ *            [-q phxpw] [-m method] [-F layers] [-T tokens] -g params.rqt
+ *            batch.rqt
  *        model-step [-r] [...same sizes...] [-n samples] [-s steps]
  *            [-e evalsteps] [-w warmup] [-R repeats] [-u micro] -t
  *        model-step [...same sizes...] [-u micro] -P
@@ -13,6 +14,8 @@
  *     label), run one forward (dropout off) and backward, and write to
  *     standard output the records "loss" f64 [1] and "grad.<name>" f32 for
  *     every parameter.  bench/grad-check.py compares them with PyTorch.
+ *     -m: an rq-train method's model (mt); -F, -T: its fusion layers and
+ *     tokens (MBT; bench/grad-check-mbt-mmml.py).
  * -t: time the training step exactly as `torch_mt.py bench` does: a data
  *     set of -n random samples in memory, random batches gathered from it,
  *     forward (dropout 0.2) + backward + SGD (momentum 0.9, wd 1e-4), then
@@ -75,7 +78,8 @@ usage(void)
 	fprintf(stderr, "usage: model-step [-r] [-d width] [-L depth] "
 	    "[-H heads] [-b batch] [-k classes]\n"
 	    "           [-a FxT] [-v CxHxW] [-c vchan] [-p pfxpt] [-q phxpw] "
-	    "-g params.rqt batch.rqt\n"
+	    "[-m method] [-F layers] [-T tokens]\n"
+	    "           -g params.rqt batch.rqt\n"
 	    "       model-step [-r] [sizes] [-n samples] [-s steps] "
 	    "[-e evalsteps] [-w warmup]\n"
 	    "           [-R repeats] [-u micro] -t\n"
@@ -343,9 +347,21 @@ main(int argc, char *argv[])
 	cfg.pf = 10;	/* rq-train's default: a quarter of each dimension */
 	cfg.pt = 8;
 	cfg.ph = cfg.pw = 7;
-	while ((ch = getopt(argc, argv, "a:b:c:d:e:gH:k:L:n:Pp:q:rR:s:tu:v:w:")) !=
-	    -1) {
+	while ((ch = getopt(argc, argv,
+	    "a:b:c:d:e:F:gH:k:L:m:n:Pp:q:rR:s:T:tu:v:w:")) != -1) {
+		const rq_method *meth;
 		switch (ch) {
+		case 'm':
+			if ((meth = rq_method_find(optarg)) == NULL)
+				errx(2, "-m: unknown method: %s", optarg);
+			cfg.method = meth->model;
+			break;
+		case 'F':
+			cfg.fdepth = (int)num(optarg, 1, 32, ch);
+			break;
+		case 'T':
+			cfg.ftok = (int)num(optarg, 1, 4096, ch);
+			break;
 		case 'a':
 			dims(optarg, sh, 2, ch);
 			cfg.F = sh[0];

@@ -33,7 +33,8 @@ usage(int status)
 	    "                [--rho r] [--beta b] [--rmax n] [--air-est full|last]\n"
 	    "                [--rot plane|svd] [--air-dump prefix] [--ogm-alpha a]\n"
 	    "                [--ogm-ge] [--pmr-alpha a] [--pmr-momentum mu]\n"
-	    "                [--pmr-start e] [--pmr-end e] train val [test]\n"
+	    "                [--pmr-start e] [--pmr-end e] [--mbt-layers n]\n"
+	    "                [--bottlenecks n] [--cme-layers n] train val [test]\n"
 	    "       rq-train --params-only [-m method] [-d width] [--depth n] [--heads n]\n"
 	    "                [--mlp-ratio r] [--audio-patch FxT] [--visual-patch HxW]\n"
 	    "                [--channels c] --audio FxT --visual CxHxW --classes K\n"
@@ -86,6 +87,9 @@ usage(int status)
 	    "  --pmr-momentum mu   PMR: prototype momentum (0.5)\n"
 	    "  --pmr-start e       PMR: first epoch of the prototype loss (1)\n"
 	    "  --pmr-end e         PMR: last epoch of the prototype loss (80)\n"
+	    "  --mbt-layers n      MBT: bottleneck layers after the encoders (1)\n"
+	    "  --bottlenecks n     MBT: bottleneck tokens (4)\n"
+	    "  --cme-layers n      MMML: CME layers (1)\n"
 	    "  --params-only       print the parameter and FLOP counts "
 	    "of a model\n"
 	    "  --audio FxT         --params-only: the audio shape\n"
@@ -591,10 +595,13 @@ parse(int *argcp, char ***argvp, opts *o)
 		{"pmr-momentum", required_argument, NULL, 24},
 		{"pmr-start", required_argument, NULL, 25},
 		{"pmr-end", required_argument, NULL, 26},
+		{"mbt-layers", required_argument, NULL, 27},
+		{"bottlenecks", required_argument, NULL, 28},
+		{"cme-layers", required_argument, NULL, 29},
 		{NULL, 0, NULL, 0}
 	};
 	rq_train_cfg *h = &o->tc;
-	int c, argc = *argcp;
+	int c, argc = *argcp, mbtf = 0, cmef = 0;
 	char **argv = *argvp;
 
 	memset(o, 0, sizeof *o);
@@ -621,6 +628,10 @@ parse(int *argcp, char ***argvp, opts *o)
 			printf("rq-train %s\n", rq_cli_version());
 			exit(0);
 		case 'm':
+			if (strcmp(optarg, "mbt-rq") == 0)
+				errx(2, "-m mbt-rq: no MBT attention has keys "
+				    "from both modalities, so RollingQ does not "
+				    "apply; use -m mbt");
 			if ((o->meth = rq_method_find(optarg)) == NULL)
 				bad_method(optarg);
 			h->rq.on |= o->meth->rollingq;
@@ -704,6 +715,15 @@ parse(int *argcp, char ***argvp, opts *o)
 		case 26: h->pmr_end = (int)num(optarg, 0, 1000000, "--pmr-end");
 			o->seen_pmr = 1;
 			break;
+		case 27: o->cfg.fdepth = (int)num(optarg, 1, 32, "--mbt-layers");
+			mbtf = 1;
+			break;
+		case 28: o->cfg.ftok = (int)num(optarg, 1, 4096, "--bottlenecks");
+			mbtf = 1;
+			break;
+		case 29: o->cfg.fdepth = (int)num(optarg, 1, 32, "--cme-layers");
+			cmef = 1;
+			break;
 		default:
 			usage(2);
 		}
@@ -717,8 +737,12 @@ parse(int *argcp, char ***argvp, opts *o)
 		h->ogm = 1;
 	if (o->seen_pmr && !h->pmr)
 		errx(2, "--pmr-*: need method pmr");
+	if (mbtf && o->cfg.method != RQ_METHOD_MBT)
+		errx(2, "--mbt-layers, --bottlenecks: need method mbt");
+	if (cmef && o->cfg.method != RQ_METHOD_MMML)
+		errx(2, "--cme-layers: needs method mmml or mmml-rq");
 	if (h->rq.on && o->meth->queries == 0)
-		errx(2, "--rollingq: needs method mt or mtstar");
+		errx(2, "--rollingq: needs method mt, mtstar or mmml");
 	if (!(h->lr > 0) || !(h->warmup >= 0) || !(h->wd >= 0))
 		errx(2, "-l, -w, -W: need lr > 0, warmup >= 0, decay >= 0");
 }

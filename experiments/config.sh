@@ -31,11 +31,17 @@ synth)
 esac
 
 # Table 1 rows: name, then rq-train flags
-T1_METHODS=${T1_METHODS:-audio visual concat ogm pmr mt mt-rq mt-rq3 mtstar-rq jmt}
+T1_METHODS=${T1_METHODS:-audio visual concat ogm pmr mt mt-rq mt-rq3 mtstar-rq jmt mbt mmml mmml-rq}
 method_flags() {
 	case $1 in
 	ogm) echo "-m concat --ogm-ge" ;;
 	mt-rq3) echo "-m mt-rq --rmax 3" ;;
+	# MBT: the -n encoder blocks + 1 bottleneck layer, 4 tokens (the
+	# paper: 6 + 2); one block per modality more than Concat
+	mbt) echo "-m mbt --mbt-layers 1 --bottlenecks 4" ;;
+	# MMML: one CME layer, as the paper's count
+	mmml) echo "-m mmml --cme-layers 1" ;;
+	mmml-rq) echo "-m mmml-rq --cme-layers 1" ;;
 	*) echo "-m $1" ;;
 	esac
 }
@@ -54,6 +60,9 @@ method_label() {
 	mtstar-rq) echo "MT* + RollingQ" ;;
 	pmr) echo "Concat + PMR" ;;
 	jmt) echo "JMT (2 layers)" ;;
+	mbt) echo "MBT" ;;
+	mmml) echo "MMML" ;;
+	mmml-rq) echo "MMML + RollingQ" ;;
 	*) echo "$1" ;;
 	esac
 }

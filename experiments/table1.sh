@@ -35,8 +35,10 @@ mkdir -p "$out"
 		audio) p="47.6 / 53.9" ;; visual) p="36.3 / 57.0" ;;
 		concat) p="49.3 / 68.0" ;; mt) p="48.8 / 67.0" ;;
 		mt-rq) p="51.9 / 69.3" ;;
-		# the paper's JMT and PMR rows are not in rq's notes yet
-		jmt | pmr) p="(not copied)" ;; *) p="-" ;;
+		# the paper's JMT, PMR, MBT and MMML rows are not in rq's notes
+		jmt | pmr | mbt | mmml) p="(not copied)" ;;
+		mmml-rq) p="52.7 / 70.7" ;;
+		*) p="-" ;;
 		esac
 		printf '%-26s %-16s %-16s %-16s %s\n' "$(method_label "$m")" \
 		    "$acc" "$pa" "$pv" "$p"

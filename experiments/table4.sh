@@ -13,10 +13,11 @@ one=3x224x224     # one RGB frame: N_v = 197, the shape the paper counted
 three=9x224x224   # three frames: N_v = 589, the input the paper trains on
 
 # "params macs" of convention $2 (thop, thop+R, all, all+R) for method $1
+# (a method and its own flags, after the common size)
 # at visual shape $3; empty when rq has no such method or cannot count it
 count() {
 	# shellcheck disable=SC2086
-	rq-train --params-only --count -m "$1" $size --visual "$3" \
+	rq-train --params-only --count $size -m $1 --visual "$3" \
 	    2>/dev/null | awk -v c="$2" '{
 		split($1, k, "="); if (k[2] != c) next
 		for (i = 2; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] }
@@ -28,7 +29,7 @@ row() { # label method convention paper-params paper-gflops
 	a=$(count "$2" "all${3#thop}" $three)
 	if [ -z "$t" ]; then
 		# shellcheck disable=SC2086
-		if rq-train --params-only -m "$2" $size --visual $one \
+		if rq-train --params-only $size -m $2 --visual $one \
 		    >/dev/null 2>&1; then
 			why="not counted (-m $2: its tensors lack counting rows)"
 		else
@@ -56,7 +57,7 @@ row() { # label method convention paper-params paper-gflops
 	    "Params (M)" GFLOPs
 	row "Vanilla MT" mt thop 59.87 1489.13
 	row "MT + RollingQ" mt-rq thop+R 60.46 1489.20
-	row "MBT" mbt thop 114.21 2746.90
+	row "MBT (6 + 2)" "mbt --depth 6 --mbt-layers 2" thop 114.21 2746.90
 	row "JMT" jmt thop 62.23 1494.87
 	row "MMML" mmml thop 77.88 1828.29
 	echo "Exact counts (per sample):"

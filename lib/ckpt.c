@@ -60,6 +60,10 @@ cfg_meta(rq_tensor *t, const rq_model_cfg *c)
 	rc |= rq_meta_set(t, "visual.pw", "%d", c->pw);
 	rc |= rq_meta_set(t, "classes", "%d", c->classes);
 	rc |= rq_meta_set(t, "drop", "%a", (double)c->drop);
+	if (c->method == RQ_METHOD_MBT || c->method == RQ_METHOD_MMML)
+		rc |= rq_meta_set(t, "fusion.layers", "%d", c->fdepth);
+	if (c->method == RQ_METHOD_MBT)
+		rc |= rq_meta_set(t, "fusion.tokens", "%d", c->ftok);
 	return rc ? RQ_EINVAL : RQ_OK;
 }
 
@@ -349,6 +353,10 @@ read_head(rq_stream *s, rq_tensor *t, rq_model_cfg *c, const char *path,
 	rc |= geti(t, "visual.pw", &c->pw);
 	rc |= geti(t, "classes", &c->classes);
 	rc |= getd(t, "drop", &drop);
+	if (c->method == RQ_METHOD_MBT || c->method == RQ_METHOD_MMML)
+		rc |= geti(t, "fusion.layers", &c->fdepth);
+	if (c->method == RQ_METHOD_MBT)
+		rc |= geti(t, "fusion.tokens", &c->ftok);
 	c->drop = (float)drop;
 	if (rc != 0 || c->method < 0) {
 		snprintf(err, errn, "%s: record 0: bad or missing model "

@@ -25,6 +25,11 @@ static const rq_method methods[] = {
 	{ "concat-ogm", RQ_METHOD_CONCAT, RQ_ENC_BOTH,   "concat", 0, 1, 0, 1, 0 },
 	{ "jmt",       RQ_METHOD_JMT,     RQ_ENC_BOTH,   "attention", 1, 0, 0, 0, 0 },
 	{ "pmr",       RQ_METHOD_CONCAT,  RQ_ENC_BOTH,   "concat", 0, 1, 0, 0, 1 },
+	/* MBT: no query sees both modalities, so no RollingQ (no mbt-rq) */
+	{ "mbt",       RQ_METHOD_MBT,     RQ_ENC_BOTH,   "bottleneck", 0, 0, 0, 0, 0 },
+	/* MMML: RollingQ per stream at its self-attention's row-0 query */
+	{ "mmml",      RQ_METHOD_MMML,    RQ_ENC_BOTH,   "cme",    2, 0, 0, 0, 0 },
+	{ "mmml-rq",   RQ_METHOD_MMML,    RQ_ENC_BOTH,   "cme",    2, 0, 1, 0, 0 },
 };
 
 int

@@ -35,6 +35,20 @@
  *            [B,3,d]: q2 = Wq2 y1d + bq2 [B,d]; k2, v2 = seq2 W^T + b
  *            [B,3,d]; a2 = softmax(q2.k2 / sqrt d) [B,3]; o2 = sum drop(a2)
  *            v2; y2 = drop(o2 Wo2^T + bo2); logits = FC(y2)   (jmt.c)
+ *   MBT (mbt_forward): after the L encoder blocks, fdepth bottleneck
+ *            layers of one block per stream (1 head, own weights) over
+ *            [Tb ; x] [B,nb+N,d], Tb [B,nb,d] starting from mbt.bot [nb,d];
+ *            x <- rows nb.. of the output; Tb <- the mean over the two
+ *            streams of rows ..nb; then the final LN and the Concat head.
+ *   MMML (cme_forward): fdepth CME layers over the streams X_a [B,Na,d],
+ *            X_v [B,Nv,d] (the encoders' tok), per stream s, other o, both
+ *            from the layer's inputs; LN eps 1e-12, heads as the encoders:
+ *            H1 = LN(X_s + drop(MHA(Q = X_s, K = V = X_o) Wo^T + bo))
+ *            H2 = LN(H1 + drop(MHA(H1, H1, H1) Wo'^T + bo'))
+ *            out_s = LN(H2 + drop(fc2(ReLU(fc1 H2))))
+ *            (mmml-rq: row 0 of the self-attention's Q, per sample, is
+ *            R_s q); logits = fc3(ReLU(fc2(ReLU(fc1([out_a[0] ; out_v[0]])))))
+ *            with widths 2d -> d -> d/2 -> K.
  *   probes on the detached CLS rows; Concat FC([cls_a ; cls_v]);
  *   Sum FC_a(cls_a) + FC_v(cls_v); unimodal FC(cls).
  * Memory: parameters, gradients, optimizer state and every activation of
@@ -68,9 +82,39 @@ typedef struct encoder {
 	size_t pw, pb, cls, pos, lng, lnb;
 	blkp bp[DEPTH_MAX];
 	float *patches, *pe, *x[DEPTH_MAX + 1], *tok, *mu, *rs, *clsout;
-	float *dtok;
+	float *dtok, *fin;          /* fin: the final LN's input [B,N,d] */
 	blka ba[DEPTH_MAX];
 } encoder;
+
+/* MMML: an attention sub-layer with its LN, and the FFN with its LN */
+typedef struct cmep {
+	size_t qw, qb, kw, kb, vw, vb, ow, ob, lg, lb;
+} cmep;
+
+typedef struct cmef {
+	size_t w1, b1, w2, b2, lg, lb;
+} cmef;
+
+/* q, ctx, o, od, r, y [B,Nx,d]; k, v [B,Ny,d]; att [B,H,Nx,Ny]; mu, rs
+ * [B Nx]; FFN: f1, rl [B,N,hd], f2 (in o), f2d (in od) */
+typedef struct cmea {
+	float *q, *k, *v, *att, *ctx, *o, *od, *r, *y, *mu, *rs, *f1, *rl;
+	uint8_t *mk;
+} cmea;
+
+typedef struct cmes {
+	cmep cp, sp;                /* cross, self */
+	cmef fp;
+	cmea ca, sa, fa;
+	float *qpre;                /* self Q row 0 before R [B,d] */
+} cmes;
+
+/* one MBT bottleneck layer: a block per stream over [Tb ; x] */
+typedef struct mbtl {
+	blkp bp[2];
+	blka ba[2];
+	float *zin[2], *zout[2];    /* [B,nb+N,d] */
+} mbtl;
 
 /*
  * One fusion layer.  Query form (MT, MT* layer 2): q, qpre [d]; a, ad
@@ -109,6 +153,21 @@ struct rq_model {
 	jmtl jm;                    /* JMT's second layer */
 	float *xg;                  /* [2,B,d] extra CLS feature gradients */
 	int has_xg;
+	int nmbt, nbt;              /* MBT bottleneck layers and tokens */
+	size_t bot;                 /* mbt.bot [nbt,d] */
+	mbtl mb[DEPTH_MAX];
+	float *tb[DEPTH_MAX + 1];   /* Tb entering layer l [B,nbt,d] */
+	float *xf[2], *mbg[2], *dtb[2];
+	int ncme;                   /* MMML CME layers */
+	cmes cme[DEPTH_MAX][2];
+	size_t hdw[3], hdb[3];      /* MMML head fc1..fc3 */
+	double *cR[2];              /* mmml-rq: R per stream [d,d] */
+	float *cq[2];               /* batch mean of the rotated query [d] */
+	float *ckm;                 /* cme_kmeans scratch [2d] */
+	long crot[2];
+	float *hf, *hz[2], *hr[2], *dhf, *dhz[2], *dhr[2];
+	float *cgo[2], *cgi[2], *cgA, *cgB;     /* [B,N_s,d]; [B,Nmax,d] */
+	float *cdr, *cdo, *cdc, *cdq, *cdk, *cdv, *cdh1, *cdh2, *cscr;
 	size_t hw, hb, haw, hab, hvw, hvb, paw, pab, pvw, pvb;
 	int has_head, has_sum, has_probe;
 	float *arena;
@@ -124,7 +183,7 @@ struct rq_model {
 
 static const char *method_names[RQ_METHOD_COUNT] = {
 	"audio", "visual", "concat", "sum", "mt", "mtstar",
-	"jmt"
+	"jmt", "mbt", "mmml"
 };
 
 const char *
@@ -160,6 +219,8 @@ rq_model_cfg_defaults(rq_model_cfg *c)
 	c->batch = 64;
 	c->drop = 0.2f;
 	c->opt_slots = 1;
+	c->fdepth = 1;
+	c->ftok = 4;
 }
 
 /* one table entry; returns its offset in the parameter vector */
@@ -287,6 +348,106 @@ plan_encoder(rq_model *m, int e)
 	setrows(m, 0, en->N, en->N);
 }
 
+/* a pre-LN ViT block's parameters under pre (pre.ln1.g, pre.attn.qkv.w, ...) */
+static void
+plan_block(rq_model *m, const char *pre, blkp *b)
+{
+	char nm[96];
+	int d = m->cfg.d, hd = m->cfg.mlp * m->cfg.d;
+
+	snprintf(nm, sizeof nm, "%s.ln1", pre);
+	lnorm(m, nm, &b->ln1g, &b->ln1b);
+	snprintf(nm, sizeof nm, "%s.attn.qkv", pre);
+	lin(m, nm, &b->qkvw, &b->qkvb, 3 * d, d, 0);
+	snprintf(nm, sizeof nm, "%s.attn.proj", pre);
+	lin(m, nm, &b->projw, &b->projb, d, d, 0);
+	snprintf(nm, sizeof nm, "%s.ln2", pre);
+	lnorm(m, nm, &b->ln2g, &b->ln2b);
+	snprintf(nm, sizeof nm, "%s.mlp.fc1", pre);
+	lin(m, nm, &b->fc1w, &b->fc1b, hd, d, 0);
+	snprintf(nm, sizeof nm, "%s.mlp.fc2", pre);
+	lin(m, nm, &b->fc2w, &b->fc2b, d, hd, 0);
+}
+
+/* MBT: mbt.bot, then per layer l mbt.a.blk.<l>.*, mbt.v.blk.<l>.* */
+static void
+plan_mbt(rq_model *m)
+{
+	char nm[64];
+
+	m->nmbt = m->cfg.fdepth;
+	m->nbt = m->cfg.ftok;
+	m->bot = addp(m, "mbt.bot", 2, (uint64_t)m->nbt, (uint64_t)m->cfg.d,
+	    RQ_INIT_FCLS, 0);
+	setrows(m, m->ntab - 1, 0, 0);
+	for (int l = 0; l < m->nmbt; l++)
+		for (int e = 0; e < 2; e++) {
+			int t0 = m->ntab;
+			snprintf(nm, sizeof nm, "mbt.%c.blk.%d", "av"[e], l);
+			plan_block(m, nm, &m->mb[l].bp[e]);
+			/* a block over [bottlenecks ; the stream's tokens] */
+			setrows(m, t0, m->nbt + m->enc[e].N,
+			    m->nbt + m->enc[e].N);
+		}
+}
+
+/* an MMML attention sub-layer: pre.{q,k,v,o}.{w,b}, pre.ln.{g,b} */
+static void
+plan_cme_attn(rq_model *m, const char *pre, cmep *p)
+{
+	char nm[96];
+	int d = m->cfg.d;
+
+	snprintf(nm, sizeof nm, "%s.q", pre);
+	lin(m, nm, &p->qw, &p->qb, d, d, 0);
+	snprintf(nm, sizeof nm, "%s.k", pre);
+	lin(m, nm, &p->kw, &p->kb, d, d, 0);
+	snprintf(nm, sizeof nm, "%s.v", pre);
+	lin(m, nm, &p->vw, &p->vb, d, d, 0);
+	snprintf(nm, sizeof nm, "%s.o", pre);
+	lin(m, nm, &p->ow, &p->ob, d, d, 0);
+	snprintf(nm, sizeof nm, "%s.ln", pre);
+	lnorm(m, nm, &p->lg, &p->lb);
+}
+
+/* MMML: cme.<l>.<a|v>.{cross,self}.*, cme.<l>.<a|v>.ffn.{fc1,fc2,ln};
+ * head.fc1 [d,2d], head.fc2 [d/2,d], head.fc3 [K,d/2] */
+static void
+plan_cme(rq_model *m)
+{
+	char nm[96];
+	int d = m->cfg.d, hd = m->cfg.mlp * m->cfg.d;
+
+	m->ncme = m->cfg.fdepth;
+	for (int l = 0; l < m->ncme; l++)
+		for (int e = 0; e < 2; e++) {
+			cmes *s = &m->cme[l][e];
+			double Ns = m->enc[e].N, No = m->enc[1 - e].N;
+			int t0 = m->ntab;
+			snprintf(nm, sizeof nm, "cme.%d.%c.cross", l, "av"[e]);
+			plan_cme_attn(m, nm, &s->cp);
+			/* the cross-attention's q, o and LN act on the stream's
+			 * own rows, its k and v on the other stream's */
+			for (int i = t0; i < m->ntab; i++) {
+				int kv = i >= t0 + 2 && i < t0 + 6;
+				m->tab[i].rows = m->tab[i].rows_ref = kv ? No : Ns;
+			}
+			t0 = m->ntab;
+			snprintf(nm, sizeof nm, "cme.%d.%c.self", l, "av"[e]);
+			plan_cme_attn(m, nm, &s->sp);
+			snprintf(nm, sizeof nm, "cme.%d.%c.ffn.fc1", l, "av"[e]);
+			lin(m, nm, &s->fp.w1, &s->fp.b1, hd, d, 0);
+			snprintf(nm, sizeof nm, "cme.%d.%c.ffn.fc2", l, "av"[e]);
+			lin(m, nm, &s->fp.w2, &s->fp.b2, d, hd, 0);
+			snprintf(nm, sizeof nm, "cme.%d.%c.ffn.ln", l, "av"[e]);
+			lnorm(m, nm, &s->fp.lg, &s->fp.lb);
+			setrows(m, t0, Ns, Ns);
+		}
+	lin(m, "head.fc1", &m->hdw[0], &m->hdb[0], d, 2 * d, 0);
+	lin(m, "head.fc2", &m->hdw[1], &m->hdb[1], d / 2, d, 0);
+	lin(m, "head.fc3", &m->hdw[2], &m->hdb[2], m->cfg.classes, d / 2, 0);
+}
+
 /* layer l's parameters: "fusion.*" for layer 0, "fusion.<l>.*" after */
 static void
 plan_fusion(rq_model *m, int l, int full, int S, int aoff)
@@ -358,6 +519,12 @@ rq_model_plan(rq_model **mp, const rq_model_cfg *cfg)
 	    c->C < c->vc || c->C % c->vc != 0 || c->H < c->ph ||
 	    c->W < c->pw))
 		return RQ_ERANGE;
+	if (meth == RQ_METHOD_MBT && (c->fdepth < 1 || c->fdepth > DEPTH_MAX ||
+	    c->ftok < 1 || c->ftok > 4096))
+		return RQ_EINVAL;
+	if (meth == RQ_METHOD_MMML && (c->fdepth < 1 || c->fdepth > DEPTH_MAX ||
+	    d < 2))
+		return RQ_EINVAL;
 	if ((m = calloc(1, sizeof *m)) == NULL)
 		return RQ_ENOMEM;
 	m->cfg = *cfg;
@@ -371,6 +538,12 @@ rq_model_plan(rq_model **mp, const rq_model_cfg *cfg)
 		m->has_head = 1;
 		lin(m, "head", &m->hw, &m->hb, K, d, 0);
 		break;
+	case RQ_METHOD_MMML:
+		plan_cme(m);
+		break;
+	case RQ_METHOD_MBT:
+		plan_mbt(m);
+		/* FALLTHROUGH */
 	case RQ_METHOD_CONCAT:
 		m->has_head = 1;
 		lin(m, "head", &m->hw, &m->hb, K, 2 * d, 0);
@@ -402,10 +575,14 @@ rq_model_plan(rq_model **mp, const rq_model_cfg *cfg)
 	}
 	if (meth == RQ_METHOD_CONCAT || meth == RQ_METHOD_SUM ||
 	    meth == RQ_METHOD_MT || meth == RQ_METHOD_MTSTAR ||
-	    meth == RQ_METHOD_JMT) {
+	    meth == RQ_METHOD_JMT || meth == RQ_METHOD_MBT ||
+	    meth == RQ_METHOD_MMML) {
 		m->has_probe = 1;
 		lin(m, "probe.a", &m->paw, &m->pab, K, d, 1);
 		lin(m, "probe.v", &m->pvw, &m->pvb, K, d, 1);
+		/* the paper's MBT count (114.21 M) leaves its probes out */
+		if (meth == RQ_METHOD_MBT)
+			setrows(m, m->ntab - 4, 1, 0);
 	}
 	/* heads and probes: one row per sample; any other tensor must have
 	 * been annotated by its planner (count.c refuses it otherwise) */
@@ -464,6 +641,116 @@ layout_fusion(rq_model *m, fusion *f, size_t *cur)
 	f->dsc = f->full ? take(m, cur, S * S) : NULL;
 	/* R_total in double: 2 floats per element */
 	f->R = (double *)(void *)take(m, cur, 2 * d * d);
+}
+
+/* a block's activations over BN = B N rows, H heads */
+static void
+layout_blk(rq_model *m, blka *b, size_t *cur, size_t B, size_t N, size_t H)
+{
+	size_t d = (size_t)m->cfg.d, hd = (size_t)m->cfg.mlp * d, BN = B * N;
+
+	b->ln1 = take(m, cur, BN * d);
+	b->mu1 = take(m, cur, BN);
+	b->rs1 = take(m, cur, BN);
+	b->qkv = take(m, cur, 3 * BN * d);
+	b->att = take(m, cur, B * H * N * N);
+	b->ao = take(m, cur, BN * d);
+	b->xmid = take(m, cur, BN * d);
+	b->ln2 = take(m, cur, BN * d);
+	b->mu2 = take(m, cur, BN);
+	b->rs2 = take(m, cur, BN);
+	b->h1 = take(m, cur, BN * hd);
+	b->h2 = take(m, cur, BN * hd);
+}
+
+static void
+layout_mbt(rq_model *m, size_t *cur)
+{
+	size_t B = (size_t)m->cfg.batch, d = (size_t)m->cfg.d;
+	size_t nb = (size_t)m->nbt;
+
+	for (int l = 0; l <= m->nmbt; l++)
+		m->tb[l] = take(m, cur, B * nb * d);
+	for (int e = 0; e < 2; e++) {
+		size_t N = (size_t)m->enc[e].N, M = nb + N;
+		for (int l = 0; l < m->nmbt; l++) {
+			m->mb[l].zin[e] = take(m, cur, B * M * d);
+			m->mb[l].zout[e] = take(m, cur, B * M * d);
+			layout_blk(m, &m->mb[l].ba[e], cur, B, M, 1);
+		}
+		m->xf[e] = take(m, cur, B * N * d);
+		m->mbg[e] = take(m, cur, B * N * d);
+		m->enc[e].fin = m->xf[e];
+	}
+	m->dtb[0] = take(m, cur, B * nb * d);
+	m->dtb[1] = take(m, cur, B * nb * d);
+}
+
+/* one attention sub-layer's activations: Nx query rows, Ny key rows */
+static void
+layout_cme_attn(rq_model *m, cmea *a, size_t *cur, size_t Nx, size_t Ny)
+{
+	size_t B = (size_t)m->cfg.batch, d = (size_t)m->cfg.d;
+	size_t H = (size_t)m->cfg.heads, n = B * Nx * d;
+
+	a->q = take(m, cur, n);
+	a->k = take(m, cur, B * Ny * d);
+	a->v = take(m, cur, B * Ny * d);
+	a->att = take(m, cur, B * H * Nx * Ny);
+	a->ctx = take(m, cur, n);
+	a->o = take(m, cur, n);
+	a->od = take(m, cur, n);
+	a->r = take(m, cur, n);
+	a->y = take(m, cur, n);
+	a->mu = take(m, cur, B * Nx);
+	a->rs = take(m, cur, B * Nx);
+	a->mk = (uint8_t *)take(m, cur, (n + 3) / 4);
+}
+
+static void
+layout_cme(rq_model *m, size_t *cur, size_t Nmax)
+{
+	size_t B = (size_t)m->cfg.batch, d = (size_t)m->cfg.d;
+	size_t hd = (size_t)m->cfg.mlp * d;
+
+	for (int l = 0; l < m->ncme; l++)
+		for (int e = 0; e < 2; e++) {
+			cmes *s = &m->cme[l][e];
+			size_t N = (size_t)m->enc[e].N, No = (size_t)m->enc[!e].N;
+			layout_cme_attn(m, &s->ca, cur, N, No);
+			layout_cme_attn(m, &s->sa, cur, N, N);
+			layout_cme_attn(m, &s->fa, cur, N, 0);
+			s->fa.f1 = take(m, cur, B * N * hd);
+			s->fa.rl = take(m, cur, B * N * hd);
+			s->qpre = take(m, cur, B * d);
+		}
+	for (int e = 0; e < 2; e++) {
+		size_t N = (size_t)m->enc[e].N;
+		m->cgo[e] = take(m, cur, B * N * d);
+		m->cgi[e] = take(m, cur, B * N * d);
+		m->cR[e] = (double *)(void *)take(m, cur, 2 * d * d);
+		m->cq[e] = take(m, cur, d);
+	}
+	m->cgA = take(m, cur, B * Nmax * d);
+	m->cgB = take(m, cur, B * Nmax * d);
+	m->cdr = take(m, cur, B * Nmax * d);
+	m->cdo = take(m, cur, B * Nmax * d);
+	m->cdc = take(m, cur, B * Nmax * d);
+	m->cdq = take(m, cur, B * Nmax * d);
+	m->cdk = take(m, cur, B * Nmax * d);
+	m->cdv = take(m, cur, B * Nmax * d);
+	m->cdh1 = take(m, cur, B * Nmax * hd);
+	m->cdh2 = take(m, cur, B * Nmax * hd);
+	m->cscr = take(m, cur, Nmax * Nmax);
+	m->ckm = take(m, cur, 2 * d);
+	m->hf = take(m, cur, 2 * B * d);
+	m->dhf = take(m, cur, 2 * B * d);
+	for (int i = 0; i < 2; i++) {
+		m->hz[i] = take(m, cur, B * d);
+		m->hr[i] = take(m, cur, B * d);
+		m->dhz[i] = take(m, cur, B * d);
+		m->dhr[i] = take(m, cur, B * d);
+	}
 }
 
 static void
@@ -538,7 +825,14 @@ layout(rq_model *m)
 		en->rs = take(m, &cur, BN);
 		en->clsout = take(m, &cur, B * d);
 		en->dtok = take(m, &cur, BN * d);
+		en->fin = en->x[c->depth];
 	}
+	if (m->nmbt > 0) {
+		Nmax += (size_t)m->nbt;
+		layout_mbt(m, &cur);
+	}
+	if (m->ncme > 0)
+		layout_cme(m, &cur, Nmax);
 	m->dres = take(m, &cur, B * Nmax * d);
 	m->dln = take(m, &cur, B * Nmax * d);
 	m->dqkv = take(m, &cur, 3 * B * Nmax * d);
@@ -583,6 +877,12 @@ rq_model_alloc(rq_model *m)
 			m->fu[l].R[i * d + i] = 1;
 		m->fu[l].rot = 0;
 	}
+	for (int e = 0; e < 2 && m->ncme > 0; e++) {
+		size_t d = (size_t)m->cfg.d;
+		for (size_t i = 0; i < d; i++)
+			m->cR[e][i * d + i] = 1;
+		m->crot[e] = 0;
+	}
 	return RQ_OK;
 }
 
@@ -601,7 +901,11 @@ size_t rq_model_nparams(const rq_model *m) { return m->nparams; }
 int rq_model_ntable(const rq_model *m) { return m->ntab; }
 float *rq_model_params(rq_model *m) { return m->params; }
 float *rq_model_grads(rq_model *m) { return m->grads; }
-int rq_model_fusion_layers(const rq_model *m) { return m->nfu; }
+/* MMML: its two RollingQ sites (audio stream, visual stream) */
+int rq_model_fusion_layers(const rq_model *m)
+{
+	return m->ncme > 0 ? 2 : m->nfu;
+}
 
 size_t
 rq_model_arena_bytes(const rq_model *m)
@@ -645,12 +949,16 @@ rq_model_tokens(const rq_model *m, int *na, int *nv)
 double *
 rq_model_rotation(rq_model *m, int layer)
 {
+	if (m->ncme > 0)
+		return layer == 0 || layer == 1 ? m->cR[layer] : NULL;
 	return layer >= 0 && layer < m->nfu ? m->fu[layer].R : NULL;
 }
 
 long *
 rq_model_rotations(rq_model *m, int layer)
 {
+	if (m->ncme > 0)
+		return layer == 0 || layer == 1 ? &m->crot[layer] : NULL;
 	return layer >= 0 && layer < m->nfu ? &m->fu[layer].rot : NULL;
 }
 
@@ -690,10 +998,26 @@ rq_model_flops(const rq_model *m)
 		f += 2 * d * d;   /* R q */
 		/* layer 2: q, o one row, k, v three, products over 3 tokens */
 		f += 2 * d * d + 12 * d * d + 2 * d * d + 12 * d;
-	} else if (c->method == RQ_METHOD_CONCAT)
+	} else if (c->method == RQ_METHOD_CONCAT || c->method == RQ_METHOD_MBT)
 		f += 4 * d * K;
 	else
 		f += (c->method == RQ_METHOD_SUM ? 4 : 2) * d * K;
+	/* MMML: per layer and stream, cross (Q own, K V other), self, FFN;
+	 * the MLP head 2d -> d -> d/2 -> K */
+	for (int e = 0; e < 2 && c->method == RQ_METHOD_MMML; e++) {
+		double N = m->enc[e].N, No = m->enc[!e].N;
+		f += c->fdepth * (4 * N * d * d + 4 * No * d * d + 4 * N * No * d +
+		    8 * N * d * d + 4 * N * N * d + 4 * N * d * hd);
+	}
+	if (c->method == RQ_METHOD_MMML)
+		f += 2 * (2 * d * d + d * (c->d / 2) + (c->d / 2) * K) -
+		    2 * d * K;
+	/* MBT: one 1-head block per stream and layer over nb + N tokens */
+	for (int e = 0; e < 2 && m->nmbt > 0; e++) {
+		double M = m->nbt + m->enc[e].N;
+		f += m->nmbt * (2 * M * d * 3 * d + 4 * M * M * d +
+		    2 * M * d * d + 4 * M * d * hd);
+	}
 	if (m->has_probe)
 		f += 4 * d * K;
 	return f;
@@ -796,13 +1120,83 @@ im2col(const rq_model *m, int e, const float *x, int B)
 	}
 }
 
+/*
+ * One pre-LN ViT block over xin [B,N,d] with H heads:
+ *   xmid = xin + proj(MHSA(LN1 xin));  xout = xmid + fc2(GELU(fc1(LN2 xmid)))
+ */
+static void
+blk_forward(rq_model *m, const blkp *p, blka *a, const float *xin,
+    float *xout, int B, int N, int H)
+{
+	int d = m->cfg.d, hd = m->cfg.mlp * m->cfg.d, BN = B * N;
+	size_t n = (size_t)BN * d;
+
+	rq_layernorm_forward(a->ln1, a->mu1, a->rs1, xin, PP(p->ln1g),
+	    PP(p->ln1b), BN, d, LN_EPS);
+	rq_linear_forward(a->qkv, a->ln1, PP(p->qkvw), PP(p->qkvb), BN, d,
+	    3 * d);
+	rq_mhsa_forward(a->ao, a->att, a->qkv, B, N, d, H);
+	rq_linear_forward(a->xmid, a->ao, PP(p->projw), PP(p->projb), BN,
+	    d, d);
+	for (size_t i = 0; i < n; i++)
+		a->xmid[i] += xin[i];
+	rq_layernorm_forward(a->ln2, a->mu2, a->rs2, a->xmid, PP(p->ln2g),
+	    PP(p->ln2b), BN, d, LN_EPS);
+	rq_linear_forward(a->h1, a->ln2, PP(p->fc1w), PP(p->fc1b), BN, d,
+	    hd);
+	rq_gelu_forward(a->h2, a->h1, (size_t)BN * hd);
+	rq_linear_forward(xout, a->h2, PP(p->fc2w), PP(p->fc2b), BN, hd, d);
+	for (size_t i = 0; i < n; i++)
+		xout[i] += a->xmid[i];
+}
+
+/* m->dres [B,N,d]: dL/dxout in, dL/dxin out; accumulates the weights' */
+static void
+blk_backward(rq_model *m, const blkp *p, blka *a, const float *xin, int B,
+    int N, int H)
+{
+	int d = m->cfg.d, hd = m->cfg.mlp * m->cfg.d, BN = B * N;
+	size_t nd = (size_t)BN * d, nh = (size_t)BN * hd;
+
+	/* _set: the input gradient is written, not zeroed and added */
+	rq_linear_backward_set(m->dh2, GG(p->fc2w), GG(p->fc2b), m->dres,
+	    a->h2, PP(p->fc2w), BN, hd, d);
+	rq_gelu_backward_y(m->dh1, m->dh2, a->h1, a->h2, nh);
+	rq_linear_backward_set(m->dln, GG(p->fc1w), GG(p->fc1b), m->dh1,
+	    a->ln2, PP(p->fc1w), BN, d, hd);
+	rq_layernorm_backward(m->dres, GG(p->ln2g), GG(p->ln2b), m->dln,
+	    a->xmid, PP(p->ln2g), a->mu2, a->rs2, BN, d);
+	rq_linear_backward_set(m->dao, GG(p->projw), GG(p->projb), m->dres,
+	    a->ao, PP(p->projw), BN, d, d);
+	memset(m->dqkv, 0, 3 * nd * sizeof(float));
+	rq_mhsa_backward(m->dqkv, m->scr, m->dao, a->qkv, a->att, B, N, d, H);
+	rq_linear_backward_set(m->dln, GG(p->qkvw), GG(p->qkvb), m->dqkv,
+	    a->ln1, PP(p->qkvw), BN, d, 3 * d);
+	rq_layernorm_backward(m->dres, GG(p->ln1g), GG(p->ln1b), m->dln,
+	    xin, PP(p->ln1g), a->mu1, a->rs1, BN, d);
+}
+
+/* tok = LN(fin) and its CLS rows */
+static void
+encoder_final(rq_model *m, int e, int B)
+{
+	encoder *en = &m->enc[e];
+	int d = m->cfg.d, N = en->N;
+
+	rq_layernorm_forward(en->tok, en->mu, en->rs, en->fin, PP(en->lng),
+	    PP(en->lnb), B * N, d, LN_EPS);
+	for (int b = 0; b < B; b++)
+		memcpy(en->clsout + (size_t)b * d, en->tok + (size_t)b * N * d,
+		    (size_t)d * sizeof(float));
+}
+
+/* the embedding and the blocks; the final LN too unless MBT runs first */
 static void
 encoder_forward(rq_model *m, int e, const float *x, int B)
 {
 	const rq_model_cfg *c = &m->cfg;
 	encoder *en = &m->enc[e];
-	int d = c->d, N = en->N, P = en->P, hd = c->mlp * c->d;
-	int BN = B * N;
+	int d = c->d, N = en->N, P = en->P;
 
 	im2col(m, e, x, B);
 	rq_linear_forward(en->pe, en->patches, PP(en->pw), PP(en->pb), B * P,
@@ -818,70 +1212,41 @@ encoder_forward(rq_model *m, int e, const float *x, int B)
 				x0[(size_t)t * d + j] = pe[j] + pos[(size_t)t * d + j];
 		}
 	}
-	for (int l = 0; l < c->depth; l++) {
-		const blkp *p = &en->bp[l];
-		blka *a = &en->ba[l];
-		const float *xin = en->x[l];
-		float *xout = en->x[l + 1];
-		size_t n = (size_t)BN * d;
-		rq_layernorm_forward(a->ln1, a->mu1, a->rs1, xin, PP(p->ln1g),
-		    PP(p->ln1b), BN, d, LN_EPS);
-		rq_linear_forward(a->qkv, a->ln1, PP(p->qkvw), PP(p->qkvb), BN, d,
-		    3 * d);
-		rq_mhsa_forward(a->ao, a->att, a->qkv, B, N, d, c->heads);
-		rq_linear_forward(a->xmid, a->ao, PP(p->projw), PP(p->projb), BN,
-		    d, d);
-		for (size_t i = 0; i < n; i++)
-			a->xmid[i] += xin[i];
-		rq_layernorm_forward(a->ln2, a->mu2, a->rs2, a->xmid, PP(p->ln2g),
-		    PP(p->ln2b), BN, d, LN_EPS);
-		rq_linear_forward(a->h1, a->ln2, PP(p->fc1w), PP(p->fc1b), BN, d,
-		    hd);
-		rq_gelu_forward(a->h2, a->h1, (size_t)BN * hd);
-		rq_linear_forward(xout, a->h2, PP(p->fc2w), PP(p->fc2b), BN, hd, d);
-		for (size_t i = 0; i < n; i++)
-			xout[i] += a->xmid[i];
-	}
-	rq_layernorm_forward(en->tok, en->mu, en->rs, en->x[c->depth],
-	    PP(en->lng), PP(en->lnb), BN, d, LN_EPS);
-	for (int b = 0; b < B; b++)
-		memcpy(en->clsout + (size_t)b * d, en->tok + (size_t)b * N * d,
-		    (size_t)d * sizeof(float));
+	for (int l = 0; l < c->depth; l++)
+		blk_forward(m, &en->bp[l], &en->ba[l], en->x[l], en->x[l + 1], B,
+		    N, c->heads);
+	if (m->nmbt == 0)
+		encoder_final(m, e, B);
 }
 
-/* en->dtok holds dL/dtok; accumulates every encoder gradient */
+/* the final LN's backward: dL/dtok (en->dtok) to dL/dfin added to out */
+static void
+encoder_final_backward(rq_model *m, int e, int B, float *out)
+{
+	encoder *en = &m->enc[e];
+
+	rq_layernorm_backward(out, GG(en->lng), GG(en->lnb), en->dtok, en->fin,
+	    PP(en->lng), en->mu, en->rs, B * en->N, m->cfg.d);
+}
+
+/* en->dtok holds dL/dtok (MBT: m->mbg[e] holds dL/dx[depth]);
+ * accumulates every encoder gradient */
 static void
 encoder_backward(rq_model *m, int e, int B)
 {
 	const rq_model_cfg *c = &m->cfg;
 	encoder *en = &m->enc[e];
-	int d = c->d, N = en->N, P = en->P, hd = c->mlp * c->d, BN = B * N;
-	size_t nd = (size_t)BN * d, nh = (size_t)BN * hd;
+	int d = c->d, N = en->N, P = en->P, BN = B * N;
+	size_t nd = (size_t)BN * d;
 
-	memset(m->dres, 0, nd * sizeof(float));
-	rq_layernorm_backward(m->dres, GG(en->lng), GG(en->lnb), en->dtok,
-	    en->x[c->depth], PP(en->lng), en->mu, en->rs, BN, d);
-	for (int l = c->depth - 1; l >= 0; l--) {
-		const blkp *p = &en->bp[l];
-		blka *a = &en->ba[l];
-		/* _set: the input gradient is written, not zeroed and added */
-		rq_linear_backward_set(m->dh2, GG(p->fc2w), GG(p->fc2b), m->dres,
-		    a->h2, PP(p->fc2w), BN, hd, d);
-		rq_gelu_backward_y(m->dh1, m->dh2, a->h1, a->h2, nh);
-		rq_linear_backward_set(m->dln, GG(p->fc1w), GG(p->fc1b), m->dh1,
-		    a->ln2, PP(p->fc1w), BN, d, hd);
-		rq_layernorm_backward(m->dres, GG(p->ln2g), GG(p->ln2b), m->dln,
-		    a->xmid, PP(p->ln2g), a->mu2, a->rs2, BN, d);
-		rq_linear_backward_set(m->dao, GG(p->projw), GG(p->projb), m->dres,
-		    a->ao, PP(p->projw), BN, d, d);
-		memset(m->dqkv, 0, 3 * nd * sizeof(float));
-		rq_mhsa_backward(m->dqkv, m->scr, m->dao, a->qkv, a->att, B, N, d,
-		    c->heads);
-		rq_linear_backward_set(m->dln, GG(p->qkvw), GG(p->qkvb), m->dqkv,
-		    a->ln1, PP(p->qkvw), BN, d, 3 * d);
-		rq_layernorm_backward(m->dres, GG(p->ln1g), GG(p->ln1b), m->dln,
-		    en->x[l], PP(p->ln1g), a->mu1, a->rs1, BN, d);
+	if (m->nmbt > 0)
+		memcpy(m->dres, m->mbg[e], nd * sizeof(float));
+	else {
+		memset(m->dres, 0, nd * sizeof(float));
+		encoder_final_backward(m, e, B, m->dres);
 	}
+	for (int l = c->depth - 1; l >= 0; l--)
+		blk_backward(m, &en->bp[l], &en->ba[l], en->x[l], B, N, c->heads);
 	for (int b = 0; b < B; b++) {
 		const float *r = m->dres + (size_t)b * N * d;
 		float *gc = GG(en->cls), *gp = GG(en->pos);
@@ -894,6 +1259,338 @@ encoder_backward(rq_model *m, int e, int B)
 	}
 	rq_linear_backward(NULL, GG(en->pw), GG(en->pb), m->dpe, en->patches,
 	    PP(en->pw), B * P, en->pdim, d);
+}
+
+/*
+ * MBT's bottleneck layers (see the top comment), from the encoders' last
+ * block outputs x[depth] to fin = xf, then the final LNs.
+ */
+static void
+mbt_forward(rq_model *m, int B)
+{
+	int d = m->cfg.d, nb = m->nbt;
+	size_t nbd = (size_t)nb * d;
+
+	for (int b = 0; b < B; b++)
+		memcpy(m->tb[0] + (size_t)b * nbd, PP(m->bot), nbd * sizeof(float));
+	for (int l = 0; l < m->nmbt; l++) {
+		mbtl *L = &m->mb[l];
+		for (int e = 0; e < 2; e++) {
+			int N = m->enc[e].N, M = nb + N;
+			size_t Nd = (size_t)N * d, Md = (size_t)M * d;
+			for (int b = 0; b < B; b++) {
+				const float *x = l == 0 ?
+				    m->enc[e].x[m->cfg.depth] + (size_t)b * Nd :
+				    m->mb[l - 1].zout[e] + (size_t)b * Md + nbd;
+				float *z = L->zin[e] + (size_t)b * Md;
+				memcpy(z, m->tb[l] + (size_t)b * nbd,
+				    nbd * sizeof(float));
+				memcpy(z + nbd, x, Nd * sizeof(float));
+			}
+			blk_forward(m, &L->bp[e], &L->ba[e], L->zin[e], L->zout[e],
+			    B, M, 1);
+		}
+		for (int b = 0; b < B; b++) {
+			const float *za = L->zout[0] + (size_t)b * (nb +
+			    m->enc[0].N) * d;
+			const float *zv = L->zout[1] + (size_t)b * (nb +
+			    m->enc[1].N) * d;
+			float *t = m->tb[l + 1] + (size_t)b * nbd;
+			for (size_t i = 0; i < nbd; i++)
+				t[i] = 0.5f * (za[i] + zv[i]);
+		}
+	}
+	for (int e = 0; e < 2; e++) {
+		int N = m->enc[e].N;
+		size_t Nd = (size_t)N * d, Md = (size_t)(nb + N) * d;
+		for (int b = 0; b < B; b++)
+			memcpy(m->xf[e] + (size_t)b * Nd, m->mb[m->nmbt - 1].zout[e] +
+			    (size_t)b * Md + nbd, Nd * sizeof(float));
+		encoder_final(m, e, B);
+	}
+}
+
+/*
+ * From dL/dtok of both streams to m->mbg[e] = dL/dx[depth].  Per layer,
+ * backward: dzout_e = [dTb_out / 2 ; dx_e]; dTb_in = sum_e dzin_e[..nb];
+ * the last layer's Tb is discarded (dTb_out = 0); mbt.bot gets the batch
+ * sum of layer 0's dTb_in.
+ */
+static void
+mbt_backward(rq_model *m, int B)
+{
+	int d = m->cfg.d, nb = m->nbt;
+	size_t nbd = (size_t)nb * d, Bnb = (size_t)B * nbd;
+	float *dout = m->dtb[0], *din = m->dtb[1], *gb = GG(m->bot);
+
+	for (int e = 0; e < 2; e++) {
+		memset(m->mbg[e], 0, (size_t)B * m->enc[e].N * d * sizeof(float));
+		encoder_final_backward(m, e, B, m->mbg[e]);
+	}
+	memset(dout, 0, Bnb * sizeof(float));
+	for (int l = m->nmbt - 1; l >= 0; l--) {
+		mbtl *L = &m->mb[l];
+		memset(din, 0, Bnb * sizeof(float));
+		for (int e = 0; e < 2; e++) {
+			int N = m->enc[e].N, M = nb + N;
+			size_t Nd = (size_t)N * d, Md = (size_t)M * d;
+			for (int b = 0; b < B; b++) {
+				float *z = m->dres + (size_t)b * Md;
+				const float *t = dout + (size_t)b * nbd;
+				for (size_t i = 0; i < nbd; i++)
+					z[i] = 0.5f * t[i];
+				memcpy(z + nbd, m->mbg[e] + (size_t)b * Nd,
+				    Nd * sizeof(float));
+			}
+			blk_backward(m, &L->bp[e], &L->ba[e], L->zin[e], B, M, 1);
+			for (int b = 0; b < B; b++) {
+				const float *z = m->dres + (size_t)b * Md;
+				float *t = din + (size_t)b * nbd;
+				for (size_t i = 0; i < nbd; i++)
+					t[i] += z[i];
+				memcpy(m->mbg[e] + (size_t)b * Nd, z + nbd,
+				    Nd * sizeof(float));
+			}
+		}
+		{ float *t = dout; dout = din; din = t; }
+	}
+	for (int b = 0; b < B; b++)
+		for (size_t i = 0; i < nbd; i++)
+			gb[i] += dout[(size_t)b * nbd + i];
+}
+
+/* R x and R^T x in double; defined below */
+static void rot_apply(float *out, const double *R, const float *x, int d);
+static void rot_apply_t(float *out, const double *R, const float *x, int d);
+
+#define CME_EPS 1e-12f
+
+/*
+ * One MMML attention sub-layer: y = LN(x + drop(MHA(x Wq, src Wk, src Wv)
+ * Wo)); Nx rows of x, Ny of src (x itself for self-attention).  With R,
+ * row 0 of every sample's Q is replaced by R (Wq x_0 + bq), kept in qpre.
+ */
+static void
+cme_attn_forward(rq_model *m, const cmep *p, cmea *a, const float *x,
+    int Nx, const float *src, int Ny, int B, float pd, rq_rng *rng,
+    const double *R, float *qpre)
+{
+	int d = m->cfg.d;
+	size_t n = (size_t)B * Nx * d;
+
+	rq_linear_forward(a->q, x, PP(p->qw), PP(p->qb), B * Nx, d, d);
+	rq_linear_forward(a->k, src, PP(p->kw), PP(p->kb), B * Ny, d, d);
+	rq_linear_forward(a->v, src, PP(p->vw), PP(p->vb), B * Ny, d, d);
+	if (R != NULL)
+		for (int b = 0; b < B; b++) {
+			float *q0 = a->q + (size_t)b * Nx * d;
+			memcpy(qpre + (size_t)b * d, q0, (size_t)d * sizeof(float));
+			rot_apply(q0, R, qpre + (size_t)b * d, d);
+		}
+	rq_xattn_forward(a->ctx, a->att, a->q, a->k, a->v, B, Nx, Ny, d,
+	    m->cfg.heads);
+	rq_linear_forward(a->o, a->ctx, PP(p->ow), PP(p->ob), B * Nx, d, d);
+	rq_dropout_forward(a->od, a->mk, a->o, n, pd, rng);
+	for (size_t i = 0; i < n; i++)
+		a->r[i] = x[i] + a->od[i];
+	rq_layernorm_forward(a->y, a->mu, a->rs, a->r, PP(p->lg), PP(p->lb),
+	    B * Nx, d, CME_EPS);
+}
+
+/* dy [B,Nx,d] -> dx += (residual and Q path), dsrc += (K and V paths) */
+static void
+cme_attn_backward(rq_model *m, const cmep *p, cmea *a, const float *x,
+    int Nx, const float *src, int Ny, int B, const float *dy, float *dx,
+    float *dsrc, const double *R)
+{
+	int d = m->cfg.d;
+	size_t n = (size_t)B * Nx * d, ny = (size_t)B * Ny * d;
+
+	memset(m->cdr, 0, n * sizeof(float));
+	rq_layernorm_backward(m->cdr, GG(p->lg), GG(p->lb), dy, a->r,
+	    PP(p->lg), a->mu, a->rs, B * Nx, d);
+	for (size_t i = 0; i < n; i++)
+		dx[i] += m->cdr[i];
+	memset(m->cdo, 0, n * sizeof(float));
+	rq_dropout_backward(m->cdo, m->cdr, a->mk, n, m->p_used);
+	memset(m->cdc, 0, n * sizeof(float));
+	rq_linear_backward(m->cdc, GG(p->ow), GG(p->ob), m->cdo, a->ctx,
+	    PP(p->ow), B * Nx, d, d);
+	memset(m->cdq, 0, n * sizeof(float));
+	memset(m->cdk, 0, ny * sizeof(float));
+	memset(m->cdv, 0, ny * sizeof(float));
+	rq_xattn_backward(m->cdq, m->cdk, m->cdv, m->cscr, m->cdc, a->q, a->k,
+	    a->v, a->att, B, Nx, Ny, d, m->cfg.heads);
+	if (R != NULL)
+		for (int b = 0; b < B; b++) {
+			float *g = m->cdq + (size_t)b * Nx * d;
+			memcpy(m->cdr, g, (size_t)d * sizeof(float));
+			rot_apply_t(g, R, m->cdr, d);
+		}
+	rq_linear_backward(dx, GG(p->qw), GG(p->qb), m->cdq, x, PP(p->qw),
+	    B * Nx, d, d);
+	rq_linear_backward(dsrc, GG(p->kw), GG(p->kb), m->cdk, src, PP(p->kw),
+	    B * Ny, d, d);
+	rq_linear_backward(dsrc, GG(p->vw), GG(p->vb), m->cdv, src, PP(p->vw),
+	    B * Ny, d, d);
+}
+
+/* y = LN(x + drop(fc2(ReLU(fc1 x)))) over N rows */
+static void
+cme_ffn_forward(rq_model *m, const cmef *p, cmea *a, const float *x, int N,
+    int B, float pd, rq_rng *rng)
+{
+	int d = m->cfg.d, hd = m->cfg.mlp * m->cfg.d;
+	size_t n = (size_t)B * N * d;
+
+	rq_linear_forward(a->f1, x, PP(p->w1), PP(p->b1), B * N, d, hd);
+	rq_relu_forward(a->rl, a->f1, (size_t)B * N * hd);
+	rq_linear_forward(a->o, a->rl, PP(p->w2), PP(p->b2), B * N, hd, d);
+	rq_dropout_forward(a->od, a->mk, a->o, n, pd, rng);
+	for (size_t i = 0; i < n; i++)
+		a->r[i] = x[i] + a->od[i];
+	rq_layernorm_forward(a->y, a->mu, a->rs, a->r, PP(p->lg), PP(p->lb),
+	    B * N, d, CME_EPS);
+}
+
+static void
+cme_ffn_backward(rq_model *m, const cmef *p, cmea *a, const float *x, int N,
+    int B, const float *dy, float *dx)
+{
+	int d = m->cfg.d, hd = m->cfg.mlp * m->cfg.d;
+	size_t n = (size_t)B * N * d, nh = (size_t)B * N * hd;
+
+	memset(m->cdr, 0, n * sizeof(float));
+	rq_layernorm_backward(m->cdr, GG(p->lg), GG(p->lb), dy, a->r,
+	    PP(p->lg), a->mu, a->rs, B * N, d);
+	for (size_t i = 0; i < n; i++)
+		dx[i] += m->cdr[i];
+	memset(m->cdo, 0, n * sizeof(float));
+	rq_dropout_backward(m->cdo, m->cdr, a->mk, n, m->p_used);
+	memset(m->cdh1, 0, nh * sizeof(float));
+	rq_linear_backward(m->cdh1, GG(p->w2), GG(p->b2), m->cdo, a->rl,
+	    PP(p->w2), B * N, hd, d);
+	memset(m->cdh2, 0, nh * sizeof(float));
+	rq_relu_backward(m->cdh2, m->cdh1, a->rl, nh);
+	rq_linear_backward(dx, GG(p->w1), GG(p->b1), m->cdh2, x, PP(p->w1),
+	    B * N, d, hd);
+}
+
+/* the input of stream e to CME layer l */
+static const float *
+cme_in(rq_model *m, int l, int e)
+{
+	return l == 0 ? m->enc[e].tok : m->cme[l - 1][e].fa.y;
+}
+
+/* the RollingQ rotation of stream e at layer l: the last layer's, with
+ * mmml-rq (cfg-independent: R is the identity until a rotation) */
+static const double *
+cme_rot(rq_model *m, int l, int e)
+{
+	return l == m->ncme - 1 ? m->cR[e] : NULL;
+}
+
+static void
+cme_forward(rq_model *m, int B, int train, rq_rng *rng)
+{
+	const rq_model_cfg *c = &m->cfg;
+	int d = c->d, K = c->classes;
+	float pd = train ? c->drop : 0;
+
+	for (int l = 0; l < m->ncme; l++)
+		for (int e = 0; e < 2; e++) {
+			cmes *s = &m->cme[l][e];
+			int N = m->enc[e].N, No = m->enc[!e].N;
+			const float *x = cme_in(m, l, e), *y = cme_in(m, l, !e);
+			cme_attn_forward(m, &s->cp, &s->ca, x, N, y, No, B, pd, rng,
+			    NULL, NULL);
+			cme_attn_forward(m, &s->sp, &s->sa, s->ca.y, N, s->ca.y, N, B,
+			    pd, rng, cme_rot(m, l, e), s->qpre);
+			cme_ffn_forward(m, &s->fp, &s->fa, s->sa.y, N, B, pd, rng);
+		}
+	/* the RollingQ query of each stream: the batch mean of row 0 of the
+	 * last layer's self-attention Q, after R */
+	for (int e = 0; e < 2; e++) {
+		const cmea *a = &m->cme[m->ncme - 1][e].sa;
+		for (int j = 0; j < d; j++) {
+			double t = 0;
+			for (int b = 0; b < B; b++)
+				t += a->q[(size_t)b * m->enc[e].N * d + j];
+			m->cq[e][j] = (float)(t / B);
+		}
+	}
+	for (int b = 0; b < B; b++)
+		for (int e = 0; e < 2; e++)
+			memcpy(m->hf + ((size_t)b * 2 + e) * d,
+			    m->cme[m->ncme - 1][e].fa.y + (size_t)b * m->enc[e].N * d,
+			    (size_t)d * sizeof(float));
+	rq_linear_forward(m->hz[0], m->hf, PP(m->hdw[0]), PP(m->hdb[0]), B,
+	    2 * d, d);
+	rq_relu_forward(m->hr[0], m->hz[0], (size_t)B * d);
+	rq_linear_forward(m->hz[1], m->hr[0], PP(m->hdw[1]), PP(m->hdb[1]), B,
+	    d, d / 2);
+	rq_relu_forward(m->hr[1], m->hz[1], (size_t)B * (d / 2));
+	rq_linear_forward(m->logits[0], m->hr[1], PP(m->hdw[2]), PP(m->hdb[2]),
+	    B, d / 2, K);
+}
+
+/* m->dlog holds dL/dlogits; adds dL/dtok into the encoders' dtok */
+static void
+cme_backward(rq_model *m, int B)
+{
+	const rq_model_cfg *c = &m->cfg;
+	int d = c->d, K = c->classes, h2 = d / 2;
+
+	memset(m->dhr[1], 0, (size_t)B * h2 * sizeof(float));
+	rq_linear_backward(m->dhr[1], GG(m->hdw[2]), GG(m->hdb[2]), m->dlog,
+	    m->hr[1], PP(m->hdw[2]), B, h2, K);
+	memset(m->dhz[1], 0, (size_t)B * h2 * sizeof(float));
+	rq_relu_backward(m->dhz[1], m->dhr[1], m->hr[1], (size_t)B * h2);
+	memset(m->dhr[0], 0, (size_t)B * d * sizeof(float));
+	rq_linear_backward(m->dhr[0], GG(m->hdw[1]), GG(m->hdb[1]), m->dhz[1],
+	    m->hr[0], PP(m->hdw[1]), B, d, h2);
+	memset(m->dhz[0], 0, (size_t)B * d * sizeof(float));
+	rq_relu_backward(m->dhz[0], m->dhr[0], m->hr[0], (size_t)B * d);
+	memset(m->dhf, 0, (size_t)2 * B * d * sizeof(float));
+	rq_linear_backward(m->dhf, GG(m->hdw[0]), GG(m->hdb[0]), m->dhz[0],
+	    m->hf, PP(m->hdw[0]), B, 2 * d, d);
+	for (int e = 0; e < 2; e++) {
+		int N = m->enc[e].N;
+		memset(m->cgo[e], 0, (size_t)B * N * d * sizeof(float));
+		for (int b = 0; b < B; b++)
+			memcpy(m->cgo[e] + (size_t)b * N * d, m->dhf +
+			    ((size_t)b * 2 + e) * d, (size_t)d * sizeof(float));
+	}
+	for (int l = m->ncme - 1; l >= 0; l--) {
+		for (int e = 0; e < 2; e++)
+			memset(m->cgi[e], 0, (size_t)B * m->enc[e].N * d *
+			    sizeof(float));
+		for (int e = 0; e < 2; e++) {
+			cmes *s = &m->cme[l][e];
+			int N = m->enc[e].N, No = m->enc[!e].N;
+			size_t n = (size_t)B * N * d;
+			memset(m->cgA, 0, n * sizeof(float));
+			cme_ffn_backward(m, &s->fp, &s->fa, s->sa.y, N, B, m->cgo[e],
+			    m->cgA);
+			memset(m->cgB, 0, n * sizeof(float));
+			cme_attn_backward(m, &s->sp, &s->sa, s->ca.y, N, s->ca.y, N, B,
+			    m->cgA, m->cgB, m->cgB, cme_rot(m, l, e));
+			cme_attn_backward(m, &s->cp, &s->ca, cme_in(m, l, e), N,
+			    cme_in(m, l, !e), No, B, m->cgB, m->cgi[e], m->cgi[!e],
+			    NULL);
+		}
+		for (int e = 0; e < 2; e++) {
+			float *t = m->cgo[e];
+			m->cgo[e] = m->cgi[e];
+			m->cgi[e] = t;
+		}
+	}
+	for (int e = 0; e < 2; e++) {
+		size_t n = (size_t)B * m->enc[e].N * d;
+		for (size_t i = 0; i < n; i++)
+			m->enc[e].dtok[i] += m->cgo[e][i];
+	}
 }
 
 /* out = R x in double (R [d,d] row-major) */
@@ -1292,6 +1989,18 @@ rq_model_attn_macs(const rq_model *m)
 	}
 	if (m->jm.on)
 		f += 2.0 * 3 * d;
+	/* MBT: each bottleneck block attends over [bottlenecks ; tokens] */
+	for (int l = 0; l < m->nmbt; l++)
+		for (int e = 0; e < 2; e++) {
+			double n = m->nbt + m->enc[e].N;
+			f += 2.0 * n * n * d;
+		}
+	/* MMML: per layer and stream, cross (own x other) and self */
+	for (int l = 0; l < m->ncme; l++)
+		for (int e = 0; e < 2; e++) {
+			double Ns = m->enc[e].N, No = m->enc[1 - e].N;
+			f += 2.0 * Ns * No * d + 2.0 * Ns * Ns * d;
+		}
 	return f;
 }
 
@@ -1309,6 +2018,8 @@ rq_model_forward(rq_model *m, const float *a, const float *v,
 		encoder_forward(m, 0, a, B);
 	if (m->enc[1].on)
 		encoder_forward(m, 1, v, B);
+	if (m->nmbt > 0)
+		mbt_forward(m, B);
 	switch (c->method) {
 	case RQ_METHOD_AUDIO:
 	case RQ_METHOD_VISUAL:
@@ -1316,6 +2027,7 @@ rq_model_forward(rq_model *m, const float *a, const float *v,
 		    RQ_METHOD_VISUAL].clsout, PP(m->hw), PP(m->hb), B, d, K);
 		break;
 	case RQ_METHOD_CONCAT:
+	case RQ_METHOD_MBT:
 		for (int b = 0; b < B; b++) {
 			memcpy(m->feat + (size_t)b * 2 * d, m->enc[0].clsout +
 			    (size_t)b * d, (size_t)d * sizeof(float));
@@ -1339,6 +2051,9 @@ rq_model_forward(rq_model *m, const float *a, const float *v,
 		break;
 	case RQ_METHOD_JMT:
 		jmt_forward(m, B, train, rng);
+		break;
+	case RQ_METHOD_MMML:
+		cme_forward(m, B, train, rng);
 		break;
 	}
 	if (m->has_probe) {
@@ -1422,6 +2137,7 @@ rq_model_backward_part(rq_model *m, const int32_t *y, int B, int Btot)
 		break;
 	}
 	case RQ_METHOD_CONCAT:
+	case RQ_METHOD_MBT:
 		rq_linear_backward(m->dfeat, GG(m->hw), GG(m->hb), m->dlog,
 		    m->feat, PP(m->hw), B, 2 * d, K);
 		for (int b = 0; b < B; b++)
@@ -1452,9 +2168,14 @@ rq_model_backward_part(rq_model *m, const int32_t *y, int B, int Btot)
 	case RQ_METHOD_JMT:
 		jmt_backward(m, B);
 		break;
+	case RQ_METHOD_MMML:
+		cme_backward(m, B);
+		break;
 	}
 	if (m->has_xg)
 		feature_grad_add(m, B);
+	if (m->nmbt > 0)
+		mbt_backward(m, B);
 	for (int e = 0; e < 2; e++)
 		if (m->enc[e].on)
 			encoder_backward(m, e, B);
@@ -1487,7 +2208,52 @@ rq_model_head_loss(const rq_model *m, int which)
 const float *
 rq_model_query(const rq_model *m, int layer)
 {
+	if (m->ncme > 0)
+		return layer == 0 || layer == 1 ? m->cq[layer] : NULL;
 	return layer >= 0 && layer < m->nfu ? m->fu[layer].q : NULL;
+}
+
+/*
+ * MMML site e (stream e's self-attention in the last CME layer): the
+ * audio and visual key means seen through that attention's key map,
+ * ka = Wk mean_t h1_a[t] + bk, kv = Wk mean_t h1_v[t] + bk, where h1_s is
+ * stream s's cross-attention output (stream e's own keys are one of the
+ * two; the other is the other stream's, had it been in the key set).
+ */
+static void
+cme_kmeans(const rq_model *m, int e, int B, float *ka, float *kv)
+{
+	int d = m->cfg.d, L = m->ncme - 1;
+	const cmep *p;
+	const float *w, *bk;
+	float *hm[2] = { m->ckm, m->ckm + d };
+
+	if (e < 0 || e > 1)
+		return;
+	p = &m->cme[L][e].sp;
+	w = m->params + p->kw;
+	bk = m->params + p->kb;
+	for (int b = 0; b < B; b++) {
+		for (int s = 0; s < 2; s++) {
+			int N = m->enc[s].N;
+			const float *h = m->cme[L][s].ca.y + (size_t)b * N * d;
+			for (int j = 0; j < d; j++) {
+				double t = 0;
+				for (int i = 0; i < N; i++)
+					t += h[(size_t)i * d + j];
+				hm[s][j] = (float)(t / N);
+			}
+		}
+		for (int i = 0; i < d; i++) {
+			double x = bk[i], y = bk[i];
+			for (int j = 0; j < d; j++) {
+				x += (double)w[(size_t)i * d + j] * hm[0][j];
+				y += (double)w[(size_t)i * d + j] * hm[1][j];
+			}
+			ka[(size_t)b * d + i] = (float)x;
+			kv[(size_t)b * d + i] = (float)y;
+		}
+	}
 }
 
 /* mean key over the layer's audio and its visual token positions */
@@ -1497,6 +2263,10 @@ rq_model_kmeans(const rq_model *m, int layer, int B, float *ka, float *kv)
 	int d = m->cfg.d, Na = m->enc[0].N, Nv = m->enc[1].N;
 	const fusion *f;
 
+	if (m->ncme > 0) {
+		cme_kmeans(m, layer, B, ka, kv);
+		return;
+	}
 	if (layer < 0 || layer >= m->nfu)
 		return;
 	f = &m->fu[layer];
@@ -1521,6 +2291,12 @@ rq_model_shares(const rq_model *m, int B, float *sa, float *sv, float *sc)
 	int Na = m->enc[0].N, S;
 	size_t stride;
 
+	if (m->ncme > 0) {
+		/* no MMML query has keys from both streams: no shares */
+		for (int b = 0; b < B; b++)
+			sa[b] = sv[b] = sc[b] = NAN;
+		return;
+	}
 	if (m->nfu == 0)
 		return;
 	S = m->fu[0].S;

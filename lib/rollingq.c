@@ -16,6 +16,11 @@
  * layer 0, ...  Its statistics are computed last, so E[Q], E[K_a], E[K_v]
  * hold that layer's.
  *
+ * MMML's two sites (the audio and the visual stream's self-attention
+ * query, row 0) take turns the same way.  Its query differs per sample:
+ * rq_model_query is the batch mean, so E[Q] is the mean of those over the
+ * set (for MT and MT*, whose query is one per batch, the same value).
+ *
  * With a dump prefix, rank 0 writes each layer's q and per-sample key
  * means over the whole set as an air-dump stream (airdump.c).
  */
@@ -127,6 +132,7 @@ air_set(rq_rollingq *r, rq_model *m, int layer, const rq_dataset *ds, int U,
 	const float *q;
 	size_t lo, cnt;
 
+	memset(r->eq, 0, (size_t)d * sizeof *r->eq);
 	memset(r->eka, 0, (size_t)d * sizeof *r->eka);
 	memset(r->ekv, 0, (size_t)d * sizeof *r->ekv);
 	rq_dist_part(ds->n, rank, size, &lo, &cnt);
@@ -148,6 +154,8 @@ air_set(rq_rollingq *r, rq_model *m, int layer, const rq_dataset *ds, int U,
 				r->eka[j] += r->ka[(size_t)b * d + j];
 				r->ekv[j] += r->kv[(size_t)b * d + j];
 			}
+		for (int j = 0; j < d; j++)
+			r->eq[j] += (double)q[j] * nb;
 		if (r->dka != NULL) {
 			memcpy(r->dka + i * d, r->ka, (size_t)nb * d * sizeof(float));
 			memcpy(r->dkv + i * d, r->kv, (size_t)nb * d * sizeof(float));
@@ -156,6 +164,7 @@ air_set(rq_rollingq *r, rq_model *m, int layer, const rq_dataset *ds, int U,
 	s2[0] = sa;
 	s2[1] = sv;
 	if (rq_dist_sum_f64(s2, 2) != RQ_OK ||
+	    rq_dist_sum_f64(r->eq, (size_t)d) != RQ_OK ||
 	    rq_dist_sum_f64(r->eka, (size_t)d) != RQ_OK ||
 	    rq_dist_sum_f64(r->ekv, (size_t)d) != RQ_OK)
 		return RQ_EIO;
@@ -165,11 +174,10 @@ air_set(rq_rollingq *r, rq_model *m, int layer, const rq_dataset *ds, int U,
 	if (r->dka != NULL && size > 1 &&
 	    rq_dist_sum_f32(r->dka, ds->n * d * 2) != RQ_OK)
 		return RQ_EIO;
-	q = rq_model_query(m, layer);
 	for (int j = 0; j < d; j++) {
 		r->eka[j] /= (double)ds->n;
 		r->ekv[j] /= (double)ds->n;
-		r->eq[j] = q[j];
+		r->eq[j] /= (double)ds->n;
 	}
 	*air = (sa - sv) / (double)ds->n;
 	return RQ_OK;

@@ -330,6 +330,15 @@ void rq_mhsa_forward(float *out, float *att, const float *qkv, int B, int T,
     int C, int H);
 void rq_mhsa_backward(float *dqkv, float *scratch, const float *dout,
     const float *qkv, const float *att, int B, int T, int C, int H);
+/* cme.c: multi-head attention of q [B,Nq,C] over k, v [B,Nk,C] (Q from one
+ * sequence, K/V from another); att [B,H,Nq,Nk]; scratch [Nq*Nk]; ReLU */
+void rq_xattn_forward(float *out, float *att, const float *q, const float *k,
+    const float *v, int B, int Nq, int Nk, int C, int H);
+void rq_xattn_backward(float *dq, float *dk, float *dv, float *scratch,
+    const float *dout, const float *q, const float *k, const float *v,
+    const float *att, int B, int Nq, int Nk, int C, int H);
+void rq_relu_forward(float *y, const float *x, size_t n);
+void rq_relu_backward(float *dx, const float *dy, const float *y, size_t n);
 /*
  * Fusion attention with ONE query shared by the batch: q [C];
  * k, v [B,T,C]; a[b,t] = softmax_t(q . k[b,t] / sqrt(C)) [B,T];
@@ -426,6 +435,7 @@ int rq_airdump_check(const rq_airdump *g, char *err, size_t errn);
 enum { RQ_METHOD_AUDIO, RQ_METHOD_VISUAL, RQ_METHOD_CONCAT, RQ_METHOD_SUM,
     RQ_METHOD_MT, RQ_METHOD_MTSTAR,
     RQ_METHOD_JMT,              /* MT's layer, then a 2nd over 3 tokens */
+    RQ_METHOD_MBT, RQ_METHOD_MMML,
     RQ_METHOD_COUNT };
 const char *rq_method_name(int method);      /* "audio" ... "mtstar" */
 int rq_method_parse(const char *s);          /* -1 if unknown */
@@ -443,6 +453,8 @@ typedef struct rq_model_cfg {
 	int batch;                  /* largest batch the arena holds */
 	float drop;                 /* fusion dropout (weights and output) */
 	int opt_slots;              /* optimizer state vectors (0..2) */
+	int fdepth;                 /* MBT bottleneck, MMML CME layers (1) */
+	int ftok;                   /* MBT: bottleneck tokens (default 4) */
 } rq_model_cfg;
 void rq_model_cfg_defaults(rq_model_cfg *c);
 typedef struct rq_param {
@@ -589,7 +601,8 @@ typedef struct rq_method {
 	const char *name;            /* -m name */
 	int model;                   /* RQ_METHOD_*: what rq_model_plan builds */
 	int encoders;                /* RQ_ENC_* */
-	const char *fusion;          /* "none", "concat", "sum", "attention" */
+	const char *fusion;          /* "none", "concat", "sum", "attention",
+	                                "bottleneck", "cme" */
 	int queries;                 /* fusion layers with a query (RollingQ) */
 	int ogm_able;                /* fused head splits per modality (OGM) */
 	int rollingq, ogm;           /* on by default */

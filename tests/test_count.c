@@ -71,6 +71,42 @@ Test(count, table4_jmt)
 	rq_model_free(m);
 }
 
+/* MBT 6 + 2 with 4 bottleneck tokens: 16 ViT blocks, the blocks after
+ * the sixth over 4 more rows, the concat head; the paper's 114.21 M
+ * leaves the probes out.  Their 2 x 4,608 multiply-adds are left out of
+ * the MACs as well, 9,216 under the hand sum of METHODS section 2 (both
+ * print as 2746.90 G for 128 samples). */
+Test(count, table4_mbt)
+{
+	rq_model *m = paper(RQ_METHOD_MBT, 3);
+	rq_model_cfg c = *rq_model_config(m);
+	rq_count n;
+
+	rq_model_free(m);
+	c.depth = 6;
+	c.fdepth = 2;
+	c.ftok = 4;
+	cr_assert_eq(rq_model_plan(&m, &c), RQ_OK);
+	n = count(m, RQ_COUNT_THOP, 0);
+	cr_assert_eq(n.params, 114206214.0);
+	cr_assert_eq(n.macs, 21460144128.0 - 9216);
+	cr_assert_eq(round(n.macs * 128 / 1e7), 274690);  /* 2746.90 G */
+	rq_model_free(m);
+}
+
+/* MMML: the encoders, one CME layer, the MLP head 2d -> d -> d/2 -> K
+ * and the probes: METHODS section 3's 77,884,818 and 14,283,508,992 */
+Test(count, table4_mmml)
+{
+	rq_model *m = paper(RQ_METHOD_MMML, 3);
+	rq_count c = count(m, RQ_COUNT_THOP, 0);
+
+	cr_assert_eq(c.params, 77884818.0);
+	cr_assert_eq(c.macs, 14283508992.0);
+	cr_assert_eq(round(c.macs * 128 / 1e7), 182829);  /* 1828.29 G */
+	rq_model_free(m);
+}
+
 /* three frames: the thop MACs of METHODS section 7; the complete count
  * adds cls, pos, the fusion cls, bias adds and the attention products */
 Test(count, three_frames_complete)

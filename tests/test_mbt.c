@@ -1,0 +1,253 @@
+/*
+ * test_mbt.c: MBT (rq-train -m mbt).  The gradient of every parameter
+ * (the 1-head bottleneck blocks, the bottleneck tokens and their
+ * averaging across streams, the final LNs, the Concat head, the probes)
+ * against central finite differences; the bottleneck as the only path
+ * between the streams; the parameter table against its formula; a
+ * checkpoint round trip that keeps the bottleneck settings.
+ */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "rq.h"
+
+static void
+tiny(rq_model_cfg *c, int layers, int tokens)
+{
+	rq_model_cfg_defaults(c);
+	c->method = RQ_METHOD_MBT;
+	c->d = 8;
+	c->depth = 1;
+	c->heads = 2;
+	c->mlp = 2;
+	c->F = 4;
+	c->T = 6;
+	c->pf = 2;
+	c->pt = 3;
+	c->C = 2;
+	c->H = 4;
+	c->W = 4;
+	c->vc = 1;
+	c->ph = c->pw = 2;
+	c->classes = 3;
+	c->batch = 3;
+	c->drop = 0;
+	c->opt_slots = 1;
+	c->fdepth = layers;
+	c->ftok = tokens;
+}
+
+static rq_model *
+make(const rq_model_cfg *c, uint64_t seed)
+{
+	rq_model *m;
+	rq_rng r;
+
+	cr_assert_eq(rq_model_plan(&m, c), RQ_OK);
+	cr_assert_eq(rq_model_alloc(m), RQ_OK);
+	rq_rng_seed(&r, seed);
+	rq_model_init_params(m, &r);
+	/* larger tokens, biases and LN parameters than the init, so every
+	 * path carries gradient */
+	for (int i = 0; i < rq_model_ntable(m); i++) {
+		const rq_param *p = rq_model_table(m, i);
+		float *w = rq_model_params(m) + p->off;
+		double s = p->init == RQ_INIT_ONE ? 0.2 : p->init ==
+		    RQ_INIT_XAVIER ? 0 : 0.3;
+		for (size_t j = 0; j < p->n; j++)
+			w[j] += (float)(s * rq_rng_normal(&r));
+	}
+	return m;
+}
+
+static void
+data(const rq_model_cfg *c, int B, float *a, float *v, int32_t *y,
+    uint64_t seed)
+{
+	rq_rng r;
+
+	rq_rng_seed(&r, seed);
+	for (int i = 0; i < B * c->F * c->T; i++)
+		a[i] = (float)rq_rng_normal(&r);
+	for (int i = 0; i < B * c->C * c->H * c->W; i++)
+		v[i] = (float)rq_rng_normal(&r);
+	for (int b = 0; b < B; b++)
+		y[b] = (int32_t)rq_rng_below(&r, (uint64_t)c->classes);
+}
+
+/* the loss a parameter's gradient belongs to: the probes are detached */
+static double
+lossof(rq_model *m, const rq_param *p, const float *a, const float *v,
+    const int32_t *y, int B)
+{
+	rq_model_forward(m, a, v, y, B, 0, NULL);
+	if (p->group == 1)
+		return rq_model_head_loss(m, 1) + rq_model_head_loss(m, 2);
+	return rq_model_head_loss(m, 0);
+}
+
+static void
+gradcheck(int layers, int tokens)
+{
+	rq_model_cfg c;
+	rq_model *m;
+	float a[3 * 24], v[3 * 32], *g, *w;
+	int32_t y[3];
+	int B = 3, checked = 0, bad = 0;
+
+	tiny(&c, layers, tokens);
+	m = make(&c, 21 + (uint64_t)layers);
+	data(&c, B, a, v, y, 12);
+	rq_model_zero_grad(m);
+	lossof(m, rq_model_table(m, 0), a, v, y, B);
+	rq_model_backward(m, y, B);
+	g = malloc(rq_model_nparams(m) * sizeof *g);
+	cr_assert_not_null(g);
+	memcpy(g, rq_model_grads(m), rq_model_nparams(m) * sizeof *g);
+	w = rq_model_params(m);
+	for (int i = 0; i < rq_model_ntable(m); i++) {
+		const rq_param *p = rq_model_table(m, i);
+		size_t pick[3] = {0, p->n / 2, p->n - 1};
+		for (int k = 0; k < 3; k++) {
+			size_t j = p->off + pick[k];
+			float save = w[j], h = 1e-2f;
+			double lp, lm, num;
+			w[j] = save + h;
+			lp = lossof(m, p, a, v, y, B);
+			w[j] = save - h;
+			lm = lossof(m, p, a, v, y, B);
+			w[j] = save;
+			num = (lp - lm) / (2.0 * h);
+			checked++;
+			if (fabs(num - g[j]) > 2e-3 + 3e-2 * fabs(num)) {
+				bad++;
+				cr_log_error("mbt %s[%zu]: analytic %.6g numeric %.6g",
+				    p->name, pick[k], g[j], num);
+			}
+		}
+	}
+	cr_assert_eq(bad, 0, "%d of %d gradient entries differ", bad, checked);
+	/* the bottleneck tokens receive gradient through the averaging */
+	{
+		const rq_param *p = rq_model_find(m, "mbt.bot");
+		double s = 0;
+		cr_assert_not_null(p);
+		for (size_t j = 0; j < p->n; j++)
+			s += fabs(g[p->off + j]);
+		cr_assert_gt(s, 1e-6, "mbt.bot has no gradient");
+	}
+	free(g);
+	rq_model_free(m);
+}
+
+Test(mbt, gradcheck_one_layer) { gradcheck(1, 4); }
+Test(mbt, gradcheck_two_layers) { gradcheck(2, 2); }
+Test(mbt, gradcheck_three_layers_one_token) { gradcheck(3, 1); }
+
+/*
+ * The streams meet only through the averaged bottleneck tokens, which
+ * the next layer reads: with one bottleneck layer the audio probe (on the
+ * audio CLS) cannot see the visual input; with two it does.
+ */
+static double
+probe_change(int layers)
+{
+	rq_model_cfg c;
+	rq_model *m;
+	float a[3 * 24], v[3 * 32], p0[9];
+	int32_t y[3];
+	double diff = 0;
+
+	tiny(&c, layers, 4);
+	m = make(&c, 5);
+	data(&c, 3, a, v, y, 6);
+	rq_model_forward(m, a, v, y, 3, 0, NULL);
+	memcpy(p0, rq_model_logits(m, 1), sizeof p0);
+	for (int i = 0; i < 3 * 32; i++)
+		v[i] = -2 * v[i] + 0.5f;
+	rq_model_forward(m, a, v, y, 3, 0, NULL);
+	for (int i = 0; i < 9; i++)
+		diff = fmax(diff, fabs(rq_model_logits(m, 1)[i] - p0[i]));
+	rq_model_free(m);
+	return diff;
+}
+
+Test(mbt, streams_meet_only_through_the_bottleneck)
+{
+	cr_assert_eq(probe_change(1), 0.0);
+	cr_assert_gt(probe_change(2), 1e-4);
+}
+
+/*
+ * The table: MBT = Concat + mbt.bot [B,d] + 2 blocks per bottleneck
+ * layer; each block holds 2 LNs (4d), qkv (3d^2 + 3d), proj (d^2 + d),
+ * fc1 (h d + h), fc2 (d h + d), h = mlp d.
+ */
+Test(mbt, parameter_count)
+{
+	rq_model_cfg c;
+	rq_model *cm, *mm;
+	size_t d = 8, h = 16, blk = 4 * d + 3 * d * d + 3 * d + d * d + d +
+	    2 * h * d + h + d;
+
+	tiny(&c, 3, 5);
+	cr_assert_eq(rq_model_plan(&mm, &c), RQ_OK);
+	c.method = RQ_METHOD_CONCAT;
+	cr_assert_eq(rq_model_plan(&cm, &c), RQ_OK);
+	cr_assert_eq(rq_model_nparams(mm), rq_model_nparams(cm) + 5 * d +
+	    3 * 2 * blk);
+	cr_assert_not_null(rq_model_find(mm, "mbt.v.blk.2.attn.qkv.w"));
+	cr_assert_not_null(rq_model_find(mm, "mbt.a.blk.0.mlp.fc2.b"));
+	cr_assert_null(rq_model_find(mm, "mbt.a.blk.3.ln1.g"));
+	cr_assert_eq(rq_model_find(mm, "mbt.bot")->dims[0], 5);
+	cr_assert_gt(rq_model_flops(mm), rq_model_flops(cm));
+	rq_model_free(mm);
+	rq_model_free(cm);
+	c.method = RQ_METHOD_MBT;
+	c.fdepth = 0;
+	cr_assert_eq(rq_model_plan(&mm, &c), RQ_EINVAL);
+	c.fdepth = 1;
+	c.ftok = 0;
+	cr_assert_eq(rq_model_plan(&mm, &c), RQ_EINVAL);
+}
+
+/* save and reopen: the bottleneck settings travel in the checkpoint */
+Test(mbt, checkpoint_keeps_the_bottleneck)
+{
+	rq_model_cfg c, back;
+	rq_model *m, *m2;
+	rq_ckpt *ck;
+	rq_train_cfg h;
+	rq_train_state st;
+	char path[] = "/tmp/rq-test-mbt.XXXXXX", err[256];
+	int fd = mkstemp(path);
+
+	cr_assert_geq(fd, 0);
+	close(fd);
+	tiny(&c, 2, 3);
+	m = make(&c, 8);
+	memset(&st, 0, sizeof st);
+	rq_train_cfg_defaults(&st.train);
+	cr_assert_eq(rq_ckpt_save(path, m, &st, err, sizeof err), RQ_OK, "%s",
+	    err);
+	cr_assert_eq(rq_ckpt_open(&ck, path, &back, &h, err, sizeof err),
+	    RQ_OK, "%s", err);
+	cr_assert_eq(back.method, RQ_METHOD_MBT);
+	cr_assert_eq(back.fdepth, 2);
+	cr_assert_eq(back.ftok, 3);
+	back.batch = c.batch;
+	back.opt_slots = c.opt_slots;
+	cr_assert_eq(rq_model_plan(&m2, &back), RQ_OK);
+	cr_assert_eq(rq_model_alloc(m2), RQ_OK);
+	cr_assert_eq(rq_ckpt_read(ck, m2, NULL, err, sizeof err), RQ_OK, "%s",
+	    err);
+	cr_assert_eq(memcmp(rq_model_params(m), rq_model_params(m2),
+	    rq_model_nparams(m) * sizeof(float)), 0);
+	rq_ckpt_close(ck);
+	unlink(path);
+	rq_model_free(m);
+	rq_model_free(m2);
+}
