@@ -35,7 +35,7 @@ usage(void)
 	    "[--air-est full|last]\n"
 	    "                [--rot plane|svd] [--air-dump prefix] "
 	    "[--ogm-alpha a] [--ogm-ge]\n"
-	    "                train val [test]\n"
+	    "                [--init file] train val [test]\n"
 	    "       rq-train --params-only [-m method] [-d width] [-n depth] "
 	    "[-h heads]\n"
 	    "                [-x ratio] [-a FxT] [-v HxW] [-c channels] "
@@ -317,7 +317,7 @@ typedef struct opts {
 	rq_train_cfg tc;
 	rq_model_cfg cfg;
 	const rq_method *meth;
-	const char *out, *resume, *logpath, *airdump;
+	const char *out, *resume, *logpath, *airdump, *init;
 	int threads, paonly, set_e, set_l, seen_ogm;
 	int pa[2], pv[2], vchan, sh_a[2], sh_v[3], ncls;
 } opts;
@@ -355,6 +355,7 @@ parse(int *argcp, char ***argvp, opts *o)
 		{"audio", required_argument, NULL, 11},
 		{"visual", required_argument, NULL, 12},
 		{"classes", required_argument, NULL, 13},
+		{"init", required_argument, NULL, 14},
 		{NULL, 0, NULL, 0}
 	};
 	rq_train_cfg *h = &o->tc;
@@ -429,6 +430,7 @@ parse(int *argcp, char ***argvp, opts *o)
 		case 12: dims_arg(optarg, o->sh_v, 3, "--visual"); break;
 		case 13: o->ncls = (int)num(optarg, 2, 1000000, "--classes");
 			break;
+		case 14: o->init = optarg; break;
 		default:
 			usage();
 		}
@@ -442,6 +444,9 @@ parse(int *argcp, char ***argvp, opts *o)
 		h->ogm = 1;
 	if (h->rq.on && o->meth->queries == 0)
 		errx(2, "--rollingq: needs method mt or mtstar");
+	if (o->init != NULL && o->resume != NULL)
+		errx(2, "--init and -r exclude each other (a resumed run "
+		    "keeps its weights)");
 	if (!(h->lr > 0) || !(h->warmup >= 0) || !(h->wd >= 0))
 		errx(2, "-l, -w, -W: need lr > 0, warmup >= 0, decay >= 0");
 }
@@ -495,6 +500,28 @@ stop(run *r, long e, long bi)
 	rq_dist_barrier();
 	errx(1, "signal %d: saved %s %s; resume with -r %s", (int)stop_sig, out,
 	    where, out);
+}
+
+/*
+ * --init FILE: named tensors over the fresh initialisation; what was
+ * loaded goes to stderr and into the checkpoints' metadata.
+ */
+static void
+init_from(run *r, const char *path)
+{
+	rq_init_report rep;
+	char errbuf[1024];
+
+	if (rq_init_load(r->m, path, &rep, errbuf, sizeof errbuf) != RQ_OK)
+		errx(1, "%s", errbuf);
+	if (drank == 0)
+		warnx("%s: loaded %d of the model's %d tensors (%zu of %zu "
+		    "parameters); left at init: %s", path, rep.ntensors,
+		    rep.ntable, rep.nloaded, rep.nparams,
+		    rep.left[0] ? rep.left : "none");
+	if ((r->st.init_file = strdup(path)) == NULL)
+		errx(1, "out of memory");
+	r->st.init_names = rep.names;
 }
 
 /* the data sets, the model (new or from -r), the buffers of a step */
@@ -586,6 +613,8 @@ setup(run *r, int nsets, char **argv)
 	} else {
 		rq_rng_seed(&r->st.rng, h->seed);
 		rq_model_init_params(r->m, &r->st.rng);
+		if (o->init != NULL)
+			init_from(r, o->init);
 		r->st.best_val = -1;
 		r->st.best_test = NAN;
 		r->st.best_epoch = -1;
