@@ -7,7 +7,7 @@
 # download) into a stream, and the Concat model loaded from it gives the
 # probabilities of the same model written in PyTorch, to 1e-4 relative.
 . tests/tap.sh
-plan 19
+plan 20
 
 PY=/usr/bin/python3
 A='-m concat -d 16 -n 1 -h 2 -x 2 -e 1 -b 32 -l 0.05'
@@ -71,7 +71,7 @@ is '--init with -r is a usage error' "$?:$(head -n 1 "$T/err")" \
     "2:rq-train: --init and -r exclude each other (a resumed run keeps its weights)"
 
 if ! "$PY" -c 'import torch, numpy' 2>/dev/null; then
-	for i in 1 2 3 4 5; do
+	for i in 1 2 3 4 5 6; do
 		skip "vit-convert against PyTorch ($i)" \
 		    "$PY lacks torch or numpy (Debian: python3-torch)"
 	done
@@ -80,6 +80,15 @@ fi
 "$PY" testdata/init_ref.py gen "$T/s.pt" "$T/d.rqt"
 ok 'vit-convert: a timm state dict, both modalities' "$PY" scripts/vit-convert \
     --audio 12x20 --visual 6x8x8 -o "$T/i.rqt" "$T/s.pt"
+"$PY" -c 'import sys, numpy, torch
+numpy.savez(sys.argv[2], **{k: v.numpy() for k, v in torch.load(sys.argv[1]).items()})' \
+    "$T/s.pt" "$T/s.npz"
+"$PY" scripts/vit-convert --audio 12x20 --visual 6x8x8 -o "$T/n.rqt" \
+    "$T/s.npz" 2>/dev/null
+rq-cat --unset from -o "$T/n0.rqt" "$T/n.rqt"
+rq-cat --unset from -o "$T/i0.rqt" "$T/i.rqt"
+ok 'vit-convert: the .npz of the same state dict gives the same stream' \
+    cmp "$T/n0.rqt" "$T/i0.rqt"
 B='-m concat -d 32 -n 2 -h 4 -x 4 -a 4x4 -v 4x4 -c 3 -e 1 -b 6 -w 0 -W 0'
 # lr 1e-30: one step that leaves the weights as loaded, so the checkpoint
 # holds them and the head rq drew
