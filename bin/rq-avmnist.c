@@ -207,6 +207,41 @@ pair(struct clip *c, size_t n, const rq_tensor *lab, int which,
 		free(idx[d]);
 }
 
+/*
+ * The degraded recording: the clip centred in the fixed-length window
+ * (zero-padded or centre-cropped to the samples that give exactly
+ * lm->frames frames), then white noise over the WHOLE window at snr dB
+ * below the clip's mean power, as a noisy recording would have it.
+ * (Noise over the clip alone left the padded frames at the exact
+ * log(eps) silence of rq_logmel_compute.)  Frees x; *nx becomes the
+ * window length.
+ */
+static float *
+noisy_window(const rq_logmel *lm, float *x, size_t *nx, double snr,
+    rq_rng *rn)
+{
+	size_t n = *nx, W = (size_t)(lm->frames - 1) * (size_t)lm->hop;
+	double p = 0, sd;
+	float *y;
+
+	if (!lm->center)
+		W += (size_t)lm->n_fft;
+	for (size_t i = 0; i < n; i++)
+		p += (double)x[i] * x[i];
+	sd = sqrt(p / (double)(n ? n : 1) / pow(10, snr / 10));
+	if ((y = calloc(W ? W : 1, sizeof *y)) == NULL)
+		err(1, "calloc");
+	if (n >= W)
+		memcpy(y, x + (n - W) / 2, W * sizeof *y);
+	else
+		memcpy(y + (W - n) / 2, x, n * sizeof *y);
+	for (size_t i = 0; i < W; i++)
+		y[i] += (float)(sd * rq_rng_normal(rn));
+	free(x);
+	*nx = W;
+	return y;
+}
+
 static void
 stats(const float *x, size_t n, double *mean, double *sd)
 {
@@ -235,6 +270,8 @@ meta(rq_tensor *t, const struct opts *o, int sp)
 	rc |= rq_meta_set(t, "audio.feature", "logmel sr=%g n_fft=%d win=%d "
 	    "hop=%d mels=%d frames=%d eps=%g", o->lm.sr, o->lm.n_fft, o->lm.win,
 	    o->lm.hop, o->lm.n_mels, o->lm.frames, o->lm.eps);
+	if (o->a_mode)
+		rc |= rq_meta_set(t, "degrade.audio.span", "window");
 	if (o->a_mode == 1)
 		rc |= rq_meta_set(t, "degrade.audio.snr_db", "%g", o->a_lo);
 	else if (o->a_mode == 2)
@@ -465,12 +502,8 @@ main(int argc, char **argv)
 				    sr, o.lm.sr);
 			if (o.a_mode) {
 				double snr = o.a_lo + (o.a_hi - o.a_lo) *
-				    rq_rng_uniform(&rn), p = 0, sd;
-				for (size_t i = 0; i < nx; i++)
-					p += (double)x[i] * x[i];
-				sd = sqrt(p / (double)nx / pow(10, snr / 10));
-				for (size_t i = 0; i < nx; i++)
-					x[i] += (float)(sd * rq_rng_normal(&rn));
+				    rq_rng_uniform(&rn);
+				x = noisy_window(&o.lm, x, &nx, snr, &rn);
 				((float *)T[sp][4].data)[k] = (float)snr;
 			}
 			if (rq_logmel_compute(&o.lm, x, nx, a) != RQ_OK)

@@ -34,7 +34,8 @@ usage(int status)
 	    "                [--rot plane|svd] [--air-dump prefix] [--ogm-alpha a]\n"
 	    "                [--ogm-ge] [--pmr-alpha a] [--pmr-momentum mu]\n"
 	    "                [--pmr-start e] [--pmr-end e] [--mbt-layers n]\n"
-	    "                [--bottlenecks n] [--cme-layers n] train val [test]\n"
+	    "                [--bottlenecks n] [--cme-layers n] [--init file]\n"
+	    "                train val [test]\n"
 	    "       rq-train --params-only [-m method] [-d width] [--depth n] [--heads n]\n"
 	    "                [--mlp-ratio r] [--audio-patch FxT] [--visual-patch HxW]\n"
 	    "                [--channels c] --audio FxT --visual CxHxW --classes K\n"
@@ -90,6 +91,8 @@ usage(int status)
 	    "  --mbt-layers n      MBT: bottleneck layers after the encoders (1)\n"
 	    "  --bottlenecks n     MBT: bottleneck tokens (4)\n"
 	    "  --cme-layers n      MMML: CME layers (1)\n"
+	    "  --init file         start from the named tensors of file "
+	    "(e.g. scripts/vit-convert)\n"
 	    "  --params-only       print the parameter and FLOP counts "
 	    "of a model\n"
 	    "  --audio FxT         --params-only: the audio shape\n"
@@ -543,7 +546,7 @@ typedef struct opts {
 	rq_train_cfg tc;
 	rq_model_cfg cfg;
 	const rq_method *meth;
-	const char *out, *resume, *logpath, *airdump;
+	const char *out, *resume, *logpath, *airdump, *init;
 	int threads, paonly, set_e, set_l, seen_ogm, count, seen_pmr;
 	int pa[2], pv[2], vchan, sh_a[2], sh_v[3], ncls;
 } opts;
@@ -598,6 +601,7 @@ parse(int *argcp, char ***argvp, opts *o)
 		{"mbt-layers", required_argument, NULL, 27},
 		{"bottlenecks", required_argument, NULL, 28},
 		{"cme-layers", required_argument, NULL, 29},
+		{"init", required_argument, NULL, 30},
 		{NULL, 0, NULL, 0}
 	};
 	rq_train_cfg *h = &o->tc;
@@ -724,6 +728,7 @@ parse(int *argcp, char ***argvp, opts *o)
 		case 29: o->cfg.fdepth = (int)num(optarg, 1, 32, "--cme-layers");
 			cmef = 1;
 			break;
+		case 30: o->init = optarg; break;
 		default:
 			usage(2);
 		}
@@ -743,6 +748,9 @@ parse(int *argcp, char ***argvp, opts *o)
 		errx(2, "--cme-layers: needs method mmml or mmml-rq");
 	if (h->rq.on && o->meth->queries == 0)
 		errx(2, "--rollingq: needs method mt, mtstar or mmml");
+	if (o->init != NULL && o->resume != NULL)
+		errx(2, "--init and -r exclude each other (a resumed run "
+		    "keeps its weights)");
 	if (!(h->lr > 0) || !(h->warmup >= 0) || !(h->wd >= 0))
 		errx(2, "-l, -w, -W: need lr > 0, warmup >= 0, decay >= 0");
 }
@@ -797,6 +805,28 @@ stop(run *r, long e, long bi)
 	rq_dist_barrier();
 	errx(1, "signal %d: saved %s %s; resume with -r %s", (int)stop_sig, out,
 	    where, out);
+}
+
+/*
+ * --init FILE: named tensors over the fresh initialisation; what was
+ * loaded goes to stderr and into the checkpoints' metadata.
+ */
+static void
+init_from(run *r, const char *path)
+{
+	rq_init_report rep;
+	char errbuf[1024];
+
+	if (rq_init_load(r->m, path, &rep, errbuf, sizeof errbuf) != RQ_OK)
+		errx(1, "%s", errbuf);
+	if (drank == 0)
+		warnx("%s: loaded %d of the model's %d tensors (%zu of %zu "
+		    "parameters); left at init: %s", path, rep.ntensors,
+		    rep.ntable, rep.nloaded, rep.nparams,
+		    rep.left[0] ? rep.left : "none");
+	if ((r->st.init_file = strdup(path)) == NULL)
+		errx(1, "out of memory");
+	r->st.init_names = rep.names;
 }
 
 /* the data sets, the model (new or from -r), the buffers of a step */
@@ -893,6 +923,8 @@ setup(run *r, int nsets, char **argv)
 	} else {
 		rq_rng_seed(&r->st.rng, h->seed);
 		rq_model_init_params(r->m, &r->st.rng);
+		if (o->init != NULL)
+			init_from(r, o->init);
 		r->st.best_val = -1;
 		r->st.best_test = NAN;
 		r->st.best_epoch = -1;

@@ -5,14 +5,14 @@
 #   e.g. experiments/calibrate.sh '--snr=-12:6 --noise 0.2:0.8 --blur 1'
 #
 # For each rq-avmnist degradation FLAGS: build the data set into
-# data/cal-TAG (TAG: the flags with the punctuation squeezed out), train
+# data/cal2-TAG (TAG: the flags with the punctuation squeezed out), train
 # audio-only, visual-only, Concat and Concat + OGM-GE (the fusion methods
 # that need no attention; MT sits near Concat) with the avmnist recipe of
 # config.sh and the seeds CAL_SEEDS (default "0 1 2", the tables' seeds),
 # and print the VALIDATION accuracy (mean over seeds) of the epoch chosen
 # on validation.
 # The test split is never given to rq-train: the choice is made on
-# validation only.  Runs go to results/cal-TAG/ and are reused; a killed
+# validation only.  Runs go to results/cal2-TAG/ and are reused; a killed
 # run is redone.  One invocation trains one run at a time: run two
 # invocations (other flags) side by side to use both cores.
 set -eu
@@ -27,7 +27,9 @@ done
 printf '%-28s %7s %7s %7s %7s  %s\n' "rq-avmnist flags" audio visual \
     concat ogm "regime (val)"
 for flags in "$@"; do
-	tag=cal-$(printf '%s' "$flags" | tr -c 'A-Za-z0-9.' '_' | tr -s '_' |
+	# cal2: the recipe with noise over the whole window (issue 18); the
+	# cal- sets and runs of the old recipe are never reused
+	tag=cal2-$(printf '%s' "$flags" | tr -c 'A-Za-z0-9.' '_' | tr -s '_' |
 	    sed 's/^_//; s/_$//')
 	dir=$ROOT/data/$tag
 	if [ ! -f "$dir/.done" ]; then

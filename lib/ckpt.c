@@ -215,6 +215,11 @@ rq_ckpt_save(const char *path, rq_model *m, const rq_train_state *st,
 		rc |= rq_meta_set(&t, k, "%a", st->acc[i]);
 	}
 	rc |= train_meta(&t, &st->train);
+	if (st->init_file != NULL) {	/* rq-train --init */
+		rc |= rq_meta_set(&t, "init.file", "%s", st->init_file);
+		rc |= rq_meta_set(&t, "init.names", "%s", st->init_names ?
+		    st->init_names : "");
+	}
 	if (rc != RQ_OK) {
 		snprintf(err, errn, "%s: bad checkpoint metadata", path);
 		rc = RQ_EINVAL;
@@ -554,6 +559,32 @@ rot_layer(const char *name)
 	return strcmp(end, ".R") == 0 && l < 64 ? (int)l : -1;
 }
 
+/* rq-train --init's record, carried into the state (NULL when none) */
+static int
+init_read(const rq_tensor *head, rq_train_state *st)
+{
+	size_t n = RQ_META_MAX + 1;
+	char *buf;
+
+	st->init_file = st->init_names = NULL;
+	if ((buf = malloc(n)) == NULL)
+		return RQ_ENOMEM;
+	if (rq_meta_get(head, "init.file", buf, n) != NULL) {
+		st->init_file = strdup(buf);
+		if (rq_meta_get(head, "init.names", buf, n) == NULL)
+			buf[0] = '\0';
+		st->init_names = strdup(buf);
+	}
+	free(buf);
+	if ((st->init_file == NULL) != (st->init_names == NULL)) {
+		free(st->init_file);
+		free(st->init_names);
+		st->init_file = st->init_names = NULL;
+		return RQ_ENOMEM;
+	}
+	return RQ_OK;
+}
+
 int
 rq_ckpt_read(rq_ckpt *ck, rq_model *m, rq_train_state *st, char *err,
     size_t errn)
@@ -599,6 +630,12 @@ rq_ckpt_read(rq_ckpt *ck, rq_model *m, rq_train_state *st, char *err,
 			snprintf(err, errn, "%s: record 0: bad training state",
 			    path);
 			rc = RQ_EFORMAT;
+			goto out;
+		}
+		if ((r = init_read(head, st)) != RQ_OK) {
+			snprintf(err, errn, "%s: record 0: init.names: out of "
+			    "memory", path);
+			rc = r;
 			goto out;
 		}
 	}

@@ -704,6 +704,7 @@ typedef struct rq_train_state {
 	rq_rng rng;
 	rq_train_cfg train;          /* the settings the run was started with */
 	rq_pmr *pmr;                 /* PMR's prototypes (NULL: none) */
+	char *init_file, *init_names; /* --init FILE and its names, or NULL */
 } rq_train_state;
 /* ranges of every setting and of the position: RQ_OK, or RQ_ERANGE with
  * "field: message" in err */
@@ -726,6 +727,25 @@ void rq_ckpt_close(rq_ckpt *ck);
 /* open, read, close: for a model planned from the same config */
 int rq_ckpt_load(const char *path, rq_model *m, rq_train_state *st,
     char *err, size_t errn);
+
+/* init.c: parameters from a stream of named tensors (rq-train --init) */
+/*
+ * Every record must name a parameter of m with its shape (f32 or f64,
+ * finite); parameters not named keep their values.  On error (err: "file:
+ * record N: name: message") m is untouched.  rep: the tensors and floats
+ * loaded, the names (comma-separated, malloc'd: rq_init_report_free) and
+ * the parameter groups left as they were ("enc.v.blk.1", "fusion", ...;
+ * "group (k of n)" when partly loaded).
+ */
+typedef struct rq_init_report {
+	int ntensors, ntable;
+	size_t nloaded, nparams;
+	char *names;
+	char left[1024];
+} rq_init_report;
+int rq_init_load(rq_model *m, const char *path, rq_init_report *rep,
+    char *err, size_t errn);
+void rq_init_report_free(rq_init_report *r);
 
 /* stats.c: Pearson, Spearman */
 /*

@@ -4,7 +4,7 @@
 # per-sample degradation, and bad input (exit 1, one line naming the
 # file, empty stdout, no output file).
 . tests/tap.sh
-plan 16
+plan 20
 
 F=$T/fsdd/recordings
 M=$T/mnist
@@ -46,6 +46,25 @@ nok 'another seed pairs differently' cmp -s "$T/test3.rqt" "$T/out/test.rqt"
 q=$(rq-avmnist --snr 0:20 --noise 0.1:0.5 --split train "$T/fsdd" "$M" | rq-info -v | cut -f2,6)
 like 'per-sample audio SNR recorded' "$q" "quality.audio"
 like 'per-sample image noise recorded' "$q" "quality.visual"
+
+# the clip (0.1 s) fills 11 of the 48 frames; a frame whose 40 bands are
+# all equal is the exact log(1e-6) silence of the padding
+silent() {	# rq-tsv rows of [mels*frames] -> count of silent frames
+	awk -v M="$1" -v F="$2" '{ for (t = 1; t <= F; t++) { s = 1
+		for (m = 1; m < M; m++) if ($(m * F + t) != $t) { s = 0; break }
+		n += s } } END { print n + 0 }'
+}
+rq-avmnist --split val "$T/fsdd" "$M" >"$T/clean.rqt"
+is 'clean clips are padded with silence (37 frames x 10)' \
+    "$(rq-tsv --name audio "$T/clean.rqt" | silent 40 48)" 370
+rq-avmnist --snr 10 --split val "$T/fsdd" "$M" >"$T/deg.rqt"
+is 'degraded clips: no exact-silence frame' \
+    "$(rq-tsv --name audio "$T/deg.rqt" | silent 40 48)" 0
+rq-avmnist -T 100 --snr=-5:5 --split train "$T/fsdd" "$M" >"$T/deg100.rqt"
+is 'degraded, -T 100, per-clip SNR: no exact-silence frame' \
+    "$(rq-tsv --name audio "$T/deg100.rqt" | silent 40 100)" 0
+like 'the noise span is recorded' "$(rq-info "$T/deg.rqt" | head -n 1)" \
+    "degrade.audio.span=window"
 
 rm -rf "$T/out"; mkdir "$T/out"
 head -c 30 testdata/tone.wav >"$F/3_bob_12.wav"

@@ -22,6 +22,7 @@ skipped() {	# FILE INDEX -> reason, or nothing
 	README.md:1) echo 'the two set-up commands themselves (make check would run this test again)' ;;
 	man/cremad-manifest.1:*) echo "needs a user's copy of CREMA-D (~/cremad), which nothing fetches" ;;
 	man/rq-extract.1:1) echo "needs a user's copy of CREMA-D (~/cremad), which nothing fetches" ;;
+	man/vit-convert.1:*) echo 'needs timm and a download of ViT-B/16 (tests/init.t runs vit-convert on a made-up state dict)' ;;
 	esac
 }
 
