@@ -130,9 +130,12 @@ main(int argc, char **argv)
 	cfg.batch = B;
 	cfg.opt_slots = 0;
 	if (rq_model_plan(&m, &cfg) != RQ_OK)
-		errx(1, "%s: record 0: impossible model configuration", argv[0]);
+		errx(1, "%s: record 0: d, mlp, heads: impossible model "
+		    "configuration (sizes past int range with batch %d)", argv[0],
+		    B);
 	if (rq_model_alloc(m) != RQ_OK)
-		errx(1, "out of memory");
+		errx(1, "%s: record 0: d, mlp: out of memory for a model of %zu "
+		    "bytes", argv[0], rq_model_arena_bytes(m));
 	if (rq_ckpt_read(ck, m, NULL, errbuf, sizeof errbuf) != RQ_OK)
 		errx(1, "%s", errbuf);
 	rq_ckpt_close(ck);

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -129,6 +130,7 @@ bad_method(const char *name)
 static volatile sig_atomic_t stop_sig;
 static FILE *logfp;
 static int drank, dsize = 1;	/* MPI rank and size (rq_dist_*) */
+static const char *argv0 = "rq-train";	/* as typed, for resume_cmd */
 
 static void
 on_signal(int sig)
@@ -449,6 +451,17 @@ evaluate(rq_model *m, const rq_dataset *ds, work *w, int B, double acc[3],
 	*loss = l / ds->n;
 }
 
+/* a lost log line is a lost result: exit 1 naming the log */
+static const char *logname = "standard error";
+
+static void
+log_failed(void)
+{
+	int e = errno ? errno : EIO;
+
+	errx(1, "%s: cannot write the log: %s", logname, strerror(e));
+}
+
 static void
 logline(const char *fmt, ...)
 {
@@ -461,7 +474,8 @@ logline(const char *fmt, ...)
 	va_start(ap, fmt);
 	vfprintf(logfp, fmt, ap);
 	va_end(ap);
-	fflush(logfp);
+	if (fflush(logfp) != 0 || ferror(logfp))
+		log_failed();
 }
 
 static void
@@ -565,6 +579,7 @@ typedef struct run {
 	rq_rng drng;
 	rq_pmr pmr;
 	const char *train_path;
+	char **sets;                 /* the data set operands */
 	char best_path[4096];
 } run;
 
@@ -780,6 +795,60 @@ shapes_cfg(opts *o, int F, int T, int C, int H, int W, int K)
 	c->vc = o->vchan ? o->vchan : C % 3 == 0 ? 3 : 1;
 }
 
+/* s as one shell word: as is when plain, else in single quotes */
+static void
+shell_word(char *buf, size_t n, const char *s)
+{
+	size_t off = strlen(buf);
+
+	if (*s != '\0' && strspn(s, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./,:=+@%") == strlen(s)) {
+		snprintf(buf + off, n - off, " %s", s);
+		return;
+	}
+	snprintf(buf + off, n - off, " '");
+	for (; *s != '\0'; s++) {
+		off = strlen(buf);
+		snprintf(buf + off, n - off, *s == '\'' ? "'\\''" : "%c", *s);
+	}
+	off = strlen(buf);
+	snprintf(buf + off, n - off, "'");
+}
+
+/*
+ * The command that continues the run saved in ck and keeps saving there:
+ * -r ck (-o defaults to it), the log, threads, AIR dump and data sets of
+ * this run.  The settings come from the checkpoint.
+ */
+static const char *
+resume_cmd(const run *r, const char *ck)
+{
+	static char buf[8192];
+	char num[16];
+
+	buf[0] = '\0';
+	shell_word(buf, sizeof buf, argv0);
+	memmove(buf, buf + 1, strlen(buf));	/* no leading blank */
+	shell_word(buf, sizeof buf, "-r");
+	shell_word(buf, sizeof buf, ck);
+	if (r->o.logpath != NULL) {
+		shell_word(buf, sizeof buf, "-L");
+		shell_word(buf, sizeof buf, r->o.logpath);
+	}
+	if (r->o.threads != 1) {
+		snprintf(num, sizeof num, "%d", r->o.threads);
+		shell_word(buf, sizeof buf, "-j");
+		shell_word(buf, sizeof buf, num);
+	}
+	if (r->o.airdump != NULL) {
+		shell_word(buf, sizeof buf, "--air-dump");
+		shell_word(buf, sizeof buf, r->o.airdump);
+	}
+	for (int i = 0; i < r->nsets; i++)
+		shell_word(buf, sizeof buf, r->sets[i]);
+	return buf;
+}
+
 /*
  * The one way out on a signal: save the resume point (between epochs:
  * the epoch checkpoint; mid-epoch: batch bi of epoch e + 1) and stop.
@@ -803,8 +872,97 @@ stop(run *r, long e, long bi)
 	    sizeof errbuf) != RQ_OK)
 		errx(1, "%s", errbuf);
 	rq_dist_barrier();
-	errx(1, "signal %d: saved %s %s; resume with -r %s", (int)stop_sig, out,
-	    where, out);
+	errx(1, "signal %d: saved %s %s; resume with: %s", (int)stop_sig, out,
+	    where, resume_cmd(r, out));
+}
+
+/* -o before any training: a file, not a directory, in a writable one */
+static void
+out_check(const char *path)
+{
+	const char *sl = strrchr(path, '/');
+	char dir[4096];
+	struct stat sb;
+
+	if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
+		errx(1, "%s: is a directory", path);
+	if (sl == NULL)
+		snprintf(dir, sizeof dir, ".");
+	else
+		snprintf(dir, sizeof dir, "%.*s", sl == path ? 1 : (int)(sl - path),
+		    path);
+	if (stat(dir, &sb) != 0 || access(dir, W_OK | X_OK) != 0)
+		errx(1, "%s: cannot write a checkpoint there: %s: %s", path, dir,
+		    strerror(errno));
+	if (!S_ISDIR(sb.st_mode))
+		errx(1, "%s: cannot write a checkpoint there: %s: not a directory",
+		    path, dir);
+}
+
+/*
+ * A new run (no -r) whose -o holds an unfinished run: the same command
+ * again after a kill.  Starting over would discard the saved epochs and
+ * append a second header to the log; refuse with the command that
+ * resumes.  A finished run, or a file that is not a checkpoint, is
+ * overwritten as before.
+ */
+static void
+unfinished_check(const run *r)
+{
+	const char *out = r->o.out;
+	double ep, eps, bi = 0;
+	rq_stream *s;
+	rq_tensor t;
+	int open = 0;
+
+	if (r->o.resume != NULL || out == NULL || (s = rq_stream_open(out,
+	    "r")) == NULL)
+		return;
+	rq_tensor_init(&t);
+	if (rq_tensor_read(s, &t) == RQ_OK && strcmp(t.name, "checkpoint") ==
+	    0 && rq_meta_getd(&t, "epoch", &ep) == RQ_OK &&
+	    rq_meta_getd(&t, "train.epochs", &eps) == RQ_OK) {
+		if (rq_meta_getd(&t, "batch", &bi) != RQ_OK)
+			bi = 0;
+		open = ep < eps || bi > 0;
+	}
+	rq_tensor_free(&t);
+	rq_stream_close(s);
+	if (open)
+		errx(1, "%s: holds an unfinished run (epoch %.0f of %.0f); resume "
+		    "it with: %s (or remove it to start over)", out, ep, eps,
+		    resume_cmd(r, out));
+}
+
+/*
+ * Resuming with -L: drop the log's lines of epochs past the checkpoint's
+ * (the epoch line is written before the checkpoint, so a kill between
+ * the two leaves a line for an epoch the resume runs again).  The lines
+ * from the first "epoch=N" or "# epoch=N" with N > epoch on are cut.
+ */
+static void
+log_trim(const char *path, long epoch)
+{
+	FILE *fp = fopen(path, "r+");
+	char line[4096];
+	long at = 0, cut = -1;
+
+	if (fp == NULL) {
+		if (errno == ENOENT)
+			return;
+		err(1, "%s", path);
+	}
+	while (cut < 0 && fgets(line, sizeof line, fp) != NULL) {
+		const char *p = strncmp(line, "# ", 2) == 0 ? line + 2 : line;
+		long n;
+		if (strncmp(p, "epoch=", 6) == 0 &&
+		    sscanf(p + 6, "%ld", &n) == 1 && n > epoch)
+			cut = at;
+		at = ftell(fp);
+	}
+	if (ferror(fp) || (cut >= 0 && ftruncate(fileno(fp), cut) != 0))
+		err(1, "%s", path);
+	fclose(fp);
 }
 
 /*
@@ -884,13 +1042,21 @@ setup(run *r, int nsets, char **argv)
 		r->U = h->micro;
 	cfg->batch = r->U;
 	cfg->opt_slots = h->opt == RQ_OPT_SGD ? 1 : 2;
+	if (ck == NULL && cfg->d % cfg->heads != 0)
+		errx(2, "%d heads do not divide the width %d", cfg->heads,
+		    cfg->d);
 	if (rq_model_plan(&r->m, cfg) != RQ_OK)
-		errx(2, "impossible model configuration (width %d, heads %d, "
-		    "patches %dx%d and %dx%d for audio %dx%d, visual %dx%dx%d)",
-		    cfg->d, cfg->heads, cfg->pf, cfg->pt, cfg->ph, cfg->pw, cfg->F,
-		    cfg->T, cfg->C, cfg->H, cfg->W);
+		errx(1, "%s: %s: impossible model configuration (width %d, "
+		    "heads %d, mlp x%d, batch %d, patches %dx%d and %dx%d for audio "
+		    "%dx%d, visual %dx%dx%d)", ck != NULL ? o->resume : argv[0],
+		    ck != NULL ? "record 0: d, mlp, train.batch" : "data shapes",
+		    cfg->d, cfg->heads, cfg->mlp, cfg->batch, cfg->pf, cfg->pt,
+		    cfg->ph, cfg->pw, cfg->F, cfg->T, cfg->C, cfg->H, cfg->W);
 	if (rq_model_alloc(r->m) != RQ_OK)
-		errx(1, "out of memory: %zu bytes", rq_model_arena_bytes(r->m));
+		errx(1, "%s: %s: out of memory for a model of %zu bytes",
+		    ck != NULL ? o->resume : argv[0], ck != NULL ?
+		    "record 0: d, mlp, train.batch" : "data shapes",
+		    rq_model_arena_bytes(r->m));
 	d = (size_t)cfg->d;
 	r->fa = (size_t)cfg->F * cfg->T;
 	r->fv = (size_t)cfg->C * cfg->H * cfg->W;
@@ -1118,8 +1284,9 @@ train_batch(run *r, long e, long bi, double *lrp)
 	loss = red[1] > 0 ? red[0] / red[1] : 0;
 	if (!isfinite(loss))
 		errx(1, "%s: epoch %ld batch %ld: loss is %g; stopped; the last "
-		    "good checkpoint is %s", r->train_path, e + 1, bi, loss, r->o.out != NULL ? r->o.out :
-		    "(none: no -o)");
+		    "good checkpoint is %s", r->train_path, e + 1, bi, loss,
+		    r->o.out == NULL ? "(none: no -o)" : access(r->o.out, F_OK) ==
+		    0 ? r->o.out : "(none yet)");
 	if (h->ogm)
 		ogm_modulate(r, ogs);
 	*lrp = rq_lr_cosine(h->lr, st->step, r->warm, r->total);
@@ -1198,12 +1365,6 @@ end_epoch(run *r, long e, double t0, double lr)
 		st->best_train = tacc[0];
 		st->best_epoch = e + 1;
 	}
-	st->epoch = e + 1;
-	if (r->o.out != NULL && drank == 0 && ((best &&
-	    rq_ckpt_save(r->best_path, m, st, errbuf, sizeof errbuf) != RQ_OK) ||
-	    rq_ckpt_save(r->o.out, m, st, errbuf, sizeof errbuf) != RQ_OK))
-		errx(1, "%s", errbuf);
-	st->epoch = e;
 	if (rep.layers > 1)	/* MT*: layer 2 (air, rotations: layer 1) */
 		snprintf(x2, sizeof x2, " air2=%.6f rotations2=%ld", rep.air[1],
 		    *rq_model_rotations(m, 1));
@@ -1219,6 +1380,14 @@ end_epoch(run *r, long e, double t0, double lr)
 	    pct(pc[1], 16, vacc[0]), pct(pc[2], 16, test_acc), rep.air[0],
 	    rq_model_rotations(m, 0) ? *rq_model_rotations(m, 0) : 0L,
 	    now() - t0);
+	/* after the log line: a kill between the two leaves a line that the
+	 * resume drops (log_trim) and writes again, never a lost line */
+	st->epoch = e + 1;
+	if (r->o.out != NULL && drank == 0 && ((best &&
+	    rq_ckpt_save(r->best_path, m, st, errbuf, sizeof errbuf) != RQ_OK) ||
+	    rq_ckpt_save(r->o.out, m, st, errbuf, sizeof errbuf) != RQ_OK))
+		errx(1, "%s", errbuf);
+	st->epoch = e;
 }
 
 int
@@ -1231,6 +1400,7 @@ main(int argc, char **argv)
 	struct rusage ru;
 
 	rq_cli_init(argc, argv);
+	argv0 = argv[0];
 	if (rq_dist_init(&argc, &argv) != RQ_OK)
 		errx(1, "%s", rq_dist_error());
 	drank = rq_dist_rank();
@@ -1259,7 +1429,9 @@ main(int argc, char **argv)
 			params_only(r.m, &r.o.cfg);
 		rq_model_free(r.m);
 		rq_dist_finalize();
-		return rq_finish_stdout() == 0 ? 0 : 1;
+		if (rq_finish_stdout() != 0)
+			err(1, "stdout");
+		return 0;
 	}
 	if (argc < 2) {
 		warnx("missing operand: %s", argc == 0 ? "train" : "val");
@@ -1269,13 +1441,25 @@ main(int argc, char **argv)
 		warnx("unexpected operand: %s", argv[3]);
 		usage(2);
 	}
+	/* -r ck alone continues writing ck; every path checked before work */
+	if (r.o.resume != NULL && r.o.out == NULL)
+		r.o.out = r.o.resume;
+	r.nsets = argc;
+	r.sets = argv;
+	if (r.o.out != NULL)
+		out_check(r.o.out);
+	unfinished_check(&r);
 	setup(&r, argc, argv);
 	cfg = rq_model_config(r.m);
 
 	logfp = stderr;
-	if (drank == 0 && r.o.logpath != NULL &&
-	    (logfp = fopen(r.o.logpath, "a")) == NULL)
-		err(1, "%s", r.o.logpath);
+	if (drank == 0 && r.o.logpath != NULL) {
+		if (r.o.resume != NULL)
+			log_trim(r.o.logpath, st->epoch);
+		if ((logfp = fopen(r.o.logpath, "a")) == NULL)
+			err(1, "%s", r.o.logpath);
+		logname = r.o.logpath;
+	}
 	r.tty = drank == 0 && isatty(STDERR_FILENO);
 	bar.on = r.tty;
 	bar.epochs = h->epochs;
@@ -1298,6 +1482,9 @@ main(int argc, char **argv)
 		    (unsigned long long)h->seed, r.o.threads, h->rq.rho,
 		    h->rq.beta, h->rq.rmax, h->rq.air_full ? "full" : "last",
 		    h->rq.rot_svd ? "svd" : "plane");
+	else if (r.o.logpath != NULL)
+		logline("# rq-train resumed from %s at epoch %ld batch %ld\n",
+		    r.o.resume, st->epoch, st->batch);
 	term("rq-train: %s%s, %zu params, %d epochs x %ld batches; %s%s",
 	    rq_method_name(cfg->method), h->rq.on ? "+rollingq" : h->ogm ?
 	    "+ogm" : "", rq_model_nparams(r.m), h->epochs, r.nb,
@@ -1347,7 +1534,8 @@ main(int argc, char **argv)
 	    st->best_test, st->best_train, ru.ru_maxrss,
 	    rq_model_arena_bytes(r.m));
 	if (logfp != stderr && fclose(logfp) != 0)
-		err(1, "%s", r.o.logpath);
+		errx(1, "%s: cannot write the log: %s", r.o.logpath,
+		    strerror(errno));
 	rq_dist_barrier();	/* rank 0's checkpoint is whole before exit */
 	rq_dist_finalize();
 	rq_rollingq_free(r.rq);

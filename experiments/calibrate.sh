@@ -44,9 +44,16 @@ for flags in "$@"; do
 			out=$RESULTS/$tag/$m/s$s
 			[ -f "$out/result" ] && continue
 			mkdir -p "$out"
-			# shellcheck disable=SC2086
-			rq-train $(method_flags $m) $TRAIN_FLAGS -s "$s" -o "$out/ck" \
-			    -L "$out/log" "$dir/train.rqt" "$dir/val.rqt"
+			# a run killed before its result resumes from its checkpoint
+			if [ -f "$out/ck" ]; then
+				rq-train -r "$out/ck" -L "$out/log" \
+				    "$dir/train.rqt" "$dir/val.rqt"
+			else
+				# shellcheck disable=SC2086
+				rq-train $(method_flags $m) $TRAIN_FLAGS -s "$s" \
+				    -o "$out/ck" -L "$out/log" "$dir/train.rqt" \
+				    "$dir/val.rqt"
+			fi
 			grep '^best_epoch=' "$out/log" | tail -n 1 > "$out/result.tmp"
 			mv "$out/result.tmp" "$out/result"
 		done

@@ -96,10 +96,10 @@ start=$(date +%s)
 # shellcheck disable=SC2046
 if [ -f "$dir/ck" ]; then
 	echo "run-one: resuming $1" >&2
-	rq-train -r "$dir/ck" -L "$dir/log.resume" -o "$dir/ck" \
+	# -L the run's own log: rq-train drops the lines of epochs past the
+	# checkpoint (logged before a kill) and writes them again
+	rq-train -r "$dir/ck" -L "$dir/log" -o "$dir/ck" \
 	    "$DATA/train.rqt" "$DATA/val.rqt" "$DATA/test.rqt"
-	cat "$dir/log.resume" >> "$dir/log"
-	rm -f "$dir/log.resume"
 else
 	rq-train $(method_flags "$method") $TRAIN_FLAGS -s "$seed" \
 	    -o "$dir/ck" -L "$dir/log" \

@@ -12,25 +12,26 @@
  *   kind 1  set a data element (train.perm, rng.state, R, weights)
  *   kind 2  set a dimension (the data is resized, zero-filled)
  *   kind 3  drop the record
- *   kind 4  convert the dtype (floats only to floats: a float out of an
- *           integer type's range is undefined behaviour in C, outside
- *           this target's question)
+ *   kind 4  convert the dtype (rq_tensor_convert: out of an integer
+ *           type's range saturates)
  *   kind 5  delete a metadata key
  *   kind 6  rename the record after another record
  *   kind 7  zero the whole data (train.perm, rng.state, R)
  * Values come from a table of edge cases (0, -1, n, n+1, INT_MAX, 1e300,
  * NaN...) or are the raw 8 bytes.  The records are written back as a
  * stream and then used as rq-train -r uses a checkpoint, through the
- * library only: rq_ckpt_config, a data set's shapes checked against it,
- * rq_model_plan and rq_model_alloc, rq_ckpt_load with train.perm sized to
- * the data, then the resume: the epoch's order (shuffled by the loaded
- * rng.state at a boundary, else train.perm from the loaded batch
- * position), each remaining batch gathered by rq_dataset_batch and run
- * forward.  Whatever rq_ckpt_load accepts must be safe to use that way;
+ * library only: rq_ckpt_open (the model config and the train.* settings),
+ * a data set's shapes checked against it, rq_model_plan and
+ * rq_model_alloc, rq_ckpt_read with train.perm sized to the data, then
+ * the resume: the epoch's order (shuffled by the loaded rng.state at a
+ * boundary, else train.perm from the loaded batch position), each
+ * remaining batch of train.batch samples gathered by rq_dataset_batch and
+ * run forward.  Whatever rq_ckpt_read accepts must be safe to use that way;
  * where misuse would be silent rather than a crash, the target aborts
  * with a message naming the field (rng.state all zero, a negative epoch
- * or step, a batch position outside the epoch, a train.perm that is not
- * a permutation of the data).  A refusal must be one line of text.
+ * or step, a warm-up out of range, a batch position outside the epoch, a
+ * train.perm that is not a permutation of the data, an R that is not
+ * finite and orthogonal).  A refusal must be one line of text.
  */
 #define _GNU_SOURCE
 #include <sys/mman.h>
@@ -54,6 +55,10 @@ static rq_tensor seeds[NSEED][MAXREC];
 static int nrec[NSEED];
 static rq_dataset ds;
 static int outfd = -1;
+/* the last input: 1 refused (with a one-line message), 0 resumed, -1
+ * not a checkpoint or too large to try (tests/test_fuzzregress.c) */
+int fuzz_ckpt_fields_refused = -1;
+char fuzz_ckpt_fields_err[512];
 static char outpath[64];
 
 static void __attribute__((noreturn))
@@ -102,8 +107,10 @@ make_seed(int k, int method, int midepoch, const char *dir)
 	st.best_val = 0.5;
 	st.best_epoch = 1;
 	st.rng = r;
-	snprintf(st.hyper, sizeof st.hyper, "epochs=5\nbatch=%d\nlr=0x1p-7\n",
-	    BATCH);
+	rq_train_cfg_defaults(&st.train);
+	st.train.epochs = 5;
+	st.train.batch = BATCH;
+	st.train.lr = 0x1p-7;
 	if (midepoch) {
 		for (int i = 0; i < NDATA; i++)
 			perm[i] = (i * 5 + 3) % NDATA;
@@ -295,11 +302,9 @@ mutate(rq_tensor *rec, int *n, const uint8_t *op)
 			(*n)--;
 		}
 		break;
-	case 4:	/* float to integer only where rq_tensor_convert is defined */
+	case 4:	/* any dtype to any: rq_tensor_convert saturates */
 		if (rq_tensor_numel(t) * 8 <= MAXBYTES)
-			(void)rq_tensor_convert(t, t->dtype == RQ_F32 ||
-			    t->dtype == RQ_F64 ? (raw & 1 ? RQ_F32 : RQ_F64) :
-			    1 + (int)(raw % 10));
+			(void)rq_tensor_convert(t, 1 + (int)(raw % 10));
 		break;
 	case 5:
 		if (meta_key(t, idx, key, sizeof key))
@@ -315,7 +320,7 @@ mutate(rq_tensor *rec, int *n, const uint8_t *op)
 }
 
 static int
-one_line(const char *err)
+msg_one_line(const char *err)
 {
 	return err[0] != '\0' && strchr(err, '\n') == NULL;
 }
@@ -342,28 +347,51 @@ write_stream(rq_tensor *rec, int n)
 	return 0;
 }
 
-/* the resume, as rq-train -r runs it, for one epoch */
+/*
+ * the resume, as rq-train -r runs it, for one epoch: batches of the
+ * checkpoint's train.batch, each run forward in parts of at most BATCH
+ * samples (rq-train's micro-batches)
+ */
 static void
 resume(rq_model *m, rq_train_state *st)
 {
-	long nb = (NDATA + BATCH - 1) / BATCH;
+	long Bt = st->train.batch, nb;
 	float a[BATCH * 16], v[BATCH * 16];
 	int32_t y[BATCH];
 	int seen[NDATA];
 
+	if (Bt < 1)
+		die("rq_ckpt_open accepted a batch size below 1");
+	nb = (NDATA + Bt - 1) / Bt;
 	if (rq_rng_check(&st->rng) != RQ_OK)
-		die("rq_ckpt_load accepted an rng.state rq_rng_set refuses (all "
+		die("rq_ckpt_read accepted an rng.state rq_rng_set refuses (all "
 		    "zero: the generator is stuck)");
 	if (st->epoch < 0 || st->step < 0)
-		die("rq_ckpt_load accepted a negative epoch or step");
+		die("rq_ckpt_read accepted a negative epoch or step");
+	/* rq-train: warm-up steps = (long)floor(warmup x batches) */
+	if (!(st->train.warmup >= 0 && st->train.warmup * (double)nb < 0x1p62))
+		die("rq_ckpt_open accepted a warm-up out of long range");
+	for (int l = 0; l < rq_model_fusion_layers(m); l++) {
+		const double *R = rq_model_rotation(m, l);
+		int d = rq_model_config(m)->d;
+		for (int i = 0; i < d; i++)
+			for (int j = 0; j < d; j++) {
+				double dot = 0;
+				for (int k = 0; k < d; k++)
+					dot += R[i * d + k] * R[j * d + k];
+				if (!(fabs(dot - (i == j)) < 1e-3))
+					die("rq_ckpt_read accepted an R that is not "
+					    "finite and orthogonal");
+			}
+	}
 	if (st->batch < 0 || st->batch >= nb)
-		die("rq_ckpt_load accepted a batch position outside the epoch");
+		die("rq_ckpt_read accepted a batch position outside the epoch");
 	if (st->batch > 0) {
 		memset(seen, 0, sizeof seen);
 		for (size_t i = 0; i < st->nperm; i++) {
 			if (st->perm[i] < 0 || st->perm[i] >= NDATA ||
 			    seen[st->perm[i]]++)
-				die("rq_ckpt_load accepted a train.perm that is not "
+				die("rq_ckpt_read accepted a train.perm that is not "
 				    "a permutation of the data");
 		}
 	} else {
@@ -372,11 +400,15 @@ resume(rq_model *m, rq_train_state *st)
 		rq_rng_shuffle(&st->rng, st->perm, NDATA);
 	}
 	for (long bi = st->batch; bi < nb; bi++) {
-		size_t i0 = (size_t)bi * BATCH;
-		int n = (int)RQ_MIN((size_t)BATCH, NDATA - i0);
-		if (rq_dataset_batch(&ds, st->perm + i0, n, a, v, y) != RQ_OK)
-			die("a batch index outside the data set");
-		(void)rq_model_forward(m, a, v, y, n, 1, &st->rng);
+		size_t i0 = (size_t)bi * (size_t)Bt;
+		size_t n = RQ_MIN((size_t)Bt, NDATA - i0);
+		for (size_t o = 0; o < n; o += BATCH) {
+			int nc = (int)RQ_MIN((size_t)BATCH, n - o);
+			if (rq_dataset_batch(&ds, st->perm + i0 + o, nc, a, v,
+			    y) != RQ_OK)
+				die("a batch index outside the data set");
+			(void)rq_model_forward(m, a, v, y, nc, 1, &st->rng);
+		}
 	}
 }
 
@@ -385,11 +417,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	rq_tensor rec[MAXREC];
 	rq_model_cfg cfg;
+	rq_train_cfg tc;
 	rq_train_state st;
 	rq_model *m = NULL;
+	rq_ckpt *ck = NULL;
 	int64_t perm[NDATA];
-	char err[512] = "", hyper[2048];
-	int k, n;
+	char err[512] = "";
+	int k, n, refused = -1;
 
 	if (size < 1)
 		return 0;
@@ -406,20 +440,25 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		goto out;
 
 	rq_model_cfg_defaults(&cfg);
-	if (rq_ckpt_config(outpath, &cfg, hyper, sizeof hyper, err,
-	    sizeof err) != RQ_OK) {
-		if (!one_line(err))
-			die("rq_ckpt_config: refusal without a one-line message");
+	if (rq_ckpt_open(&ck, outpath, &cfg, &tc, err, sizeof err) !=
+	    RQ_OK) {
+		if (!msg_one_line(err))
+			die("rq_ckpt_open: refusal without a one-line message");
+		refused = 1;
 		goto out;
 	}
 	/* rq-train: the data's shapes must be the checkpoint's */
 	if (cfg.F != ds.F || cfg.T != ds.T || cfg.C != ds.C || cfg.H != ds.H ||
-	    cfg.W != ds.W || ds.classes > cfg.classes)
+	    cfg.W != ds.W || ds.classes > cfg.classes) {
+		refused = 1;
 		goto out;
+	}
 	cfg.batch = BATCH;
 	cfg.opt_slots = 1;
-	if (rq_model_plan(&m, &cfg) != RQ_OK)
+	if (rq_model_plan(&m, &cfg) != RQ_OK) {
+		refused = 1;
 		goto out;
+	}
 	if (rq_model_arena_bytes(m) > (size_t)64 << 20 ||
 	    rq_model_alloc(m) != RQ_OK)
 		goto out;
@@ -427,13 +466,19 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	st.perm = perm;
 	st.nperm = NDATA;
 	err[0] = '\0';
-	if (rq_ckpt_load(outpath, m, &st, err, sizeof err) != RQ_OK) {
-		if (!one_line(err))
-			die("rq_ckpt_load: refusal without a one-line message");
+	if (rq_ckpt_read(ck, m, &st, err, sizeof err) != RQ_OK) {
+		if (!msg_one_line(err))
+			die("rq_ckpt_read: refusal without a one-line message");
+		refused = 1;
 		goto out;
 	}
 	resume(m, &st);
+	refused = 0;
 out:
+	fuzz_ckpt_fields_refused = refused;
+	snprintf(fuzz_ckpt_fields_err, sizeof fuzz_ckpt_fields_err, "%s",
+	    refused == 1 ? err : "");
+	rq_ckpt_close(ck);
 	rq_model_free(m);
 	for (int i = 0; i < n; i++)
 		rq_tensor_free(&rec[i]);

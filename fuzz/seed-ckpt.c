@@ -46,6 +46,7 @@ save(int method, const char *path, int midepoch)
 	rq_train_cfg_defaults(&st.train);
 	st.train.lr = 0.01;
 	st.train.epochs = 5;
+	st.train.batch = 4;	/* 16 samples: 4 batches, position 3 valid */
 	if (midepoch) {
 		for (int i = 0; i < 16; i++)
 			perm[i] = 15 - i;

@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -131,22 +132,32 @@ bad(char *err, size_t errn, const char *field, const char *msg)
 	return RQ_ERANGE;
 }
 
+/*
+ * The settings and the training position, each against its type and
+ * range (those rq-train's options accept), before anything uses them:
+ * "field: message" in err.  The position against the data and the model
+ * (batch within the epoch, train.perm a permutation, rng.state, R) is
+ * checked by rq_ckpt_read, which knows them.
+ */
 int
 rq_train_check(const rq_train_cfg *h, const rq_train_state *st, char *err,
     size_t errn)
 {
-	if (h->epochs < 1)
-		return bad(err, errn, "train.epochs", "need epochs >= 1");
-	if (h->batch < 1)
-		return bad(err, errn, "train.batch", "need batch >= 1");
-	if (h->micro < 0)
-		return bad(err, errn, "train.micro", "need micro >= 0");
+	if (h->epochs < 1 || h->epochs > 1000000)
+		return bad(err, errn, "train.epochs", "need 1 <= epochs <= "
+		    "1000000");
+	if (h->batch < 1 || h->batch > 1 << 20)
+		return bad(err, errn, "train.batch", "need 1 <= batch <= 1048576");
+	if (h->micro < 0 || h->micro > 1 << 20)
+		return bad(err, errn, "train.micro", "need 0 <= micro <= 1048576");
 	if (h->opt != RQ_OPT_SGD && h->opt != RQ_OPT_ADAMW)
 		return bad(err, errn, "train.opt", "need sgd or adamw");
 	if (!(h->lr > 0) || !isfinite(h->lr))
 		return bad(err, errn, "train.lr", "need 0 < lr < inf");
-	if (!(h->warmup >= 0) || !isfinite(h->warmup))
-		return bad(err, errn, "train.warmup", "need 0 <= warmup < inf");
+	/* warm-up steps are warmup x batches per epoch, a long */
+	if (!(h->warmup >= 0 && h->warmup <= 1000000))
+		return bad(err, errn, "train.warmup", "need 0 <= warmup <= "
+		    "1000000");
 	if (!(h->wd >= 0) || !isfinite(h->wd))
 		return bad(err, errn, "train.wd", "need 0 <= wd < inf");
 	if (!isfinite(h->mom))
@@ -157,8 +168,8 @@ rq_train_check(const rq_train_cfg *h, const rq_train_state *st, char *err,
 		return bad(err, errn, "train.rho", "not finite");
 	if (isnan(h->rq.beta))
 		return bad(err, errn, "train.beta", "not a number");
-	if (h->rq.rmax < 0)
-		return bad(err, errn, "train.rmax", "need rmax >= 0");
+	if (h->rq.rmax < 0 || h->rq.rmax > 1000000)
+		return bad(err, errn, "train.rmax", "need 0 <= rmax <= 1000000");
 	if (h->ogm != 0 && h->ogm != 1)
 		return bad(err, errn, "train.ogm", "need 0 or 1");
 	if (h->ogm_ge != 0 && h->ogm_ge != 1)
@@ -173,12 +184,28 @@ rq_train_check(const rq_train_cfg *h, const rq_train_state *st, char *err,
 		return bad(err, errn, "train.pmr_mom", "need 0 <= mom <= 1");
 	if (st == NULL)
 		return RQ_OK;
-	if (st->epoch < 0)
-		return bad(err, errn, "epoch", "need epoch >= 0");
-	if (st->step < 0)
-		return bad(err, errn, "step", "need step >= 0");
+	if (st->epoch < 0 || st->epoch > 1000000)
+		return bad(err, errn, "epoch", "need 0 <= epoch <= 1000000");
+	/* steps: at most epoch + 1 epochs of batches of one sample */
+	if (st->step < 0 || st->step > 0x1p53)
+		return bad(err, errn, "step", "need 0 <= step < 2^53");
 	if (st->batch < 0)
 		return bad(err, errn, "batch", "need batch >= 0");
+	if (st->best_epoch < -1 || st->best_epoch > st->epoch)
+		return bad(err, errn, "best.epoch", "need -1 <= best.epoch <= "
+		    "epoch");
+	if (!(st->best_val >= -1 && st->best_val <= 1))
+		return bad(err, errn, "best.val", "need -1 <= best.val <= 1");
+	if (!isnan(st->best_test) && !(st->best_test >= 0 &&
+	    st->best_test <= 1))
+		return bad(err, errn, "best.test", "need nan or 0 <= best.test "
+		    "<= 1");
+	for (int i = 0; i < 8; i++)
+		if (!(st->acc[i] >= 0) || !isfinite(st->acc[i])) {
+			static const char *k[8] = {"acc.0", "acc.1", "acc.2",
+			    "acc.3", "acc.4", "acc.5", "acc.6", "acc.7"};
+			return bad(err, errn, k[i], "need 0 <= acc < inf");
+		}
 	return RQ_OK;
 }
 
@@ -294,7 +321,9 @@ geti(const rq_tensor *t, const char *k, int *v)
 {
 	double x;
 
-	if (rq_meta_getd(t, k, &x) != RQ_OK || x != (int)x)
+	/* in range before the conversion: out of range it is undefined */
+	if (rq_meta_getd(t, k, &x) != RQ_OK || !(x >= INT_MIN &&
+	    x <= INT_MAX) || x != floor(x))
 		return RQ_EFORMAT;
 	*v = (int)x;
 	return RQ_OK;
@@ -305,7 +334,9 @@ getl(const rq_tensor *t, const char *k, long *v)
 {
 	double x;
 
-	if (rq_meta_getd(t, k, &x) != RQ_OK || x != (long)x)
+	/* |x| < 2^53: exact in a double, and in a long */
+	if (rq_meta_getd(t, k, &x) != RQ_OK || !(fabs(x) <= 0x1p53) ||
+	    x != floor(x))
 		return RQ_EFORMAT;
 	*v = (long)x;
 	return RQ_OK;
@@ -322,17 +353,73 @@ getd(const rq_tensor *t, const char *k, double *v)
 	return *end == '\0' && end != buf ? RQ_OK : RQ_EFORMAT;
 }
 
+/* the model config's ranges: those rq-train accepts on its command line */
+static int
+cfg_check(const rq_model_cfg *c, char *err, size_t errn)
+{
+	if (c->d < 1 || c->d > 65536)
+		return bad(err, errn, "d", "need 1 <= d <= 65536");
+	if (c->heads < 1 || c->heads > 4096 || c->d % c->heads != 0)
+		return bad(err, errn, "heads", "need 1 <= heads <= 4096, "
+		    "dividing d");
+	if (c->depth < 0 || c->depth > 32)
+		return bad(err, errn, "depth", "need 0 <= depth <= 32");
+	if (c->mlp < 1 || c->mlp > 64)
+		return bad(err, errn, "mlp", "need 1 <= mlp <= 64");
+	if (c->classes < 2 || c->classes > 1000000)
+		return bad(err, errn, "classes", "need 2 <= classes <= 1000000");
+	if (!(c->drop >= 0 && c->drop < 1))
+		return bad(err, errn, "drop", "need 0 <= drop < 1");
+	if (c->F < 1 || c->T < 1 || c->C < 1 || c->H < 1 || c->W < 1)
+		return bad(err, errn, c->F < 1 ? "audio.F" : c->T < 1 ?
+		    "audio.T" : c->C < 1 ? "visual.C" : c->H < 1 ? "visual.H" :
+		    "visual.W", "need a size >= 1");
+	if (c->pf < 1 || c->pf > c->F)
+		return bad(err, errn, "audio.pf", "need 1 <= pf <= F");
+	if (c->pt < 1 || c->pt > c->T)
+		return bad(err, errn, "audio.pt", "need 1 <= pt <= T");
+	if (c->vc < 1 || c->vc > c->C || c->C % c->vc != 0)
+		return bad(err, errn, "visual.vc", "need 1 <= vc <= C, dividing C");
+	if (c->ph < 1 || c->ph > c->H)
+		return bad(err, errn, "visual.ph", "need 1 <= ph <= H");
+	if (c->pw < 1 || c->pw > c->W)
+		return bad(err, errn, "visual.pw", "need 1 <= pw <= W");
+	return RQ_OK;
+}
+
 static int
 read_head(rq_stream *s, rq_tensor *t, rq_model_cfg *c, const char *path,
     char *err, size_t errn)
 {
-	char buf[32];
+	static const struct {
+		const char *key;
+		size_t off;
+	} ik[] = {
+		{"d", offsetof(rq_model_cfg, d)},
+		{"depth", offsetof(rq_model_cfg, depth)},
+		{"heads", offsetof(rq_model_cfg, heads)},
+		{"mlp", offsetof(rq_model_cfg, mlp)},
+		{"audio.F", offsetof(rq_model_cfg, F)},
+		{"audio.T", offsetof(rq_model_cfg, T)},
+		{"audio.pf", offsetof(rq_model_cfg, pf)},
+		{"audio.pt", offsetof(rq_model_cfg, pt)},
+		{"visual.C", offsetof(rq_model_cfg, C)},
+		{"visual.H", offsetof(rq_model_cfg, H)},
+		{"visual.W", offsetof(rq_model_cfg, W)},
+		{"visual.vc", offsetof(rq_model_cfg, vc)},
+		{"visual.ph", offsetof(rq_model_cfg, ph)},
+		{"visual.pw", offsetof(rq_model_cfg, pw)},
+		{"classes", offsetof(rq_model_cfg, classes)},
+	};
+	char buf[32], e[160];
 	double drop = 0;
 	int rc = 0;
 
 	if ((rc = rq_tensor_read(s, t)) != RQ_OK) {
-		snprintf(err, errn, "%s", rc == RQ_EOF ? "empty checkpoint" :
-		    rq_stream_error(s));
+		if (rc == RQ_EOF)
+			snprintf(err, errn, "%s: empty checkpoint", path);
+		else
+			snprintf(err, errn, "%s", rq_stream_error(s));
 		return rc == RQ_EOF ? RQ_EFORMAT : rc;
 	}
 	if (strcmp(t->name, "checkpoint") != 0 ||
@@ -341,31 +428,39 @@ read_head(rq_stream *s, rq_tensor *t, rq_model_cfg *c, const char *path,
 		return RQ_EFORMAT;
 	}
 	rq_model_cfg_defaults(c);
-	c->method = rq_method_parse(buf);
-	rc |= geti(t, "d", &c->d);
-	rc |= geti(t, "depth", &c->depth);
-	rc |= geti(t, "heads", &c->heads);
-	rc |= geti(t, "mlp", &c->mlp);
-	rc |= geti(t, "audio.F", &c->F);
-	rc |= geti(t, "audio.T", &c->T);
-	rc |= geti(t, "audio.pf", &c->pf);
-	rc |= geti(t, "audio.pt", &c->pt);
-	rc |= geti(t, "visual.C", &c->C);
-	rc |= geti(t, "visual.H", &c->H);
-	rc |= geti(t, "visual.W", &c->W);
-	rc |= geti(t, "visual.vc", &c->vc);
-	rc |= geti(t, "visual.ph", &c->ph);
-	rc |= geti(t, "visual.pw", &c->pw);
-	rc |= geti(t, "classes", &c->classes);
-	rc |= getd(t, "drop", &drop);
-	if (c->method == RQ_METHOD_MBT || c->method == RQ_METHOD_MMML)
-		rc |= geti(t, "fusion.layers", &c->fdepth);
-	if (c->method == RQ_METHOD_MBT)
-		rc |= geti(t, "fusion.tokens", &c->ftok);
+	if ((c->method = rq_method_parse(buf)) < 0) {
+		snprintf(err, errn, "%s: record 0: method: unknown: %s", path, buf);
+		return RQ_EFORMAT;
+	}
+	for (size_t i = 0; i < sizeof ik / sizeof ik[0]; i++)
+		if (geti(t, ik[i].key, (int *)(void *)((char *)c +
+		    ik[i].off)) != RQ_OK) {
+			snprintf(err, errn, "%s: record 0: %s: missing or not an "
+			    "integer in int range", path, ik[i].key);
+			return RQ_EFORMAT;
+		}
+	if (getd(t, "drop", &drop) != RQ_OK) {
+		snprintf(err, errn, "%s: record 0: drop: missing or not a number",
+		    path);
+		return RQ_EFORMAT;
+	}
+	if ((c->method == RQ_METHOD_MBT || c->method == RQ_METHOD_MMML) &&
+	    geti(t, "fusion.layers", &c->fdepth) != RQ_OK) {
+		snprintf(err, errn, "%s: record 0: fusion.layers: missing or not "
+		    "an integer in int range", path);
+		return RQ_EFORMAT;
+	}
+	if (c->method == RQ_METHOD_MBT &&
+	    geti(t, "fusion.tokens", &c->ftok) != RQ_OK) {
+		snprintf(err, errn, "%s: record 0: fusion.tokens: missing or not "
+		    "an integer in int range", path);
+		return RQ_EFORMAT;
+	}
 	c->drop = (float)drop;
-	if (rc != 0 || c->method < 0) {
-		snprintf(err, errn, "%s: record 0: bad or missing model "
-		    "configuration", path);
+	if (!(drop >= 0 && drop < 1))
+		c->drop = -1;	/* refused by cfg_check */
+	if (cfg_check(c, e, sizeof e) != RQ_OK) {
+		snprintf(err, errn, "%s: record 0: %s", path, e);
 		return RQ_EFORMAT;
 	}
 	return RQ_OK;
@@ -585,6 +680,84 @@ init_read(const rq_tensor *head, rq_train_state *st)
 	return RQ_OK;
 }
 
+/* the head record's settings and training position, each checked */
+static int
+state_read(const rq_tensor *head, rq_train_state *st, const char *path,
+    char *err, size_t errn)
+{
+	static const char *lk[] = {"epoch", "step", "batch", "best.epoch"};
+	static const char *dk[] = {"best.val", "best.test", "best.train",
+	    "acc.0", "acc.1", "acc.2", "acc.3", "acc.4", "acc.5", "acc.6",
+	    "acc.7"};
+	long *lv[] = {&st->epoch, &st->step, &st->batch, &st->best_epoch};
+	double *dv[] = {&st->best_val, &st->best_test, &st->best_train,
+	    &st->acc[0], &st->acc[1], &st->acc[2], &st->acc[3], &st->acc[4],
+	    &st->acc[5], &st->acc[6], &st->acc[7]};
+	char e[256];
+
+	if (train_read(head, &st->train, e, sizeof e) != RQ_OK) {
+		snprintf(err, errn, "%s: record 0: %s", path, e);
+		return RQ_EFORMAT;
+	}
+	for (size_t i = 0; i < sizeof lk / sizeof lk[0]; i++)
+		if (getl(head, lk[i], lv[i]) != RQ_OK) {
+			snprintf(err, errn, "%s: record 0: %s: missing or not an "
+			    "integer below 2^53", path, lk[i]);
+			return RQ_EFORMAT;
+		}
+	for (size_t i = 0; i < sizeof dk / sizeof dk[0]; i++)
+		if (getd(head, dk[i], dv[i]) != RQ_OK) {
+			snprintf(err, errn, "%s: record 0: %s: missing or not a "
+			    "number", path, dk[i]);
+			return RQ_EFORMAT;
+		}
+	if (rq_train_check(&st->train, st, e, sizeof e) != RQ_OK) {
+		snprintf(err, errn, "%s: record 0: %s", path, e);
+		return RQ_EFORMAT;
+	}
+	return RQ_OK;
+}
+
+static int
+rec_bad(char *err, size_t errn, const char *path, long rec, const char *name,
+    const char *msg)
+{
+	snprintf(err, errn, "%s: record %ld: %s: %s", path, rec, name, msg);
+	return RQ_EFORMAT;
+}
+
+/* RQ_OK when the n values of p are a permutation of 0..n-1 */
+static int
+is_perm(const int64_t *p, size_t n)
+{
+	unsigned char *seen = calloc(n ? n : 1, 1);
+	int rc = RQ_OK;
+
+	if (seen == NULL)
+		return RQ_ENOMEM;
+	for (size_t i = 0; i < n && rc == RQ_OK; i++) {
+		if (p[i] < 0 || (uint64_t)p[i] >= n || seen[p[i]])
+			rc = RQ_ERANGE;
+		else
+			seen[p[i]] = 1;
+	}
+	free(seen);
+	return rc;
+}
+
+/* RQ_OK when every value of t (f32) is finite */
+static int
+all_finite(const rq_tensor *t)
+{
+	const float *x = t->data;
+	size_t n = rq_tensor_numel(t);
+
+	for (size_t i = 0; i < n; i++)
+		if (!isfinite(x[i]))
+			return RQ_ERANGE;
+	return RQ_OK;
+}
+
 int
 rq_ckpt_read(rq_ckpt *ck, rq_model *m, rq_train_state *st, char *err,
     size_t errn)
@@ -594,7 +767,8 @@ rq_ckpt_read(rq_ckpt *ck, rq_model *m, rq_train_state *st, char *err,
 	const char *path = ck->path;
 	rq_stream *s = ck->s;
 	rq_tensor t, *head = &ck->head;
-	int rc, seen_rng = 0, nseen = 0, l;
+	int rc, seen_rng = 0, seen_perm = 0, nseen = 0, l;
+	unsigned char *pseen = NULL;
 	long rec;
 
 	rq_tensor_init(&t);
@@ -606,38 +780,18 @@ rq_ckpt_read(rq_ckpt *ck, rq_model *m, rq_train_state *st, char *err,
 		rc = RQ_EFORMAT;
 		goto out;
 	}
-	if (st != NULL) {
-		int r = 0;
-		char e[256];
-		if (train_read(head, &st->train, e, sizeof e) != RQ_OK) {
-			snprintf(err, errn, "%s: record 0: %s", path, e);
-			rc = RQ_EFORMAT;
-			goto out;
-		}
-		r |= getl(head, "epoch", &st->epoch);
-		r |= getl(head, "step", &st->step);
-		r |= getl(head, "batch", &st->batch);
-		r |= getd(head, "best.val", &st->best_val);
-		r |= getd(head, "best.test", &st->best_test);
-		r |= getd(head, "best.train", &st->best_train);
-		r |= getl(head, "best.epoch", &st->best_epoch);
-		for (int i = 0; i < 8; i++) {
-			char k[16];
-			snprintf(k, sizeof k, "acc.%d", i);
-			r |= getd(head, k, &st->acc[i]);
-		}
-		if (r != 0) {
-			snprintf(err, errn, "%s: record 0: bad training state",
-			    path);
-			rc = RQ_EFORMAT;
-			goto out;
-		}
-		if ((r = init_read(head, st)) != RQ_OK) {
-			snprintf(err, errn, "%s: record 0: init.names: out of "
-			    "memory", path);
-			rc = r;
-			goto out;
-		}
+	if (st != NULL && (rc = state_read(head, st, path, err, errn)) !=
+	    RQ_OK)
+		goto out;
+	if (st != NULL && (rc = init_read(head, st)) != RQ_OK) {
+		snprintf(err, errn, "%s: record 0: init.names: out of memory",
+		    path);
+		goto out;
+	}
+	if ((pseen = calloc((size_t)rq_model_ntable(m) + 1, 1)) == NULL) {
+		snprintf(err, errn, "%s: out of memory", path);
+		rc = RQ_ENOMEM;
+		goto out;
 	}
 	while ((rc = rq_tensor_read(s, &t)) == RQ_OK) {
 		const rq_param *p = rq_model_find(m, t.name);
@@ -646,49 +800,70 @@ rq_ckpt_read(rq_ckpt *ck, rq_model *m, rq_train_state *st, char *err,
 			if (t.dtype != RQ_F32 || t.ndim != p->ndim ||
 			    t.dims[0] != p->dims[0] ||
 			    (p->ndim > 1 && t.dims[1] != p->dims[1])) {
-				snprintf(err, errn, "%s: record %ld: %s: shape or "
-				    "dtype differs from the model", path, rec, t.name);
-				rc = RQ_EFORMAT;
+				rc = rec_bad(err, errn, path, rec, t.name,
+				    "shape or dtype differs from the model");
+				goto out;
+			}
+			if (all_finite(&t) != RQ_OK) {
+				rc = rec_bad(err, errn, path, rec, t.name,
+				    "not finite (NaN or Inf)");
 				goto out;
 			}
 			memcpy(rq_model_params(m) + p->off, t.data, t.nbytes);
-			nseen++;
+			nseen += !pseen[p - rq_model_table(m, 0)];
+			pseen[p - rq_model_table(m, 0)] = 1;
 		} else if (strncmp(t.name, "optim.", 6) == 0) {
-			int k = atoi(t.name + 6);
-			float *dst = rq_model_state(m, k);
-			if (dst == NULL)
+			long k;
+			float *dst;
+			if (rq_parse_long(t.name + 6, 0, 1, &k) != 0 ||
+			    (dst = rq_model_state(m, (int)k)) == NULL)
 				continue;
 			if (t.dtype != RQ_F32 || t.ndim != 1 ||
 			    t.dims[0] != rq_model_nparams(m)) {
-				snprintf(err, errn, "%s: record %ld: %s: bad shape",
-				    path, rec, t.name);
-				rc = RQ_EFORMAT;
+				rc = rec_bad(err, errn, path, rec, t.name,
+				    "bad shape");
+				goto out;
+			}
+			if (all_finite(&t) != RQ_OK) {
+				rc = rec_bad(err, errn, path, rec, t.name,
+				    "not finite (NaN or Inf)");
 				goto out;
 			}
 			memcpy(dst, t.data, t.nbytes);
 		} else if (strcmp(t.name, "rng.state") == 0 && st != NULL) {
 			int hs;
+			double sp;
 			if (t.dtype != RQ_U64 || t.ndim != 1 || t.dims[0] != 4 ||
 			    geti(&t, "has_spare", &hs) != RQ_OK ||
-			    getd(&t, "spare", &st->rng.spare) != RQ_OK) {
-				snprintf(err, errn, "%s: record %ld: bad rng.state",
-				    path, rec);
-				rc = RQ_EFORMAT;
+			    getd(&t, "spare", &sp) != RQ_OK) {
+				rc = rec_bad(err, errn, path, rec, t.name,
+				    "need u64 [4] with has_spare and spare");
 				goto out;
 			}
-			memcpy(st->rng.s, t.data, 32);
-			st->rng.has_spare = hs;
+			/* rq_rng_set refuses the all-zero state (stuck) */
+			if (rq_rng_set(&st->rng, t.data, hs, sp) != RQ_OK) {
+				rc = rec_bad(err, errn, path, rec, t.name,
+				    "not a valid generator state (all zero, or "
+				    "spare not finite)");
+				goto out;
+			}
+			st->rng.spare = sp;	/* as saved, for a bit-identical save */
 			seen_rng = 1;
 		} else if ((l = rot_layer(t.name)) >= 0 &&
 		    l < rq_model_fusion_layers(m)) {
 			long r;
+			char e[128];
 			if (t.dtype != RQ_F64 || t.ndim != 2 ||
 			    t.dims[0] != (uint64_t)mc->d ||
 			    t.dims[1] != (uint64_t)mc->d ||
 			    getl(&t, "rotations", &r) != RQ_OK || r < 0) {
-				snprintf(err, errn, "%s: record %ld: bad %s",
-				    path, rec, t.name);
-				rc = RQ_EFORMAT;
+				rc = rec_bad(err, errn, path, rec, t.name,
+				    "need f64 [d,d] with rotations >= 0");
+				goto out;
+			}
+			if (rq_rollingq_check_R(t.data, mc->d, e, sizeof e) !=
+			    RQ_OK) {
+				rc = rec_bad(err, errn, path, rec, t.name, e);
 				goto out;
 			}
 			memcpy(rq_model_rotation(m, l), t.data, t.nbytes);
@@ -696,12 +871,17 @@ rq_ckpt_read(rq_ckpt *ck, rq_model *m, rq_train_state *st, char *err,
 		} else if (strcmp(t.name, "train.perm") == 0 && st != NULL) {
 			if (t.dtype != RQ_I64 || t.ndim != 1 ||
 			    t.dims[0] != st->nperm || st->perm == NULL) {
-				snprintf(err, errn, "%s: record %ld: train.perm does "
-				    "not match the training set", path, rec);
-				rc = RQ_EFORMAT;
+				rc = rec_bad(err, errn, path, rec, t.name,
+				    "does not match the training set");
+				goto out;
+			}
+			if ((rc = is_perm(t.data, st->nperm)) != RQ_OK) {
+				rc = rec_bad(err, errn, path, rec, t.name,
+				    "not a permutation of the training set");
 				goto out;
 			}
 			memcpy(st->perm, t.data, t.nbytes);
+			seen_perm = 1;
 		} else if (strcmp(t.name, "pmr.proto") == 0 && st != NULL &&
 		    st->pmr != NULL) {
 			if (t.dtype != RQ_F64 || t.ndim != 3 || t.dims[0] != 2 ||
@@ -728,8 +908,22 @@ rq_ckpt_read(rq_ckpt *ck, rq_model *m, rq_train_state *st, char *err,
 	} else if (st != NULL && !seen_rng) {
 		snprintf(err, errn, "%s: rng.state missing", path);
 		rc = RQ_EFORMAT;
+	} else if (st != NULL && st->batch > 0) {
+		/* a mid-epoch position: batch bi of ceil(nperm / batch) */
+		size_t B = (size_t)st->train.batch;
+		size_t nb = (st->nperm + B - 1) / B;
+		if ((size_t)st->batch >= nb) {
+			snprintf(err, errn, "%s: record 0: batch: %ld is past the "
+			    "epoch (%zu batches of %zu)", path, st->batch, nb, B);
+			rc = RQ_EFORMAT;
+		} else if (!seen_perm) {
+			snprintf(err, errn, "%s: record 0: batch: mid-epoch "
+			    "position without train.perm", path);
+			rc = RQ_EFORMAT;
+		}
 	}
 out:
+	free(pseen);
 	rq_tensor_free(&t);
 	return rc;
 }

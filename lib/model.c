@@ -56,6 +56,7 @@
  * time; a step allocates nothing.
  */
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -497,6 +498,76 @@ plan_jmt(rq_model *m)
 	setrows(m, 0, 1, 3);
 }
 
+/* *acc *= x, false when the product passes INT_MAX (sizes below are
+ * used as int by the layers) */
+static int
+mul_ok(size_t *acc, size_t x)
+{
+	if (x != 0 && *acc > (size_t)INT_MAX / x)
+		return 0;
+	*acc *= x;
+	return 1;
+}
+
+/* a product of up to four sizes, within INT_MAX */
+static int
+prod_ok(size_t a, size_t b, size_t c, size_t d)
+{
+	size_t p = 1;
+
+	return mul_ok(&p, a) && mul_ok(&p, b) && mul_ok(&p, c) &&
+	    mul_ok(&p, d);
+}
+
+/*
+ * Every element count a layer holds in an int (B N 3d, B N hd, B H N^2,
+ * B P pdim, the fusion's B S^2 and B S d, B K), in size_t before any int
+ * is formed: RQ_ERANGE if one passes INT_MAX.  Assumes the ranges
+ * rq_model_plan checks first (every size >= 1).
+ */
+static int
+sizes_ok(const rq_model_cfg *c)
+{
+	size_t B = (size_t)c->batch, d = (size_t)c->d, H = (size_t)c->heads;
+	size_t K = (size_t)c->classes, N[2] = {0, 0}, hd = 1;
+	size_t wide;
+
+	if (!mul_ok(&hd, (size_t)c->mlp) || !mul_ok(&hd, d) ||
+	    !prod_ok(3, d, 1, 1) || !prod_ok(2, d, 1, 1) ||
+	    !prod_ok(B, K, 2, 1) || !prod_ok(K, d, 2, 1))
+		return 0;
+	wide = RQ_MAX(3 * d, hd);
+	for (int e = 0; e < 2; e++) {
+		size_t P = 1, pdim = 1;
+		if ((e == 0 && c->method == RQ_METHOD_VISUAL) ||
+		    (e == 1 && c->method == RQ_METHOD_AUDIO))
+			continue;
+		if (e == 0 ? !mul_ok(&P, (size_t)(c->F / c->pf)) ||
+		    !mul_ok(&P, (size_t)(c->T / c->pt)) ||
+		    !mul_ok(&pdim, (size_t)c->pf) ||
+		    !mul_ok(&pdim, (size_t)c->pt) :
+		    !mul_ok(&P, (size_t)(c->C / c->vc)) ||
+		    !mul_ok(&P, (size_t)(c->H / c->ph)) ||
+		    !mul_ok(&P, (size_t)(c->W / c->pw)) ||
+		    !mul_ok(&pdim, (size_t)c->vc) ||
+		    !mul_ok(&pdim, (size_t)c->ph) ||
+		    !mul_ok(&pdim, (size_t)c->pw))
+			return 0;
+		N[e] = P + 1;
+		if (!prod_ok(B, N[e], wide, 1) || !prod_ok(B, H, N[e], N[e]) ||
+		    !prod_ok(B, P, pdim, 1) || !prod_ok(B, P, d, 1) ||
+		    !prod_ok(pdim, d, 1, 1))
+			return 0;
+	}
+	if (c->method == RQ_METHOD_MT || c->method == RQ_METHOD_MTSTAR) {
+		size_t S = 2 + N[0] + N[1];	/* MT*: one more token */
+		if (!prod_ok(B, S, S, 1) || !prod_ok(B, S, d, 1) ||
+		    !prod_ok(S, S, 1, 1))
+			return 0;
+	}
+	return 1;
+}
+
 int
 rq_model_plan(rq_model **mp, const rq_model_cfg *cfg)
 {
@@ -525,6 +596,8 @@ rq_model_plan(rq_model **mp, const rq_model_cfg *cfg)
 	if (meth == RQ_METHOD_MMML && (c->fdepth < 1 || c->fdepth > DEPTH_MAX ||
 	    d < 2))
 		return RQ_EINVAL;
+	if (!sizes_ok(c))
+		return RQ_ERANGE;
 	if ((m = calloc(1, sizeof *m)) == NULL)
 		return RQ_ENOMEM;
 	m->cfg = *cfg;

@@ -31,6 +31,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cblas.h>
+
 #include "rq.h"
 
 struct rq_rollingq {
@@ -266,5 +268,44 @@ rq_rollingq_epoch(rq_rollingq *r, rq_model *m, const rq_dataset *ds,
 		return fail(err, errn, rc, "epoch %ld: rotation failed", epoch);
 	rep->rotated = next + 1;
 	rep->rotation = ++*rq_model_rotations(m, next);
+	return RQ_OK;
+}
+
+/*
+ * A rotation read back from a file: finite, and orthogonal to within
+ * 1e-6 (composition in double drifts by about 1e-15 per rotation).  A
+ * NaN or a scaled R would make every later query NaN or skew AIR.
+ */
+int
+rq_rollingq_check_R(const double *R, int d, char *err, size_t errn)
+{
+	size_t n = (size_t)d;
+	double worst = 0, *blk;
+
+	for (size_t i = 0; i < n * n; i++)
+		if (!isfinite(R[i])) {
+			snprintf(err, errn, "element %zu is not finite", i);
+			return RQ_ERANGE;
+		}
+	/* R R^T by blocks of 64 rows (cblas_dgemm), 64 x d doubles at once */
+	if ((blk = malloc(64 * n * sizeof *blk)) == NULL) {
+		snprintf(err, errn, "out of memory");
+		return RQ_ENOMEM;
+	}
+	for (size_t i0 = 0; i0 < n; i0 += 64) {
+		size_t nr = n - i0 < 64 ? n - i0 : 64;
+		cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nr, d,
+		    d, 1.0, R + i0 * n, d, R, d, 0.0, blk, d);
+		for (size_t i = 0; i < nr; i++)
+			for (size_t j = 0; j < n; j++)
+				worst = fmax(worst, fabs(blk[i * n + j] -
+				    (i0 + i == j)));
+	}
+	free(blk);
+	if (!(worst <= 1e-6)) {
+		snprintf(err, errn, "not orthogonal (max |R R^T - I| = %.3g)",
+		    worst);
+		return RQ_ERANGE;
+	}
 	return RQ_OK;
 }

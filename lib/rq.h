@@ -668,6 +668,9 @@ typedef struct rq_rollingq rq_rollingq;
 int rq_rollingq_new(rq_rollingq **rp, const rq_model *m,
     const rq_rollingq_cfg *c, const char *dump, size_t n, int B);
 void rq_rollingq_free(rq_rollingq *r);
+/* RQ_OK when R [d,d] is finite and orthogonal (max |R R^T - I| <= 1e-6);
+ * else RQ_ERANGE and a message in err */
+int rq_rollingq_check_R(const double *R, int d, char *err, size_t errn);
 /* after epoch `epoch` (1-based) whose order was perm; forwards of at most
  * U samples.  RQ_OK, or an error with its message in err */
 int rq_rollingq_epoch(rq_rollingq *r, rq_model *m, const rq_dataset *ds,

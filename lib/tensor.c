@@ -1,6 +1,7 @@
 /* tensor.c: the in-memory tensor, dtypes, element access and metadata. */
 #include <ctype.h>
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -178,21 +179,36 @@ rq_tensor_get(const rq_tensor *t, size_t i)
 	return NAN;
 }
 
+/*
+ * Store v as element i.  A value outside an integer dtype's range (or
+ * NaN) would be undefined behaviour to convert: it saturates to the
+ * nearest end (NaN to 0), and fractions truncate toward zero as a cast
+ * does.  Floats take v as a cast does (out of f32 range: +-Inf).
+ */
+#define PUT_INT(type, lo, hi) do {					\
+	type x_ = isnan(v) ? 0 : v <= (double)(lo) ? (lo) :		\
+	    v >= (double)(hi) ? (hi) : (type)v;				\
+	((type *)p)[i] = x_;						\
+} while (0)
+
 void
 rq_tensor_put(rq_tensor *t, size_t i, double v)
 {
 	void *p = t->data;
 
 	switch (t->dtype) {
-	case RQ_U8: ((uint8_t *)p)[i] = (uint8_t)v; break;
-	case RQ_I8: ((int8_t *)p)[i] = (int8_t)v; break;
-	case RQ_U16: ((uint16_t *)p)[i] = (uint16_t)v; break;
-	case RQ_I16: ((int16_t *)p)[i] = (int16_t)v; break;
-	case RQ_U32: ((uint32_t *)p)[i] = (uint32_t)v; break;
-	case RQ_I32: ((int32_t *)p)[i] = (int32_t)v; break;
-	case RQ_U64: ((uint64_t *)p)[i] = (uint64_t)v; break;
-	case RQ_I64: ((int64_t *)p)[i] = (int64_t)v; break;
-	case RQ_F32: ((float *)p)[i] = (float)v; break;
+	case RQ_U8: PUT_INT(uint8_t, 0, UINT8_MAX); break;
+	case RQ_I8: PUT_INT(int8_t, INT8_MIN, INT8_MAX); break;
+	case RQ_U16: PUT_INT(uint16_t, 0, UINT16_MAX); break;
+	case RQ_I16: PUT_INT(int16_t, INT16_MIN, INT16_MAX); break;
+	case RQ_U32: PUT_INT(uint32_t, 0, UINT32_MAX); break;
+	case RQ_I32: PUT_INT(int32_t, INT32_MIN, INT32_MAX); break;
+	case RQ_U64: PUT_INT(uint64_t, 0, UINT64_MAX); break;
+	case RQ_I64: PUT_INT(int64_t, INT64_MIN, INT64_MAX); break;
+	case RQ_F32:
+		((float *)p)[i] = isfinite(v) && fabs(v) > FLT_MAX ?
+		    (float)copysign(INFINITY, v) : (float)v;
+		break;
 	case RQ_F64: ((double *)p)[i] = v; break;
 	}
 }

@@ -3,7 +3,13 @@
  * kept in testdata/fuzz/crashes/<target>-<what> and replayed here; each
  * must be refused with a status and a one-line message, never a crash.
  * The real check is `make check-asan`, where an over-read aborts the test.
+ *
+ * The checkpoint field reproducers (ckpt_fields-*) are scripts for the
+ * fuzz_ckpt_fields target, which is included whole below: each is run
+ * through it (a crash or an accepted field aborts the test) and must end
+ * in a refusal with a one-line message.
  */
+#define _GNU_SOURCE	/* memfd_create, for fuzz/fuzz_ckpt_fields.c */
 #include <criterion/criterion.h>
 #include <dirent.h>
 #include <fcntl.h>
@@ -373,4 +379,137 @@ jpeg_refused(const char *path)
 Test(fuzzregress, jpeg_reproducers)
 {
 	cr_expect_gt(each_crash("jpeg-", jpeg_refused), 0);
+}
+
+/* fuzz_ckpt_fields, its LLVMFuzzerInitialize and LLVMFuzzerTestOneInput */
+#include "../fuzz/fuzz_ckpt_fields.c"
+
+static void
+ckpt_fields_refused(const char *path)
+{
+	static uint8_t buf[4096];
+	FILE *fp = fopen(path, "rb");
+	size_t n;
+
+	cr_assert_not_null(fp, "%s", path);
+	n = fread(buf, 1, sizeof buf, fp);
+	fclose(fp);
+	fuzz_ckpt_fields_refused = -1;
+	LLVMFuzzerTestOneInput(buf, n);
+	cr_expect_eq(fuzz_ckpt_fields_refused, 1, "%s: not refused (%d)", path,
+	    fuzz_ckpt_fields_refused);
+	one_line(fuzz_ckpt_fields_err, path);
+}
+
+/*
+ * Every checkpoint field class the fuzzer found: int and long range
+ * (1e300 in d, -1e300 in epoch), sizes whose int products overflow, an
+ * all-zero rng.state, a batch position past the epoch or without
+ * train.perm, a train.perm with a duplicate, a negative epoch or step, a
+ * warm-up of 1e300, a NaN or non-orthogonal R.
+ */
+Test(fuzzregress, ckpt_fields_reproducers, .timeout = 60)
+{
+	LLVMFuzzerInitialize(NULL, NULL);
+	cr_expect_geq(each_crash("ckpt_fields-", ckpt_fields_refused), 13);
+}
+
+/* the unmutated seeds resume: the target is not refusing everything */
+Test(fuzzregress, ckpt_fields_seeds_resume, .timeout = 60)
+{
+	LLVMFuzzerInitialize(NULL, NULL);
+	for (uint8_t k = 0; k < NSEED; k++) {
+		fuzz_ckpt_fields_refused = -1;
+		LLVMFuzzerTestOneInput(&k, 1);
+		cr_expect_eq(fuzz_ckpt_fields_refused, 0, "seed %d refused: %s",
+		    k, fuzz_ckpt_fields_err);
+	}
+}
+
+/* sizes whose int products overflow are refused by the plan */
+Test(fuzzregress, model_plan_int_products)
+{
+	rq_model_cfg c;
+	rq_model *m = NULL;
+
+	rq_model_cfg_defaults(&c);
+	c.method = RQ_METHOD_MT;
+	c.d = 65536;
+	c.heads = 1;
+	c.mlp = 64;
+	c.F = c.T = 64;
+	c.pf = c.pt = 1;
+	c.C = c.H = c.W = 8;
+	c.vc = c.ph = c.pw = 1;
+	c.classes = 10;
+	c.batch = 64;
+	cr_expect_eq(rq_model_plan(&m, &c), RQ_ERANGE);
+	cr_expect_null(m);
+	c.d = 1000000000;	/* 3d overflows int */
+	c.mlp = 1;
+	c.batch = 1;
+	cr_expect_eq(rq_model_plan(&m, &c), RQ_ERANGE);
+	c.d = 64;
+	c.heads = 4;
+	c.mlp = 4;
+	c.F = c.T = 16;
+	c.pf = c.pt = 4;
+	c.batch = 8;
+	cr_expect_eq(rq_model_plan(&m, &c), RQ_OK);
+	rq_model_free(m);
+}
+
+/* out-of-range values saturate when stored in an integer dtype */
+Test(fuzzregress, tensor_put_saturates)
+{
+	rq_tensor t;
+	uint64_t dims[1] = {4};
+	int32_t *i32;
+
+	rq_tensor_init(&t);
+	cr_assert_eq(rq_tensor_alloc(&t, RQ_F64, 1, dims), RQ_OK);
+	((double *)t.data)[0] = 1e300;
+	((double *)t.data)[1] = -1e300;
+	((double *)t.data)[2] = NAN;
+	((double *)t.data)[3] = -7.9;
+	cr_assert_eq(rq_tensor_convert(&t, RQ_I32), RQ_OK);
+	i32 = t.data;
+	cr_expect_eq(i32[0], INT32_MAX);
+	cr_expect_eq(i32[1], INT32_MIN);
+	cr_expect_eq(i32[2], 0);
+	cr_expect_eq(i32[3], -7);
+	rq_tensor_put(&t, 0, 2147483648.0);
+	cr_expect_eq(i32[0], INT32_MAX);
+	cr_assert_eq(rq_tensor_convert(&t, RQ_U8), RQ_OK);
+	cr_expect_eq(((uint8_t *)t.data)[0], 255);
+	cr_expect_eq(((uint8_t *)t.data)[1], 0);
+	cr_expect_eq(((uint8_t *)t.data)[3], 0);
+	rq_tensor_put(&t, 2, 1e19);
+	cr_expect_eq(((uint8_t *)t.data)[2], 255);
+	rq_tensor_free(&t);
+	cr_assert_eq(rq_tensor_alloc(&t, RQ_U64, 1, dims), RQ_OK);
+	rq_tensor_put(&t, 0, 1e30);
+	rq_tensor_put(&t, 1, -1);
+	cr_expect_eq(((uint64_t *)t.data)[0], UINT64_MAX);
+	cr_expect_eq(((uint64_t *)t.data)[1], 0u);
+	rq_tensor_free(&t);
+	cr_assert_eq(rq_tensor_alloc(&t, RQ_F32, 1, dims), RQ_OK);
+	rq_tensor_put(&t, 0, 1e300);
+	cr_expect(isinf(((float *)t.data)[0]));
+	rq_tensor_free(&t);
+}
+
+/* R read back: finite and orthogonal, or refused with a message */
+Test(fuzzregress, rotation_check)
+{
+	double R[9] = {0, -1, 0, 1, 0, 0, 0, 0, 1};
+	char err[128] = "";
+
+	cr_expect_eq(rq_rollingq_check_R(R, 3, err, sizeof err), RQ_OK);
+	R[8] = 1 + 1e-4;
+	cr_expect_eq(rq_rollingq_check_R(R, 3, err, sizeof err), RQ_ERANGE);
+	cr_expect(strstr(err, "orthogonal") != NULL, "%s", err);
+	R[8] = NAN;
+	cr_expect_eq(rq_rollingq_check_R(R, 3, err, sizeof err), RQ_ERANGE);
+	cr_expect(strstr(err, "finite") != NULL, "%s", err);
 }

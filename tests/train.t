@@ -49,7 +49,8 @@ while [ ! -f "$T/c.ck" ] && kill -0 $pid 2>/dev/null; do sleep 0.01; done
 kill -INT $pid 2>/dev/null
 wait $pid
 is "SIGINT: exit 1" $? 1
-like "SIGINT: says where it stopped" "$(tail -n 1 "$T/c.err")" "resume with -r"
+like "SIGINT: says where it stopped" "$(tail -n 1 "$T/c.err")" \
+    "resume with: rq-train -r $T/c.ck $T/tr.rqt $T/va.rqt"
 rq-train -r "$T/c.ck" -o "$T/c.ck" "$T/tr.rqt" "$T/va.rqt" 2>/dev/null
 ok "resume after SIGINT: same final checkpoint" cmp "$T/a.ck" "$T/c.ck"
 
@@ -90,7 +91,7 @@ fails_cleanly "resume: a bad setting names the file, record and field" \
 rq-cat -i 0 --meta train.epochs=0 "$T/n0.ck" >"$T/ep.ck"
 rq-cat --exclude checkpoint "$T/n0.ck" >>"$T/ep.ck"
 fails_cleanly "resume: a setting out of range is named" \
-    "ep.ck: record 0: train.epochs: need epochs >= 1" \
+    "ep.ck: record 0: train.epochs: need 1 <= epochs <= 1000000" \
     rq-train -r "$T/ep.ck" "$T/t64.rqt" "$T/t64.rqt"
 ok "rq-eval needs only the model config" rq-eval --summary "$T/ep.ck" "$T/t64.rqt"
 
