@@ -5,7 +5,7 @@
 # validation draw, a one-epoch rq-train on the result, and bad input
 # (a missing clip, a wrong list) that fails cleanly and leaves no data set.
 . tests/tap.sh
-plan 17
+plan 20
 
 # CREMA-D: 8 clips, 3 + 3 train and 1 + 1 test, 10 JPEG frames each
 C=$T/cremad
@@ -84,6 +84,23 @@ is 'ks train: audio [N,128,T], visual [N,9,H,W], label, id' \
     'audio f32 [4,128,32] visual f32 [4,9,16,16] label i32 [4] id i64 [4] '
 ok 'rq-train -e 1 runs on the ks splits' sh -c "rq-train -e 1 -d 16 --depth 1 \
     --heads 2 -b 4 -o '$T/k.ck' '$E/train.rqt' '$E/val.rqt' '$E/test.rqt' >/dev/null 2>&1"
+
+# -i: a clip without its WAV and one without its frames are left out
+cp -R "$K" "$T/ks2"
+rm "$T/ks2/audio/train/a_2.wav"
+rm -r "$T/ks2/visual/train/b_3"
+fails_cleanly 'ks: a clip without its WAV stops it, without -i' \
+    'line 2: a_2: no ' -f "$T/data/ks2" scripts/make-dataset -k ks -T 32 --size 16 \
+    --dir "$T/data/ks2" "$T/ks2" "$K/train.txt" "$K/test.txt"
+scripts/make-dataset -k ks -i -T 32 --size 16 --dir "$T/data/ks2" "$T/ks2" \
+    "$K/train.txt" "$K/test.txt" >"$T/k2.out" 2>&1
+like 'ks -i: both left out and counted' "$(cat "$T/k2.out")" \
+    'train 2 clips 2 classes, val 2 clips 2 classes, test 2 clips 2 classes'
+is '  ... the clips kept, audio and visual alike' \
+    "$(grep -c -e a_2 -e b_3 "$T/data/ks2/a.csv" "$T/data/ks2/v.csv" | tr '\n' ' ')
+$(tail -n 1 "$T/k2.out")" \
+    "$T/data/ks2/a.csv:0 $T/data/ks2/v.csv:0 
+$T/data/ks2: 2 listed clips left out (no WAV or no frames)"
 
 # bad input: nothing is left behind, an old data set stays whole
 rm "$C/AudioWAV/1005_DFA_HAP_XX.wav"
