@@ -20,7 +20,9 @@ command -v bash >/dev/null 2>&1 || skip_all 'bash not installed'
 skipped() {	# FILE INDEX -> reason, or nothing
 	case $1:$2 in
 	README.md:1) echo 'the two set-up commands themselves (make check would run this test again)' ;;
+	README.md:2) echo "needs users' copies of CREMA-D and Kinetics-Sounds, which nothing fetches" ;;
 	man/cremad-manifest.1:*) echo "needs a user's copy of CREMA-D (~/cremad), which nothing fetches" ;;
+	man/make-dataset.1:2) echo "needs a user's copy of CREMA-D (~/cremad), which nothing fetches" ;;
 	man/rq-extract.1:1) echo "needs a user's copy of CREMA-D (~/cremad), which nothing fetches" ;;
 	man/vit-convert.1:*) echo 'needs timm and a download of ViT-B/16 (tests/init.t runs vit-convert on a made-up state dict)' ;;
 	esac
