@@ -10,7 +10,8 @@ head -c 4 bin/rq-info | grep -q ELF || skip_all 'bin/rq-info is not a program (c
 plan 21
 
 P=$T/prefix
-mk() { ${MAKE:-make} -s --no-print-directory "$@" >"$T/make.log" 2>&1 ||
+# under make check-asan a relink must keep the sanitizer flags
+mk() { ${MAKE:-make} -s --no-print-directory SANFLAGS="${RQ_SANFLAGS:-}" "$@" >"$T/make.log" 2>&1 ||
     { cat "$T/make.log"; return 1; }; }
 ok 'make install PREFIX=tmp' mk install PREFIX="$P"
 
