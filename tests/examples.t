@@ -75,7 +75,9 @@ plan $(($(wc -l <"$T/ex/list") + 1))
 # a copy of the tree as a fresh clone has it, bin/ and lib/ built
 copy() {	# DIR
 	mkdir -p "$1/rq"
-	if git rev-parse --git-dir >/dev/null 2>&1; then
+	# git's list only at the top of a work tree: make check-asan runs the
+	# suite in build-asan/, a copy that the parent tree's git ignores
+	if [ "$(git rev-parse --show-toplevel 2>/dev/null)" = "$(pwd -P)" ]; then
 		git ls-files -co --exclude-standard
 	else
 		find . -path ./data -prune -o -path ./results -prune -o \
@@ -83,6 +85,7 @@ copy() {	# DIR
 		    -type f -print
 	fi | while read -r f; do [ -f "$f" ] && printf '%s\n' "$f"; done |
 	    tar -cf - -T - | tar -xf - -C "$1/rq"
+	mkdir -p "$1/rq/bin" "$1/rq/lib"
 	for f in bin/rq-* lib/*.o lib/*.a lib/commit-*.d; do
 		case $f in *.c) continue ;; esac
 		[ -f "$f" ] && cp -p "$f" "$1/rq/$f"
