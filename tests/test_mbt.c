@@ -13,80 +13,14 @@
 #include <unistd.h>
 
 #include "rq.h"
+#include "tinymodel.h"
 
 static void
 tiny(rq_model_cfg *c, int layers, int tokens)
 {
-	rq_model_cfg_defaults(c);
-	c->method = RQ_METHOD_MBT;
-	c->d = 8;
-	c->depth = 1;
-	c->heads = 2;
-	c->mlp = 2;
-	c->F = 4;
-	c->T = 6;
-	c->pf = 2;
-	c->pt = 3;
-	c->C = 2;
-	c->H = 4;
-	c->W = 4;
-	c->vc = 1;
-	c->ph = c->pw = 2;
-	c->classes = 3;
-	c->batch = 3;
-	c->drop = 0;
-	c->opt_slots = 1;
+	tiny_cfg(c, RQ_METHOD_MBT);
 	c->fdepth = layers;
 	c->ftok = tokens;
-}
-
-static rq_model *
-make(const rq_model_cfg *c, uint64_t seed)
-{
-	rq_model *m;
-	rq_rng r;
-
-	cr_assert_eq(rq_model_plan(&m, c), RQ_OK);
-	cr_assert_eq(rq_model_alloc(m), RQ_OK);
-	rq_rng_seed(&r, seed);
-	rq_model_init_params(m, &r);
-	/* larger tokens, biases and LN parameters than the init, so every
-	 * path carries gradient */
-	for (int i = 0; i < rq_model_ntable(m); i++) {
-		const rq_param *p = rq_model_table(m, i);
-		float *w = rq_model_params(m) + p->off;
-		double s = p->init == RQ_INIT_ONE ? 0.2 : p->init ==
-		    RQ_INIT_XAVIER ? 0 : 0.3;
-		for (size_t j = 0; j < p->n; j++)
-			w[j] += (float)(s * rq_rng_normal(&r));
-	}
-	return m;
-}
-
-static void
-data(const rq_model_cfg *c, int B, float *a, float *v, int32_t *y,
-    uint64_t seed)
-{
-	rq_rng r;
-
-	rq_rng_seed(&r, seed);
-	for (int i = 0; i < B * c->F * c->T; i++)
-		a[i] = (float)rq_rng_normal(&r);
-	for (int i = 0; i < B * c->C * c->H * c->W; i++)
-		v[i] = (float)rq_rng_normal(&r);
-	for (int b = 0; b < B; b++)
-		y[b] = (int32_t)rq_rng_below(&r, (uint64_t)c->classes);
-}
-
-/* the loss a parameter's gradient belongs to: the probes are detached */
-static double
-lossof(rq_model *m, const rq_param *p, const float *a, const float *v,
-    const int32_t *y, int B)
-{
-	rq_model_forward(m, a, v, y, B, 0, NULL);
-	if (p->group == 1)
-		return rq_model_head_loss(m, 1) + rq_model_head_loss(m, 2);
-	return rq_model_head_loss(m, 0);
 }
 
 static void
@@ -99,10 +33,10 @@ gradcheck(int layers, int tokens)
 	int B = 3, checked = 0, bad = 0;
 
 	tiny(&c, layers, tokens);
-	m = make(&c, 21 + (uint64_t)layers);
-	data(&c, B, a, v, y, 12);
+	m = tiny_make(&c, 21 + (uint64_t)layers);
+	tiny_data(&c, B, a, v, y, 12);
 	rq_model_zero_grad(m);
-	lossof(m, rq_model_table(m, 0), a, v, y, B);
+	tiny_lossof(m, rq_model_table(m, 0), a, v, y, B);
 	rq_model_backward(m, y, B);
 	g = malloc(rq_model_nparams(m) * sizeof *g);
 	cr_assert_not_null(g);
@@ -116,9 +50,9 @@ gradcheck(int layers, int tokens)
 			float save = w[j], h = 1e-2f;
 			double lp, lm, num;
 			w[j] = save + h;
-			lp = lossof(m, p, a, v, y, B);
+			lp = tiny_lossof(m, p, a, v, y, B);
 			w[j] = save - h;
-			lm = lossof(m, p, a, v, y, B);
+			lm = tiny_lossof(m, p, a, v, y, B);
 			w[j] = save;
 			num = (lp - lm) / (2.0 * h);
 			checked++;
@@ -162,8 +96,8 @@ probe_change(int layers)
 	double diff = 0;
 
 	tiny(&c, layers, 4);
-	m = make(&c, 5);
-	data(&c, 3, a, v, y, 6);
+	m = tiny_make(&c, 5);
+	tiny_data(&c, 3, a, v, y, 6);
 	rq_model_forward(m, a, v, y, 3, 0, NULL);
 	memcpy(p0, rq_model_logits(m, 1), sizeof p0);
 	for (int i = 0; i < 3 * 32; i++)
@@ -228,7 +162,7 @@ Test(mbt, checkpoint_keeps_the_bottleneck)
 	cr_assert_geq(fd, 0);
 	close(fd);
 	tiny(&c, 2, 3);
-	m = make(&c, 8);
+	m = tiny_make(&c, 8);
 	memset(&st, 0, sizeof st);
 	rq_train_cfg_defaults(&st.train);
 	cr_assert_eq(rq_ckpt_save(path, m, &st, err, sizeof err), RQ_OK, "%s",
