@@ -36,7 +36,7 @@ usage(int status)
 	    "                [--ogm-ge] [--pmr-alpha a] [--pmr-momentum mu]\n"
 	    "                [--pmr-start e] [--pmr-end e] [--mbt-layers n]\n"
 	    "                [--bottlenecks n] [--cme-layers n] [--init file]\n"
-	    "                train val [test]\n"
+	    "                [--mut-layers n] [--mut-memory n] train val [test]\n"
 	    "       rq-train --params-only [-m method] [-d width] [--depth n] [--heads n]\n"
 	    "                [--mlp-ratio r] [--audio-patch FxT] [--visual-patch HxW]\n"
 	    "                [--channels c] --audio FxT --visual CxHxW --classes K\n"
@@ -94,6 +94,8 @@ usage(int status)
 	    "  --cme-layers n      MMML: CME layers (1)\n"
 	    "  --init file         start from the named tensors of file "
 	    "(e.g. scripts/vit-convert)\n"
+	    "  --mut-layers n      MuT: crossmodal layers per direction (1)\n"
+	    "  --mut-memory n      MuT: memory blocks per target (3)\n"
 	    "  --params-only       print the parameter and FLOP counts "
 	    "of a model\n"
 	    "  --audio FxT         --params-only: the audio shape\n"
@@ -617,10 +619,12 @@ parse(int *argcp, char ***argvp, opts *o)
 		{"bottlenecks", required_argument, NULL, 28},
 		{"cme-layers", required_argument, NULL, 29},
 		{"init", required_argument, NULL, 30},
+		{"mut-layers", required_argument, NULL, 31},
+		{"mut-memory", required_argument, NULL, 32},
 		{NULL, 0, NULL, 0}
 	};
 	rq_train_cfg *h = &o->tc;
-	int c, argc = *argcp, mbtf = 0, cmef = 0;
+	int c, argc = *argcp, mbtf = 0, cmef = 0, mutf = 0;
 	char **argv = *argvp;
 
 	memset(o, 0, sizeof *o);
@@ -744,6 +748,12 @@ parse(int *argcp, char ***argvp, opts *o)
 			cmef = 1;
 			break;
 		case 30: o->init = optarg; break;
+		case 31: o->cfg.fdepth = (int)num(optarg, 1, 32, "--mut-layers");
+			mutf = 1;
+			break;
+		case 32: o->cfg.mdepth = (int)num(optarg, 0, 32, "--mut-memory");
+			mutf = 1;
+			break;
 		default:
 			usage(2);
 		}
@@ -761,8 +771,10 @@ parse(int *argcp, char ***argvp, opts *o)
 		errx(2, "--mbt-layers, --bottlenecks: need method mbt");
 	if (cmef && o->cfg.method != RQ_METHOD_MMML)
 		errx(2, "--cme-layers: needs method mmml or mmml-rq");
+	if (mutf && o->cfg.method != RQ_METHOD_MUT)
+		errx(2, "--mut-layers, --mut-memory: need method mut or mut-rq");
 	if (h->rq.on && o->meth->queries == 0)
-		errx(2, "--rollingq: needs method mt, mtstar or mmml");
+		errx(2, "--rollingq: needs method mt, mtstar, mmml or mut");
 	if (o->init != NULL && o->resume != NULL)
 		errx(2, "--init and -r exclude each other (a resumed run "
 		    "keeps its weights)");

@@ -61,8 +61,11 @@ cfg_meta(rq_tensor *t, const rq_model_cfg *c)
 	rc |= rq_meta_set(t, "visual.pw", "%d", c->pw);
 	rc |= rq_meta_set(t, "classes", "%d", c->classes);
 	rc |= rq_meta_set(t, "drop", "%a", (double)c->drop);
-	if (c->method == RQ_METHOD_MBT || c->method == RQ_METHOD_MMML)
+	if (c->method == RQ_METHOD_MBT || c->method == RQ_METHOD_MMML ||
+	    c->method == RQ_METHOD_MUT)
 		rc |= rq_meta_set(t, "fusion.layers", "%d", c->fdepth);
+	if (c->method == RQ_METHOD_MUT)
+		rc |= rq_meta_set(t, "fusion.memory", "%d", c->mdepth);
 	if (c->method == RQ_METHOD_MBT)
 		rc |= rq_meta_set(t, "fusion.tokens", "%d", c->ftok);
 	return rc ? RQ_EINVAL : RQ_OK;
@@ -444,9 +447,16 @@ read_head(rq_stream *s, rq_tensor *t, rq_model_cfg *c, const char *path,
 		    path);
 		return RQ_EFORMAT;
 	}
-	if ((c->method == RQ_METHOD_MBT || c->method == RQ_METHOD_MMML) &&
+	if ((c->method == RQ_METHOD_MBT || c->method == RQ_METHOD_MMML ||
+	    c->method == RQ_METHOD_MUT) &&
 	    geti(t, "fusion.layers", &c->fdepth) != RQ_OK) {
 		snprintf(err, errn, "%s: record 0: fusion.layers: missing or not "
+		    "an integer in int range", path);
+		return RQ_EFORMAT;
+	}
+	if (c->method == RQ_METHOD_MUT &&
+	    geti(t, "fusion.memory", &c->mdepth) != RQ_OK) {
+		snprintf(err, errn, "%s: record 0: fusion.memory: missing or not "
 		    "an integer in int range", path);
 		return RQ_EFORMAT;
 	}

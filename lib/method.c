@@ -30,6 +30,9 @@ static const rq_method methods[] = {
 	/* MMML: RollingQ per stream at its self-attention's row-0 query */
 	{ "mmml",      RQ_METHOD_MMML,    RQ_ENC_BOTH,   "cme",    2, 0, 0, 0, 0 },
 	{ "mmml-rq",   RQ_METHOD_MMML,    RQ_ENC_BOTH,   "cme",    2, 0, 1, 0, 0 },
+	/* MuT (MulT): RollingQ at MT's fusion query over both memories */
+	{ "mut",       RQ_METHOD_MUT,     RQ_ENC_BOTH,   "crossmodal", 1, 0, 0, 0, 0 },
+	{ "mut-rq",    RQ_METHOD_MUT,     RQ_ENC_BOTH,   "crossmodal", 1, 0, 1, 0, 0 },
 };
 
 int

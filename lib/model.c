@@ -49,6 +49,13 @@
  *            (mmml-rq: row 0 of the self-attention's Q, per sample, is
  *            R_s q); logits = fc3(ReLU(fc2(ReLU(fc1([out_a[0] ; out_v[0]])))))
  *            with widths 2d -> d -> d/2 -> K.
+ *   MuT (mut_forward; mut.c, rq-train(1) METHODS): per target e (the
+ *            other stream o), fdepth crossmodal layers over x = tok_e
+ *            [B,N_e,d] with source tok_o, then LN (eps 1e-5); then
+ *            mdepth pre-LN blocks and a final LN: mem_e [B,N_e,d];
+ *            MT's query layer (fu[0], with R) over [cls_f ; mem_a ;
+ *            mem_v]: y [B,d]; h = [mem_a[N_a-1] ; mem_v[N_v-1] ; y]
+ *            [B,3d]; logits = out(h + fc2(ReLU(fc1 h))).
  *   probes on the detached CLS rows; Concat FC([cls_a ; cls_v]);
  *   Sum FC_a(cls_a) + FC_v(cls_v); unimodal FC(cls).
  * Memory: parameters, gradients, optimizer state and every activation of
@@ -117,6 +124,21 @@ typedef struct mbtl {
 	float *zin[2], *zout[2];    /* [B,nb+N,d] */
 } mbtl;
 
+/* MuT: one direction, target e, source the other stream */
+typedef struct mutd {
+	size_t xp[DEPTH_MAX];       /* crossmodal layer l's parameters */
+	size_t lng, lnb;            /* the direction's final LN */
+	blkp bp[DEPTH_MAX];         /* the memory's blocks */
+	size_t mlng, mlnb;          /* the memory's final LN */
+	rq_xmod xa[DEPTH_MAX];
+	float *x[DEPTH_MAX + 1];    /* x[0] the target's tok; x[l+1] layer l's */
+	float *cf, *cmu, *crs;      /* LN(x[fdepth]) [B,N,d]; [B N] */
+	float *mx[DEPTH_MAX + 1];   /* memory block inputs, mx[0] = cf */
+	blka ba[DEPTH_MAX];
+	float *mem, *mmu, *mrs;     /* the memory's tokens LN(mx[mdepth]) */
+	float *dmem;                /* dL/dmem [B,N,d] */
+} mutd;
+
 /*
  * One fusion layer.  Query form (MT, MT* layer 2): q, qpre [d]; a, ad
  * [B,S]; o, y, yd [B,d].  Full form (MT* layer 1): q [B,S,d] (row 0 of
@@ -180,11 +202,16 @@ struct rq_model {
 	double loss[3];
 	float p_used;
 	int B_used;
+	int nmut, nmem;             /* MuT: crossmodal layers, memory blocks */
+	mutd mt[2];                 /* MuT: direction e has target e */
+	size_t mrw[3], mrb[3];      /* MuT read-out: fc1, fc2, out */
+	float *mh, *mz, *mr, *mh2, *dmh, *dmz, *dmr, *dmh2;  /* [B,3d] */
+	float *mscr, *mg[2];        /* xmod scratch; [B,Nmax,d] each */
 };
 
 static const char *method_names[RQ_METHOD_COUNT] = {
 	"audio", "visual", "concat", "sum", "mt", "mtstar",
-	"jmt", "mbt", "mmml"
+	"jmt", "mbt", "mmml", "mut"
 };
 
 const char *
@@ -222,6 +249,7 @@ rq_model_cfg_defaults(rq_model_cfg *c)
 	c->opt_slots = 1;
 	c->fdepth = 1;
 	c->ftok = 4;
+	c->mdepth = 3;
 }
 
 /* one table entry; returns its offset in the parameter vector */
@@ -498,6 +526,72 @@ plan_jmt(rq_model *m)
 	setrows(m, 0, 1, 3);
 }
 
+/* MulT's crossmodal layer under pre, in the order of mut.c (RQ_XMOD_*) */
+static void
+plan_xmod(rq_model *m, const char *pre)
+{
+	static const char *part[] = { "ln", "q", "k", "v", "o", "ln2", "fc1",
+	    "fc2" };
+	char nm[96];
+	size_t w, b;
+	int d = m->cfg.d, hd = m->cfg.mlp * m->cfg.d;
+
+	for (int i = 0; i < 8; i++) {
+		snprintf(nm, sizeof nm, "%s.%s", pre, part[i]);
+		if (i == 0 || i == 5)
+			lnorm(m, nm, &w, &b);
+		else
+			lin(m, nm, &w, &b, i == 6 ? hd : d, i == 7 ? hd : d, 0);
+	}
+}
+
+/*
+ * MuT: per target e, mut.<a|v>.cross.<l>.* (crossmodal layers),
+ * mut.<a|v>.cross.ln, mut.<a|v>.mem.<j>.* (blocks), mut.<a|v>.mem.ln;
+ * MT's query layer (fusion.*); head.fc1, head.fc2 [3d,3d], head.out
+ * [K,3d].  Counting: a crossmodal layer's LN runs over the target's and
+ * the source's rows, its k and v over the source's, the rest over the
+ * target's.
+ */
+static void
+plan_mut(rq_model *m)
+{
+	char nm[48];
+	int d = m->cfg.d, K = m->cfg.classes;
+
+	m->nmut = m->cfg.fdepth;
+	m->nmem = m->cfg.mdepth;
+	for (int e = 0; e < 2; e++) {
+		mutd *t = &m->mt[e];
+		double N = m->enc[e].N, No = m->enc[!e].N;
+		int t0 = m->ntab;
+		for (int l = 0; l < m->nmut; l++) {
+			int l0 = m->ntab;
+			t->xp[l] = m->nparams;
+			snprintf(nm, sizeof nm, "mut.%c.cross.%d", "av"[e], l);
+			plan_xmod(m, nm);
+			for (int i = l0; i < m->ntab; i++) {
+				int r = i - l0;
+				m->tab[i].rows = m->tab[i].rows_ref = r < 2 ? N + No :
+				    r >= 4 && r < 8 ? No : N;
+			}
+		}
+		snprintf(nm, sizeof nm, "mut.%c.cross.ln", "av"[e]);
+		lnorm(m, nm, &t->lng, &t->lnb);
+		for (int j = 0; j < m->nmem; j++) {
+			snprintf(nm, sizeof nm, "mut.%c.mem.%d", "av"[e], j);
+			plan_block(m, nm, &t->bp[j]);
+		}
+		snprintf(nm, sizeof nm, "mut.%c.mem.ln", "av"[e]);
+		lnorm(m, nm, &t->mlng, &t->mlnb);
+		setrows(m, t0, N, N);
+	}
+	plan_fusion(m, 0, 0, 1 + m->enc[0].N + m->enc[1].N, 1);
+	lin(m, "head.fc1", &m->mrw[0], &m->mrb[0], 3 * d, 3 * d, 0);
+	lin(m, "head.fc2", &m->mrw[1], &m->mrb[1], 3 * d, 3 * d, 0);
+	lin(m, "head.out", &m->mrw[2], &m->mrb[2], K, 3 * d, 0);
+}
+
 /* *acc *= x, false when the product passes INT_MAX (sizes below are
  * used as int by the layers) */
 static int
@@ -565,6 +659,21 @@ sizes_ok(const rq_model_cfg *c)
 		    !prod_ok(S, S, 1, 1))
 			return 0;
 	}
+	/* MuT: the fusion over 1 + Na + Nv rows, cross-attention B H N_a
+	 * N_v, the read-out [B,3d] and [3d,3d], the crossmodal scratch */
+	if (c->method == RQ_METHOD_MUT) {
+		size_t S = 1 + N[0] + N[1], scr = 0;
+		if (!prod_ok(B, S, d, 1) || !prod_ok(B, H, N[0], N[1]) ||
+		    !prod_ok(B, 3, d, 1) || !prod_ok(3, d, 3, d) ||
+		    !prod_ok(K, 3, d, 1) || !prod_ok(N[0], N[1], 1, 1))
+			return 0;
+		for (int e = 0; e < 2; e++)
+			if (!prod_ok(B, N[e], 6, d) || !prod_ok(B, N[e], 2, hd))
+				return 0;
+		scr = 6 * B * (N[0] + N[1]) * d + 2 * B * (N[0] + N[1]) * hd;
+		if (scr > (size_t)INT_MAX)
+			return 0;
+	}
 	return 1;
 }
 
@@ -596,6 +705,9 @@ rq_model_plan(rq_model **mp, const rq_model_cfg *cfg)
 	if (meth == RQ_METHOD_MMML && (c->fdepth < 1 || c->fdepth > DEPTH_MAX ||
 	    d < 2))
 		return RQ_EINVAL;
+	if (meth == RQ_METHOD_MUT && (c->fdepth < 1 || c->fdepth > DEPTH_MAX ||
+	    c->mdepth < 0 || c->mdepth > DEPTH_MAX))
+		return RQ_EINVAL;
 	if (!sizes_ok(c))
 		return RQ_ERANGE;
 	if ((m = calloc(1, sizeof *m)) == NULL)
@@ -613,6 +725,9 @@ rq_model_plan(rq_model **mp, const rq_model_cfg *cfg)
 		break;
 	case RQ_METHOD_MMML:
 		plan_cme(m);
+		break;
+	case RQ_METHOD_MUT:
+		plan_mut(m);
 		break;
 	case RQ_METHOD_MBT:
 		plan_mbt(m);
@@ -649,7 +764,7 @@ rq_model_plan(rq_model **mp, const rq_model_cfg *cfg)
 	if (meth == RQ_METHOD_CONCAT || meth == RQ_METHOD_SUM ||
 	    meth == RQ_METHOD_MT || meth == RQ_METHOD_MTSTAR ||
 	    meth == RQ_METHOD_JMT || meth == RQ_METHOD_MBT ||
-	    meth == RQ_METHOD_MMML) {
+	    meth == RQ_METHOD_MMML || meth == RQ_METHOD_MUT) {
 		m->has_probe = 1;
 		lin(m, "probe.a", &m->paw, &m->pab, K, d, 1);
 		lin(m, "probe.v", &m->pvw, &m->pvb, K, d, 1);
@@ -853,6 +968,55 @@ layout_jmt(rq_model *m, size_t *cur)
 	j->ym = (uint8_t *)take(m, cur, (B * d + 3) / 4);
 }
 
+/* MuT's activations; x[0] of each direction is its target's tok */
+static void
+layout_mut(rq_model *m, size_t *cur, size_t Nmax)
+{
+	const rq_model_cfg *c = &m->cfg;
+	size_t B = (size_t)c->batch, d = (size_t)c->d, scr = 0;
+	int hd = c->mlp * c->d;
+
+	for (int e = 0; e < 2; e++) {
+		mutd *t = &m->mt[e];
+		int N = m->enc[e].N, No = m->enc[!e].N;
+		size_t BN = B * (size_t)N;
+		t->x[0] = m->enc[e].tok;
+		for (int l = 0; l < m->nmut; l++) {
+			size_t n = rq_xmod_layout(&t->xa[l], NULL, c->batch, N, No,
+			    c->d, c->heads, hd);
+			rq_xmod_layout(&t->xa[l], take(m, cur, n), c->batch, N, No,
+			    c->d, c->heads, hd);
+			t->x[l + 1] = take(m, cur, BN * d);
+		}
+		t->cf = take(m, cur, BN * d);
+		t->cmu = take(m, cur, BN);
+		t->crs = take(m, cur, BN);
+		t->mx[0] = t->cf;
+		for (int j = 0; j < m->nmem; j++) {
+			layout_blk(m, &t->ba[j], cur, B, (size_t)N,
+			    (size_t)c->heads);
+			t->mx[j + 1] = take(m, cur, BN * d);
+		}
+		t->mem = take(m, cur, BN * d);
+		t->mmu = take(m, cur, BN);
+		t->mrs = take(m, cur, BN);
+		t->dmem = take(m, cur, BN * d);
+		scr = RQ_MAX(scr, rq_xmod_scratch_floats(c->batch, N, No, c->d,
+		    hd));
+	}
+	m->mscr = take(m, cur, scr);
+	m->mg[0] = take(m, cur, B * Nmax * d);
+	m->mg[1] = take(m, cur, B * Nmax * d);
+	m->mh = take(m, cur, 3 * B * d);
+	m->mz = take(m, cur, 3 * B * d);
+	m->mr = take(m, cur, 3 * B * d);
+	m->mh2 = take(m, cur, 3 * B * d);
+	m->dmh = take(m, cur, 3 * B * d);
+	m->dmz = take(m, cur, 3 * B * d);
+	m->dmr = take(m, cur, 3 * B * d);
+	m->dmh2 = take(m, cur, 3 * B * d);
+}
+
 static void
 layout(rq_model *m)
 {
@@ -925,6 +1089,8 @@ layout(rq_model *m)
 		layout_fusion(m, &m->fu[l], &cur);
 	if (m->jm.on)
 		layout_jmt(m, &cur);
+	if (m->nmut > 0)
+		layout_mut(m, &cur, Nmax);
 	m->xg = take(m, &cur, 2 * B * d);
 	m->arena_floats = cur;
 }
@@ -1085,6 +1251,22 @@ rq_model_flops(const rq_model *m)
 	if (c->method == RQ_METHOD_MMML)
 		f += 2 * (2 * d * d + d * (c->d / 2) + (c->d / 2) * K) -
 		    2 * d * K;
+	/* MuT: per direction the crossmodal layers (q, o, FFN on the
+	 * target's rows, k, v on the source's), the memory blocks; MT's
+	 * query layer with R; the read-out 3d -> 3d -> 3d -> K */
+	for (int e = 0; e < 2 && c->method == RQ_METHOD_MUT; e++) {
+		double N = m->enc[e].N, No = m->enc[!e].N;
+		f += m->nmut * (4 * N * d * d + 4 * No * d * d +
+		    4 * N * No * d + 4 * N * d * hd);
+		f += m->nmem * (2 * N * d * 3 * d + 4 * N * N * d +
+		    2 * N * d * d + 4 * N * d * hd);
+	}
+	if (c->method == RQ_METHOD_MUT) {
+		double S = 1 + m->enc[0].N + m->enc[1].N;
+		f += 4 * S * d * d + 2 * d * d + 4 * S * d + 2 * d * d +
+		    2 * d * d;
+		f += 2 * (9 * d * d + 9 * d * d + 3 * d * K) - 2 * d * K;
+	}
 	/* MBT: one 1-head block per stream and layer over nb + N tokens */
 	for (int e = 0; e < 2 && m->nmbt > 0; e++) {
 		double M = m->nbt + m->enc[e].N;
@@ -2011,6 +2193,125 @@ jmt_backward(rq_model *m, int B)
 	fusion_scatter(m, f0, B);
 }
 
+#define MUT_EPS 1e-5f	/* MulT's LayerNorm after the crossmodal layers */
+
+/* MuT (the top comment): both directions, the fusion query, the read-out */
+static void
+mut_forward(rq_model *m, int B, int train, rq_rng *rng)
+{
+	const rq_model_cfg *c = &m->cfg;
+	fusion *f = &m->fu[0];
+	int d = c->d, K = c->classes, N[2], S = f->S, d3 = 3 * c->d;
+	size_t dd = (size_t)d * sizeof(float);
+
+	for (int e = 0; e < 2; e++) {
+		mutd *t = &m->mt[e];
+		N[e] = m->enc[e].N;
+		for (int l = 0; l < m->nmut; l++) {
+			rq_xmod *a = &t->xa[l];
+			a->B = B;
+			rq_xmod_forward(a, t->x[l + 1], t->x[l], m->enc[!e].tok,
+			    PP(t->xp[l]));
+		}
+		rq_layernorm_forward(t->cf, t->cmu, t->crs, t->x[m->nmut],
+		    PP(t->lng), PP(t->lnb), B * N[e], d, MUT_EPS);
+		for (int j = 0; j < m->nmem; j++)
+			blk_forward(m, &t->bp[j], &t->ba[j], t->mx[j], t->mx[j + 1],
+			    B, N[e], c->heads);
+		rq_layernorm_forward(t->mem, t->mmu, t->mrs, t->mx[m->nmem],
+		    PP(t->mlng), PP(t->mlnb), B * N[e], d, LN_EPS);
+	}
+	for (int b = 0; b < B; b++) {
+		float *sq = f->seq + (size_t)b * S * d;
+		memcpy(sq, PP(f->cls), dd);
+		memcpy(sq + d, m->mt[0].mem + (size_t)b * N[0] * d, N[0] * dd);
+		memcpy(sq + (size_t)(1 + N[0]) * d, m->mt[1].mem +
+		    (size_t)b * N[1] * d, N[1] * dd);
+	}
+	fusion_q_forward(m, f, B, train ? c->drop : 0, rng);
+	for (int b = 0; b < B; b++) {
+		float *h = m->mh + (size_t)b * d3;
+		memcpy(h, m->mt[0].mem + ((size_t)b * N[0] + N[0] - 1) * d, dd);
+		memcpy(h + d, m->mt[1].mem + ((size_t)b * N[1] + N[1] - 1) * d,
+		    dd);
+		memcpy(h + 2 * d, f->yd + (size_t)b * d, dd);
+	}
+	rq_linear_forward(m->mz, m->mh, PP(m->mrw[0]), PP(m->mrb[0]), B, d3,
+	    d3);
+	rq_relu_forward(m->mr, m->mz, (size_t)B * d3);
+	rq_linear_forward(m->mh2, m->mr, PP(m->mrw[1]), PP(m->mrb[1]), B, d3,
+	    d3);
+	for (size_t i = 0; i < (size_t)B * d3; i++)
+		m->mh2[i] += m->mh[i];
+	rq_linear_forward(m->logits[0], m->mh2, PP(m->mrw[2]), PP(m->mrb[2]),
+	    B, d3, K);
+}
+
+/* m->dlog holds dL/dlogits; adds dL/dtok into both encoders' dtok */
+static void
+mut_backward(rq_model *m, int B)
+{
+	const rq_model_cfg *c = &m->cfg;
+	fusion *f = &m->fu[0];
+	int d = c->d, K = c->classes, S = f->S, d3 = 3 * c->d;
+	size_t n3 = (size_t)B * d3;
+	float *gc = GG(f->cls);
+
+	rq_linear_backward_set(m->dmh2, GG(m->mrw[2]), GG(m->mrb[2]), m->dlog,
+	    m->mh2, PP(m->mrw[2]), B, d3, K);
+	rq_linear_backward_set(m->dmr, GG(m->mrw[1]), GG(m->mrb[1]), m->dmh2,
+	    m->mr, PP(m->mrw[1]), B, d3, d3);
+	memset(m->dmz, 0, n3 * sizeof(float));
+	rq_relu_backward(m->dmz, m->dmr, m->mr, n3);
+	memcpy(m->dmh, m->dmh2, n3 * sizeof(float));
+	rq_linear_backward(m->dmh, GG(m->mrw[0]), GG(m->mrb[0]), m->dmz, m->mh,
+	    PP(m->mrw[0]), B, d3, d3);
+	for (int b = 0; b < B; b++)
+		memcpy(f->dyd + (size_t)b * d, m->dmh + (size_t)b * d3 + 2 * d,
+		    (size_t)d * sizeof(float));
+	fusion_q_backward(m, f, B);
+	for (int b = 0; b < B; b++) {
+		const float *sq = f->dseq + (size_t)b * S * d;
+		int off = 1;
+		for (int j = 0; j < d; j++)
+			gc[j] += sq[j];
+		for (int e = 0; e < 2; e++) {
+			int N = m->enc[e].N;
+			float *g = m->mt[e].dmem + (size_t)b * N * d;
+			const float *h = m->dmh + (size_t)b * d3 + (size_t)e * d;
+			memcpy(g, sq + (size_t)off * d, (size_t)N * d *
+			    sizeof(float));
+			for (int j = 0; j < d; j++)
+				g[(size_t)(N - 1) * d + j] += h[j];
+			off += N;
+		}
+	}
+	for (int e = 0; e < 2; e++) {
+		mutd *t = &m->mt[e];
+		int N = m->enc[e].N, BN = B * N;
+		size_t nd = (size_t)BN * d;
+		float *gx = m->mg[0], *gy = m->mg[1];
+		memset(m->dres, 0, nd * sizeof(float));
+		rq_layernorm_backward(m->dres, GG(t->mlng), GG(t->mlnb), t->dmem,
+		    t->mx[m->nmem], PP(t->mlng), t->mmu, t->mrs, BN, d);
+		for (int j = m->nmem - 1; j >= 0; j--)
+			blk_backward(m, &t->bp[j], &t->ba[j], t->mx[j], B, N,
+			    c->heads);
+		memset(gx, 0, nd * sizeof(float));
+		rq_layernorm_backward(gx, GG(t->lng), GG(t->lnb), m->dres,
+		    t->x[m->nmut], PP(t->lng), t->cmu, t->crs, BN, d);
+		for (int l = m->nmut - 1; l >= 0; l--) {
+			float *dx = l == 0 ? m->enc[e].dtok : gy;
+			if (l > 0)
+				memset(gy, 0, nd * sizeof(float));
+			rq_xmod_backward(&t->xa[l], dx, m->enc[!e].dtok, m->grads +
+			    t->xp[l], gx, t->x[l], m->enc[!e].tok, PP(t->xp[l]),
+			    m->mscr);
+			{ float *tmp = gx; gx = gy; gy = tmp; }
+		}
+	}
+}
+
 /* the extra CLS feature gradients into the encoders' token gradients */
 static void
 feature_grad_add(rq_model *m, int B)
@@ -2074,6 +2375,12 @@ rq_model_attn_macs(const rq_model *m)
 			double Ns = m->enc[e].N, No = m->enc[1 - e].N;
 			f += 2.0 * Ns * No * d + 2.0 * Ns * Ns * d;
 		}
+	/* MuT: per direction, each crossmodal layer (target x source) and
+	 * each memory block (target x target) */
+	for (int e = 0; e < 2 && m->nmut > 0; e++) {
+		double Ns = m->enc[e].N, No = m->enc[1 - e].N;
+		f += m->nmut * 2.0 * Ns * No * d + m->nmem * 2.0 * Ns * Ns * d;
+	}
 	return f;
 }
 
@@ -2127,6 +2434,9 @@ rq_model_forward(rq_model *m, const float *a, const float *v,
 		break;
 	case RQ_METHOD_MMML:
 		cme_forward(m, B, train, rng);
+		break;
+	case RQ_METHOD_MUT:
+		mut_forward(m, B, train, rng);
 		break;
 	}
 	if (m->has_probe) {
@@ -2243,6 +2553,9 @@ rq_model_backward_part(rq_model *m, const int32_t *y, int B, int Btot)
 		break;
 	case RQ_METHOD_MMML:
 		cme_backward(m, B);
+		break;
+	case RQ_METHOD_MUT:
+		mut_backward(m, B);
 		break;
 	}
 	if (m->has_xg)

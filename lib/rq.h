@@ -340,6 +340,33 @@ void rq_xattn_backward(float *dq, float *dk, float *dv, float *scratch,
 void rq_relu_forward(float *y, const float *x, size_t n);
 void rq_relu_backward(float *dx, const float *dy, const float *y, size_t n);
 /*
+ * mut.c: MulT's crossmodal layer, target x [B,Nx,d] over source s
+ * [B,Ny,d] (the shapes and the math at the top of mut.c).  Its
+ * parameters are one vector of rq_xmod_nparams floats, the groups in
+ * RQ_XMOD_* order; the activations of a batch live in rq_xmod, carved by
+ * rq_xmod_layout from buf (NULL: count only; returns the floats).
+ * Backward accumulates into dx, ds and the gradient vector g; scr holds
+ * rq_xmod_scratch_floats floats.
+ */
+enum { RQ_XMOD_LNG, RQ_XMOD_LNB, RQ_XMOD_QW, RQ_XMOD_QB, RQ_XMOD_KW,
+    RQ_XMOD_KB, RQ_XMOD_VW, RQ_XMOD_VB, RQ_XMOD_OW, RQ_XMOD_OB,
+    RQ_XMOD_LN2G, RQ_XMOD_LN2B, RQ_XMOD_F1W, RQ_XMOD_F1B, RQ_XMOD_F2W,
+    RQ_XMOD_F2B, RQ_XMOD_NGROUP };
+typedef struct rq_xmod {
+	int B, Nx, Ny, d, H, hd;
+	float *xn, *mux, *rsx, *sn, *mus, *rss, *q, *k, *v, *att, *ctx;
+	float *x1, *x2n, *mu2, *rs2, *h, *r;
+} rq_xmod;
+size_t rq_xmod_nparams(int d, int hd);
+size_t rq_xmod_layout(rq_xmod *a, float *buf, int B, int Nx, int Ny, int d,
+    int H, int hd);
+size_t rq_xmod_scratch_floats(int B, int Nx, int Ny, int d, int hd);
+void rq_xmod_forward(rq_xmod *a, float *out, const float *x, const float *s,
+    const float *p);
+void rq_xmod_backward(const rq_xmod *a, float *dx, float *ds, float *g,
+    const float *dout, const float *x, const float *s, const float *p,
+    float *scr);
+/*
  * Fusion attention with ONE query shared by the batch: q [C];
  * k, v [B,T,C]; a[b,t] = softmax_t(q . k[b,t] / sqrt(C)) [B,T];
  * ad = a * mask / (1 - p) (dropout on the weights; mask NULL: ad = a),
@@ -436,6 +463,7 @@ enum { RQ_METHOD_AUDIO, RQ_METHOD_VISUAL, RQ_METHOD_CONCAT, RQ_METHOD_SUM,
     RQ_METHOD_MT, RQ_METHOD_MTSTAR,
     RQ_METHOD_JMT,              /* MT's layer, then a 2nd over 3 tokens */
     RQ_METHOD_MBT, RQ_METHOD_MMML,
+    RQ_METHOD_MUT,              /* MulT's crossmodal layers (mut.c) */
     RQ_METHOD_COUNT };
 const char *rq_method_name(int method);      /* "audio" ... "mtstar" */
 int rq_method_parse(const char *s);          /* -1 if unknown */
@@ -455,6 +483,8 @@ typedef struct rq_model_cfg {
 	int opt_slots;              /* optimizer state vectors (0..2) */
 	int fdepth;                 /* MBT bottleneck, MMML CME layers (1) */
 	int ftok;                   /* MBT: bottleneck tokens (default 4) */
+	int mdepth;                 /* MuT: memory blocks per target (3);
+	                               its crossmodal layers are fdepth */
 } rq_model_cfg;
 void rq_model_cfg_defaults(rq_model_cfg *c);
 typedef struct rq_param {
@@ -602,7 +632,7 @@ typedef struct rq_method {
 	int model;                   /* RQ_METHOD_*: what rq_model_plan builds */
 	int encoders;                /* RQ_ENC_* */
 	const char *fusion;          /* "none", "concat", "sum", "attention",
-	                                "bottleneck", "cme" */
+	                                "bottleneck", "cme", "crossmodal" */
 	int queries;                 /* fusion layers with a query (RollingQ) */
 	int ogm_able;                /* fused head splits per modality (OGM) */
 	int rollingq, ogm;           /* on by default */
