@@ -1,0 +1,345 @@
+#!/usr/bin/env python3
+"""grad-check-mut.py: rq and PyTorch agree on one training step of MuT.
+
+The sibling of grad-check-mbt-mmml.py for rq-train -m mut and mut-rq:
+draw weights in NumPy, save them as .npy, import them into rq with
+`rq-npy`, run ONE forward+backward (dropout off) from the identical
+weights on the identical batch in both (rq through bench/model-step -m mut
+-g, PyTorch through the model written out below, independently of lib/),
+and compare the loss and every gradient; PyTorch also runs in float64 so
+each figure can be read against the float32 rounding level.
+
+The PyTorch MuT (rq-train(1), MuT): each modality's ViT encoder (pre-LN
+blocks, eps 1e-6, exact GELU, final LN); then per target s with source o,
+F crossmodal layers, each x1 = x + Wo MHA(Wq LN(x), Wk LN(src), Wv LN(src))
+with ONE LayerNorm (eps 1e-5) on both x and src, src the other encoder's
+tokens at every layer, then x = x1 + fc2(ReLU(fc1(LN2(x1)))); a final LN
+(eps 1e-5); a memory of 3 pre-LN blocks (model-step's default) and its
+final LN (eps 1e-6).  MT's fusion: q = R (Wq cls_f + bq), keys and values
+over [cls_f ; mem_a ; mem_v], a = softmax(k q / sqrt d), y = Wo (a v);
+h = [mem_a[-1] ; mem_v[-1] ; y], logits = out(h + fc2(ReLU(fc1 h))); probes
+on the detached encoder CLS rows; loss = CE(fused) + CE(probe a) +
+CE(probe v).  A config with a rotation passes R (f64) to both (mut-rq
+after a RollingQ step).
+
+Agreement (per tensor): ||g_rq - g_torch|| / ||g_torch|| <= --tol (1e-4),
+and the same for the loss.  A gradient that is zero in exact arithmetic
+(float64 norm <= 1e-9 of the whole gradient's: attention k biases, which
+softmax ignores) holds only rounding noise on both sides; it passes if
+that noise is <= tol of the whole gradient's norm.  Prints one line per
+config; exit 0 if all pass, 1 otherwise.
+
+usage: grad-check-mut.py [--rq-npy bin/rq-npy] [--model-step
+           bench/model-step] [--tol 1e-4] [--keep DIR] [-v]
+"""
+import argparse
+import math
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+
+CONFIGS = [
+    # name, d, encoder blocks, heads, batch, crossmodal layers, rotated
+    ("mut d64 L2 H4, 1 crossmodal layer", 64, 2, 4, 8, 1, False),
+    ("mut-rq d32 L1 H2, 2 layers, R rotated", 32, 1, 2, 6, 2, True),
+]
+MEM = 3                                    # model-step: rq's default
+F_, T_, C_, H_, W_ = 40, 32, 1, 28, 28     # model-step's default shapes
+APF, APT, VP = 10, 8, 7
+K = 10
+
+
+def run(cmd, **kw):
+    r = subprocess.run(cmd, **kw)
+    if r.returncode != 0:
+        sys.exit("grad-check-mut.py: failed (%d): %s" %
+                 (r.returncode, " ".join(cmd)))
+    return r
+
+
+def lin_names(pre, o, i):
+    return [(pre + ".w", (o, i)), (pre + ".b", (o,))]
+
+
+def ln_names(pre, d):
+    return [(pre + ".g", (d,)), (pre + ".b", (d,))]
+
+
+def blk_names(pre, d):
+    return (ln_names(pre + "ln1", d) + lin_names(pre + "attn.qkv", 3 * d, d)
+            + lin_names(pre + "attn.proj", d, d) + ln_names(pre + "ln2", d)
+            + lin_names(pre + "mlp.fc1", 4 * d, d)
+            + lin_names(pre + "mlp.fc2", d, 4 * d))
+
+
+def names(d, L, nf):
+    na = (F_ // APF) * (T_ // APT)
+    nv = (H_ // VP) * (W_ // VP)
+    out = []
+    for m, n, pd in (("a", na, APF * APT), ("v", nv, C_ * VP * VP)):
+        e = "enc.%s." % m
+        out += [(e + "patch.w", (d, pd)), (e + "patch.b", (d,)),
+                (e + "cls", (d,)), (e + "pos", (n + 1, d))]
+        for i in range(L):
+            out += blk_names(e + "blk.%d." % i, d)
+        out += ln_names(e + "ln", d)
+    for m in "av":
+        for i in range(nf):
+            pre = "mut.%s.cross.%d." % (m, i)
+            out += ln_names(pre + "ln", d)
+            for x in "qkvo":
+                out += lin_names(pre + x, d, d)
+            out += (ln_names(pre + "ln2", d) +
+                    lin_names(pre + "fc1", 4 * d, d) +
+                    lin_names(pre + "fc2", d, 4 * d))
+        out += ln_names("mut.%s.cross.ln" % m, d)
+        for j in range(MEM):
+            out += blk_names("mut.%s.mem.%d." % (m, j), d)
+        out += ln_names("mut.%s.mem.ln" % m, d)
+    out += [("fusion.cls", (d,))]
+    for x in "qkvo":
+        out += lin_names("fusion." + x, d, d)
+    out += (lin_names("head.fc1", 3 * d, 3 * d) +
+            lin_names("head.fc2", 3 * d, 3 * d) +
+            lin_names("head.out", K, 3 * d) +
+            lin_names("probe.a", K, d) + lin_names("probe.v", K, d))
+    return out
+
+
+def patches(x, ph, pw):
+    """[N, C, H, W] -> [N, (H/ph)(W/pw), C ph pw], row-major over the grid,
+    each patch in (c, i, j) order (a Conv2d's)"""
+    n, c, h, w = x.shape
+    x = x[:, :, :h // ph * ph, :w // pw * pw]
+    x = x.reshape(n, c, h // ph, ph, w // pw, pw).permute(0, 2, 4, 1, 3, 5)
+    return x.reshape(n, (h // ph) * (w // pw), c * ph * pw)
+
+
+def mha(q, k, v, heads):
+    import torch
+    n, t, d = q.shape
+    hs = d // heads
+    q = q.reshape(n, t, heads, hs).transpose(1, 2)
+    k = k.reshape(n, -1, heads, hs).transpose(1, 2)
+    v = v.reshape(n, -1, heads, hs).transpose(1, 2)
+    a = torch.softmax((q @ k.transpose(-2, -1)) * (hs ** -0.5), -1)
+    return (a @ v).transpose(1, 2).reshape(n, t, d)
+
+
+def block(P, b, x, heads):
+    import torch.nn.functional as F
+    d = x.shape[-1]
+    y = F.layer_norm(x, (d,), P[b + "ln1.g"], P[b + "ln1.b"], 1e-6)
+    q, k, v = F.linear(y, P[b + "attn.qkv.w"],
+                       P[b + "attn.qkv.b"]).split(d, -1)
+    x = x + F.linear(mha(q, k, v, heads), P[b + "attn.proj.w"],
+                     P[b + "attn.proj.b"])
+    y = F.layer_norm(x, (d,), P[b + "ln2.g"], P[b + "ln2.b"], 1e-6)
+    y = F.gelu(F.linear(y, P[b + "mlp.fc1.w"], P[b + "mlp.fc1.b"]))
+    return x + F.linear(y, P[b + "mlp.fc2.w"], P[b + "mlp.fc2.b"])
+
+
+def encoder(P, m, tok, L, heads):
+    import torch
+    import torch.nn.functional as F
+    e = "enc.%s." % m
+    n, d = tok.shape[0], P[e + "cls"].shape[0]
+    x = F.linear(tok, P[e + "patch.w"], P[e + "patch.b"])
+    x = torch.cat([P[e + "cls"].expand(n, 1, d), x], 1) + P[e + "pos"]
+    for i in range(L):
+        x = block(P, e + "blk.%d." % i, x, heads)
+    return F.layer_norm(x, (d,), P[e + "ln.g"], P[e + "ln.b"], 1e-6)
+
+
+def crossmodal(P, pre, x, src, heads):
+    """MulT's layer: the same LN on target and source, pre-norm, ReLU"""
+    import torch.nn.functional as F
+    d = x.shape[-1]
+    xn = F.layer_norm(x, (d,), P[pre + "ln.g"], P[pre + "ln.b"], 1e-5)
+    sn = F.layer_norm(src, (d,), P[pre + "ln.g"], P[pre + "ln.b"], 1e-5)
+    q = F.linear(xn, P[pre + "q.w"], P[pre + "q.b"])
+    k = F.linear(sn, P[pre + "k.w"], P[pre + "k.b"])
+    v = F.linear(sn, P[pre + "v.w"], P[pre + "v.b"])
+    x = x + F.linear(mha(q, k, v, heads), P[pre + "o.w"], P[pre + "o.b"])
+    y = F.layer_norm(x, (d,), P[pre + "ln2.g"], P[pre + "ln2.b"], 1e-5)
+    y = F.relu(F.linear(y, P[pre + "fc1.w"], P[pre + "fc1.b"]))
+    return x + F.linear(y, P[pre + "fc2.w"], P[pre + "fc2.b"])
+
+
+def loss_mut(P, audio, visual, y, L, heads, nf, R):
+    import torch
+    import torch.nn.functional as F
+    n = audio.shape[0]
+    d = P["enc.a.cls"].shape[0]
+    tok = {"a": encoder(P, "a", patches(audio.reshape(n, 1, F_, T_), APF,
+                                         APT), L, heads),
+           "v": encoder(P, "v", patches(visual, VP, VP), L, heads)}
+    mem = {}
+    for s, o in (("a", "v"), ("v", "a")):
+        x = tok[s]
+        for i in range(nf):
+            x = crossmodal(P, "mut.%s.cross.%d." % (s, i), x, tok[o], heads)
+        x = F.layer_norm(x, (d,), P["mut.%s.cross.ln.g" % s],
+                         P["mut.%s.cross.ln.b" % s], 1e-5)
+        for j in range(MEM):
+            x = block(P, "mut.%s.mem.%d." % (s, j), x, heads)
+        mem[s] = F.layer_norm(x, (d,), P["mut.%s.mem.ln.g" % s],
+                              P["mut.%s.mem.ln.b" % s], 1e-6)
+    cls = P["fusion.cls"]
+    seq = torch.cat([cls.expand(n, 1, d), mem["a"], mem["v"]], 1)
+    q = R @ F.linear(cls, P["fusion.q.w"], P["fusion.q.b"])
+    k = F.linear(seq, P["fusion.k.w"], P["fusion.k.b"])
+    v = F.linear(seq, P["fusion.v.w"], P["fusion.v.b"])
+    a = torch.softmax((k @ q) / math.sqrt(d), -1)             # [n, S]
+    yf = F.linear((a.unsqueeze(-1) * v).sum(1), P["fusion.o.w"],
+                  P["fusion.o.b"])
+    h = torch.cat([mem["a"][:, -1], mem["v"][:, -1], yf], 1)
+    h = h + F.linear(F.relu(F.linear(h, P["head.fc1.w"], P["head.fc1.b"])),
+                     P["head.fc2.w"], P["head.fc2.b"])
+    logits = F.linear(h, P["head.out.w"], P["head.out.b"])
+    la = F.linear(tok["a"][:, 0].detach(), P["probe.a.w"], P["probe.a.b"])
+    lv = F.linear(tok["v"][:, 0].detach(), P["probe.v.w"], P["probe.v.b"])
+    return (F.cross_entropy(logits, y) + F.cross_entropy(la, y) +
+            F.cross_entropy(lv, y))
+
+
+def rotation(d, rng):
+    """the plane rotation taking a random unit x to a random unit y"""
+    x, y = rng.standard_normal((2, d))
+    x, y = x / np.linalg.norm(x), y / np.linalg.norm(y)
+    c = x @ y
+    u = y - c * x
+    s = np.linalg.norm(u)
+    w = u / s
+    return (np.eye(d) + (c - 1) * (np.outer(x, x) + np.outer(w, w)) +
+            s * (np.outer(w, x) - np.outer(x, w)))
+
+
+def init(nm, shp, rng):
+    """xavier-normal weights, LN 1/0, tokens N(0, 0.02^2); everything
+    plus noise so no gradient is trivially zero"""
+    if nm.endswith(".w") and len(shp) == 2:
+        w = rng.standard_normal(shp) * math.sqrt(2.0 / (shp[0] + shp[1]))
+    elif nm.endswith(".g"):
+        w = np.ones(shp)
+    elif nm.endswith("pos") or nm.endswith("cls"):
+        w = 0.02 * rng.standard_normal(shp)
+    else:
+        w = np.zeros(shp)
+    return w + 0.02 * rng.standard_normal(shp)
+
+
+def torch_step(P0, data, R0, prec, L, H, nf):
+    import torch
+    torch.set_num_threads(1)
+    dt = torch.float64 if prec == "f64" else torch.float32
+    P = {n: torch.from_numpy(w).to(dt).requires_grad_()
+         for n, w in P0.items()}
+    au, vi, y = (torch.from_numpy(data[0]).to(dt),
+                 torch.from_numpy(data[1]).to(dt),
+                 torch.from_numpy(data[2]).long())
+    loss = loss_mut(P, au, vi, y, L, H, nf, torch.from_numpy(R0).to(dt))
+    loss.backward()
+    out = {"loss": np.array([loss.item()])}
+    for n, p in P.items():
+        out["grad." + n] = p.grad.numpy()
+    return out
+
+
+def one(a, name, d, L, H, B, nf, rot, work):
+    wdir = os.path.join(work, "w")
+    os.makedirs(wdir, exist_ok=True)
+    rng = np.random.default_rng(2718 + d + nf)
+    P0, files = {}, []
+    for i, (n, shp) in enumerate(names(d, L, nf)):
+        w = init(n, shp, rng).astype(np.float32)
+        P0[n] = w
+        f = os.path.join(wdir, "%04d-%s.npy" % (i, n))
+        np.save(f, w)
+        files.append(f)
+    R0 = rotation(d, rng) if rot else np.eye(d)
+    if rot:
+        files.append(os.path.join(wdir, "9999-R.npy"))
+        np.save(files[-1], R0)
+    data = (rng.standard_normal((B, F_, T_)).astype(np.float32),
+            rng.standard_normal((B, C_, H_, W_)).astype(np.float32),
+            rng.integers(0, K, B).astype(np.int32))
+    bfiles = []
+    for n, x in zip(("audio", "visual", "label"), data):
+        bfiles.append(os.path.join(work, n + ".npy"))
+        np.save(bfiles[-1], x)
+    prq, brq = os.path.join(work, "params.rqt"), os.path.join(work, "b.rqt")
+    run([a.rq_npy, "-o", prq] + files)
+    run([a.rq_npy, "-o", brq] + bfiles)
+    grq, gdir = os.path.join(work, "grads.rqt"), os.path.join(work, "g")
+    with open(grq, "wb") as out:
+        run([a.model_step, "-m", "mut", "-d", str(d), "-L", str(L),
+             "-H", str(H), "-b", str(B), "-F", str(nf), "-g", prq, brq],
+            stdout=out)
+    os.makedirs(gdir, exist_ok=True)
+    run([a.rq_npy, "--export", "--dir", gdir, grq])
+    g = {}
+    for f in os.listdir(gdir):
+        g[f[:-4].split("-", 1)[1]] = np.load(os.path.join(gdir, f))
+    t32 = torch_step(P0, data, R0, "f32", L, H, nf)
+    t64 = torch_step(P0, data, R0, "f64", L, H, nf)
+
+    def rel(x, y):
+        x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
+        ny = np.linalg.norm(y)
+        return np.linalg.norm(x - y) / ny if ny > 0 else np.linalg.norm(x)
+
+    gn = [n for n in t32 if n.startswith("grad.")]
+    total = np.sqrt(sum(np.sum(t64[n].astype(np.float64) ** 2) for n in gn))
+    worst, worst_n, worst32, zeros = 0.0, "", 0.0, []
+    lrel = rel(g["loss"], t32["loss"])
+    for n in gn:
+        if n not in g:
+            sys.exit("grad-check-mut.py: rq gave no %s" % n)
+        x = g[n].reshape(t32[n].shape)
+        if np.linalg.norm(t64[n]) <= 1e-9 * total:
+            r = max(np.linalg.norm(x), np.linalg.norm(t32[n])) / total
+            zeros.append(n[5:])
+        else:
+            r = rel(x, t32[n])
+            worst32 = max(worst32, rel(t32[n], t64[n]))
+        if a.verbose:
+            print("  %-32s rq/torch %.2e  torch32/torch64 %.2e  "
+                  "rq/torch64 %.2e" % (n[5:], r, rel(t32[n], t64[n]),
+                                       rel(x, t64[n])))
+        if r > worst:
+            worst, worst_n = r, n[5:]
+    ok = worst <= a.tol and lrel <= a.tol
+    print("%-4s %-40s loss rq %.7f torch %.7f (rel %.0e); %d gradients, "
+          "worst rel %.1e (%s); torch f32/f64 worst %.0e; exact-zero: %d"
+          % ("ok" if ok else "FAIL", name, float(g["loss"][0]),
+             float(t32["loss"][0]), lrel, len(gn), worst, worst_n, worst32,
+             len(zeros)))
+    return ok
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--rq-npy", default="bin/rq-npy")
+    ap.add_argument("--model-step", default="bench/model-step")
+    ap.add_argument("--tol", type=float, default=1e-4)
+    ap.add_argument("--keep")
+    ap.add_argument("-v", "--verbose", action="store_true")
+    a = ap.parse_args()
+    work = a.keep or tempfile.mkdtemp(prefix="rq-gradcheck-mut.")
+    ok = True
+    try:
+        for i, c in enumerate(CONFIGS):
+            ok &= one(a, *c, os.path.join(work, str(i)))
+    finally:
+        if not a.keep:
+            shutil.rmtree(work, ignore_errors=True)
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()
