@@ -6,7 +6,7 @@
 # train one alone; a killed run resumes to the same bytes; the default
 # audio,visual spelt out gives the same bytes as no flag.
 . tests/tap.sh
-plan 32
+plan 37
 
 # vision: rq-synth's audio [N,16,16] read as 16 steps of 16 features;
 # text: the audio of the same seed with a stronger parity cue (the same
@@ -126,6 +126,32 @@ rq-cat -i 0 --unset modality.1 "$T/vt.ck" >"$T/bad.ck" &&
     rq-cat --exclude checkpoint "$T/vt.ck" >>"$T/bad.ck"
 fails_cleanly "checkpoint with one name: refused, naming the key" \
     "bad.ck: record 0: modality.1: missing" rq-eval "$T/bad.ck" "$T/te.rqt"
+
+# shellcheck disable=SC2086
+fails_cleanly "a resume under other names: refused, naming the checkpoint's" \
+    "vt.ck: record 0: modality.0, modality.1: the checkpoint's modalities are vision,text" \
+    rq-train -r "$T/vt.ck" --modalities text,vision -e 3 -o "$T/other.ck" $D
+# rq-eval --modalities: a test set whose records are named otherwise
+rq-cat --name vision --rename v2 "$T/te.rqt" >"$T/ren.rqt" &&
+rq-cat --name text --rename t2 "$T/te.rqt" >>"$T/ren.rqt" &&
+rq-cat --name label --name id "$T/te.rqt" >>"$T/ren.rqt"
+is "rq-eval --modalities v2,t2: the same predictions as vision,text" \
+    "$(rq-eval -t --modalities v2,t2 "$T/vt.ck" "$T/ren.rqt" 2>/dev/null |
+        cut -f 1-3,6-)" \
+    "$(cut -f 1-3,6- "$T/eval.tsv")"
+# --params-only: a sequence's shape is TxF
+is "--params-only --seq: one token per step, plus CLS" \
+    "$(rq-train --params-only $M --seq vision,text --audio 50x35 \
+        --visual 20x300 --classes 2 -d 16 --heads 2 | sed -n 2p)" \
+    "tokens vision=51 text=21"
+is "--params-only --seq: the projection is [d,F]" \
+    "$(rq-train --params-only $M --seq vision --audio 50x35 \
+        --visual 1x16x16 --classes 2 -d 16 --heads 2 --depth 0 |
+        sed -n 's/^params enc.a=\([0-9]*\) .*/\1/p')" \
+    "$((16 * 35 + 16 + 16 + 51 * 16 + 2 * 16))"
+# shellcheck disable=SC2086
+rq-train $M --audio-patch 2x2 $R $D >"$T/o" 2>"$T/e"
+is "--audio-patch on a sequence: usage error" $? 2
 
 # the default pair: no flag and the flag spelt out give the same bytes
 rq-synth -n 64 -s 2 --split train -o "$T/avtr.rqt" &&
