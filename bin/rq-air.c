@@ -6,7 +6,11 @@
  * `fusion.kmean.audio` and `fusion.kmean.visual` f32 [N,d] records that
  * follow it (until the next fusion.q) are concatenated along axis 0.
  * Per group: AIR = mean_i [cos(q, ka_i) - cos(q, kv_i)], one line
- * "group=G [epoch=E] air=... cos_a=... cos_v=... n=N d=D".
+ * "group=G [epoch=E] air=... cos_a=... cos_v=... n=N d=D".  Modalities
+ * named otherwise (fusion.kmean.<name> with slot=0 or slot=1) keep
+ * cos_a, cos_v for the first and the second slot and add
+ * "modalities=A,B"; the per-sample columns and -o's records are then
+ * cos.A, cos.B and air.cos.A, air.cos.B.
  */
 #include <err.h>
 #include <getopt.h>
@@ -48,7 +52,14 @@ struct result {
 	size_t n;
 	long group;
 	char epoch[64];
+	char mod[2][RQ_MODNAME_MAX];
 };
+
+static int
+default_names(const char (*mod)[RQ_MODNAME_MAX])
+{
+	return strcmp(mod[0], "audio") == 0 && strcmp(mod[1], "visual") == 0;
+}
 
 static const char *fname;
 static struct result *res;
@@ -65,17 +76,24 @@ write_results(rq_stream *os)
 	for (size_t k = 0; k < nres && rc == RQ_OK; k++) {
 		struct result *r = &res[k];
 		uint64_t dn = r->n;
+		char nm[2][RQ_MODNAME_MAX + 16];
+		int named = !default_names((const char (*)[RQ_MODNAME_MAX])r->mod);
 
+		for (int i = 0; i < 2; i++)
+			snprintf(nm[i], sizeof nm[i], "air.cos.%s", r->mod[i]);
 		if ((rc = rq_tensor_alloc(&t, RQ_F64, 1, &dn)) != RQ_OK ||
 		    (rc = rq_meta_clear(&t)) != RQ_OK ||
-		    (rc = rq_tensor_set_name(&t, "air.cos.audio")) != RQ_OK)
+		    (named && (rc = rq_meta_set(&t, "slot", "0")) != RQ_OK) ||
+		    (rc = rq_tensor_set_name(&t, nm[0])) != RQ_OK)
 			break;
 		memcpy(t.data, r->sa, r->n * sizeof *r->sa);
 		if ((rc = rq_tensor_write(os, &t)) != RQ_OK ||
-		    (rc = rq_tensor_set_name(&t, "air.cos.visual")) != RQ_OK)
+		    (named && (rc = rq_meta_set(&t, "slot", "1")) != RQ_OK) ||
+		    (rc = rq_tensor_set_name(&t, nm[1])) != RQ_OK)
 			break;
 		memcpy(t.data, r->sv, r->n * sizeof *r->sv);
 		if ((rc = rq_tensor_write(os, &t)) != RQ_OK ||
+		    (rc = rq_meta_del(&t, "slot")) != RQ_OK ||
 		    (rc = rq_tensor_alloc(&t, RQ_F64, 0, NULL)) != RQ_OK ||
 		    (rc = rq_tensor_set_name(&t, "air")) != RQ_OK ||
 		    (rc = rq_meta_set(&t, "group", "%ld", r->group)) != RQ_OK ||
@@ -85,6 +103,9 @@ write_results(rq_stream *os)
 			break;
 		if (r->epoch[0] &&
 		    (rc = rq_meta_set(&t, "epoch", "%s", r->epoch)) != RQ_OK)
+			break;
+		if (named && (rc = rq_meta_set(&t, "modalities", "%s,%s",
+		    r->mod[0], r->mod[1])) != RQ_OK)
 			break;
 		*(double *)t.data = r->air;
 		rc = rq_tensor_write(os, &t);
@@ -107,6 +128,13 @@ finish(rq_airdump *g, long gi, int per_sample, FILE *out, int keep)
 		err(1, NULL);
 	rq_air_samples(sa, sv, g->q, g->ka, g->kv, g->na, g->d);
 	air = rq_air(g->q, g->ka, g->kv, g->na, g->d, &ca, &cv);
+	if (per_sample && gi == 0) {
+		if (default_names((const char (*)[RQ_MODNAME_MAX])g->mod))
+			fprintf(out, "group\tsample\tcos_a\tcos_v\tair\n");
+		else
+			fprintf(out, "group\tsample\tcos.%s\tcos.%s\tair\n",
+			    g->mod[0], g->mod[1]);
+	}
 	if (per_sample) {
 		for (size_t i = 0; i < g->na; i++)
 			fprintf(out, "%ld\t%zu\t%.9g\t%.9g\t%.9g\n", gi, i,
@@ -115,8 +143,11 @@ finish(rq_airdump *g, long gi, int per_sample, FILE *out, int keep)
 		fprintf(out, "group=%ld", gi);
 		if (g->epoch[0])
 			fprintf(out, " epoch=%s", g->epoch);
-		fprintf(out, " air=%.9g cos_a=%.9g cos_v=%.9g n=%zu d=%zu\n",
+		fprintf(out, " air=%.9g cos_a=%.9g cos_v=%.9g n=%zu d=%zu",
 		    air, ca, cv, g->na, g->d);
+		if (!default_names((const char (*)[RQ_MODNAME_MAX])g->mod))
+			fprintf(out, " modalities=%s,%s", g->mod[0], g->mod[1]);
+		fprintf(out, "\n");
 	}
 	if (keep) {
 		struct result *r;
@@ -128,6 +159,7 @@ finish(rq_airdump *g, long gi, int per_sample, FILE *out, int keep)
 		r->sv = sv;
 		r->n = g->na;
 		r->air = air;
+		memcpy(r->mod, g->mod, sizeof r->mod);
 		r->ca = ca;
 		r->cv = cv;
 		r->group = gi;
@@ -190,8 +222,6 @@ main(int argc, char **argv)
 	/* text is held back until every record has been read */
 	if ((out = open_memstream(&buf, &buflen)) == NULL)
 		err(1, "open_memstream");
-	if (per_sample)
-		fprintf(out, "group\tsample\tcos_a\tcos_v\tair\n");
 	rq_airdump_init(&g, fname);
 	rq_tensor_init(&t);
 	for (; (rc = rq_tensor_read(s, &t)) == RQ_OK; rec++) {

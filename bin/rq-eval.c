@@ -19,7 +19,8 @@ usage(int status)
 	FILE *f = status ? stderr : stdout;
 
 	fprintf(f, "usage: rq-eval [-t] [--summary] [-b batch] [-j threads] "
-	    "[-o file] ckpt data\n");
+	    "[-o file]\n"
+	    "               [--modalities A,B] ckpt data\n");
 	if (status == 0)
 		fprintf(f,
 		    "  -t              TSV instead of a stream: id, label, pred, "
@@ -29,18 +30,38 @@ usage(int status)
 		    "  -j threads      BLAS threads (1)\n"
 		    "  -o file         write the stream to file, atomically "
 		    "(stdout)\n"
+		    "  --modalities A,B  read these records for the checkpoint's "
+		    "two modalities\n"
 		    "  -h, --help      print this help\n"
 		    "  --version       print the version\n");
 	exit(status);
 }
 
-enum { OPT_VERSION = 256, OPT_SUMMARY };
+enum { OPT_VERSION = 256, OPT_SUMMARY, OPT_MODALITIES };
 static const struct option longopts[] = {
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, OPT_VERSION},
 	{"summary", no_argument, NULL, OPT_SUMMARY},
+	{"modalities", required_argument, NULL, OPT_MODALITIES},
 	{NULL, 0, NULL, 0}
 };
+
+/* --modalities A,B into mod */
+static void
+modalities(const char *s, char (*mod)[RQ_MODNAME_MAX])
+{
+	const char *c = strchr(s, ',');
+
+	if (c == NULL || (size_t)(c - s) >= RQ_MODNAME_MAX ||
+	    strlen(c + 1) >= RQ_MODNAME_MAX)
+		errx(2, "--modalities: need two names A,B: %s", s);
+	snprintf(mod[0], RQ_MODNAME_MAX, "%.*s", (int)(c - s), s);
+	snprintf(mod[1], RQ_MODNAME_MAX, "%s", c + 1);
+	if (!rq_modality_name_ok(mod[0]) || !rq_modality_name_ok(mod[1]) ||
+	    strcmp(mod[0], mod[1]) == 0)
+		errx(2, "--modalities: need two different names of A-Z a-z "
+		    "0-9 _ -, not label or id: %s", s);
+}
 
 static void
 emit(rq_stream *s, rq_tensor *t, const char *name, int dtype, int ndim,
@@ -72,7 +93,8 @@ main(int argc, char **argv)
 	rq_stream *s = NULL;
 	rq_tensor t;
 	char errbuf[512];
-	const char *out = NULL;
+	const char *out = NULL, *mods = NULL;
+	char mod[2][RQ_MODNAME_MAX], col[3][RQ_MODNAME_MAX + 8];
 	int c, B = 64, threads = 1, tsv = 0, sumout = 0, K, d, mt, nfl;
 	long v;
 	int32_t *pred, *y;
@@ -106,6 +128,7 @@ main(int argc, char **argv)
 			threads = (int)v;
 			break;
 		case 'o': out = optarg; break;
+		case OPT_MODALITIES: mods = optarg; break;
 		default: usage(2);
 		}
 	}
@@ -139,12 +162,25 @@ main(int argc, char **argv)
 	if (rq_ckpt_read(ck, m, NULL, errbuf, sizeof errbuf) != RQ_OK)
 		errx(1, "%s", errbuf);
 	rq_ckpt_close(ck);
-	if (rq_dataset_load(&ds, argv[1], errbuf, sizeof errbuf) != RQ_OK)
+	/* the checkpoint's modalities (an older one: audio, visual), or
+	 * --modalities: which records of data feed the two slots */
+	memcpy(mod, cfg.mod, sizeof mod);
+	if (mods != NULL)
+		modalities(mods, mod);
+	if (rq_dataset_load_named(&ds, argv[1], mod[0], mod[1],
+	    (cfg.layout[0] == RQ_LAYOUT_SEQ) |
+	    (cfg.layout[1] == RQ_LAYOUT_SEQ) << 1, errbuf, sizeof errbuf) !=
+	    RQ_OK)
 		errx(1, "%s", errbuf);
 	if (ds.F != cfg.F || ds.T != cfg.T || ds.C != cfg.C || ds.H != cfg.H ||
-	    ds.W != cfg.W)
+	    ds.W != cfg.W || ds.layout[0] != cfg.layout[0] ||
+	    ds.layout[1] != cfg.layout[1])
 		errx(1, "%s: sample shapes differ from checkpoint %s", argv[1],
 		    argv[0]);
+	/* shares and key means are labelled with the names */
+	snprintf(col[0], sizeof col[0], "share.%s", mod[0]);
+	snprintf(col[1], sizeof col[1], "share.%s", mod[1]);
+	snprintf(col[2], sizeof col[2], "share.cls");
 	if (ds.classes > cfg.classes) {
 		/* name the first sample beyond the model, else the metadata */
 		for (size_t i = 0; i < ds.n; i++)
@@ -224,7 +260,7 @@ main(int argc, char **argv)
 	if (tsv) {
 		printf("index\tlabel\tpred");
 		if (mt)
-			printf("\tshare.audio\tshare.visual\tshare.cls");
+			printf("\t%s\t%s\t%s", col[0], col[1], col[2]);
 		for (int k = 0; k < K; k++)
 			printf("\tp%d", k);
 		printf("\n");
@@ -246,9 +282,9 @@ main(int argc, char **argv)
 		emit(s, &t, "label", RQ_I32, 1, n, 0, ds.label, acc, f1);
 		emit(s, &t, "probs", RQ_F32, 2, n, (uint64_t)K, probs, acc, f1);
 		if (mt) {
-			emit(s, &t, "share.audio", RQ_F32, 1, n, 0, sh, acc, f1);
-			emit(s, &t, "share.visual", RQ_F32, 1, n, 0, sh + n, acc, f1);
-			emit(s, &t, "share.cls", RQ_F32, 1, n, 0, sh + 2 * n, acc,
+			emit(s, &t, col[0], RQ_F32, 1, n, 0, sh, acc, f1);
+			emit(s, &t, col[1], RQ_F32, 1, n, 0, sh + n, acc, f1);
+			emit(s, &t, col[2], RQ_F32, 1, n, 0, sh + 2 * n, acc,
 			    f1);
 			/* the air-dump group of each layer (MT* layer 2:
 			 * fusion.1.*), with the same metadata */
@@ -256,7 +292,9 @@ main(int argc, char **argv)
 			rq_meta_set(&t, "acc", "%.6f", acc);
 			rq_meta_set(&t, "macro_f1", "%.6f", f1);
 			for (int l = 0; l < nfl; l++)
-				if (rq_airdump_put(s, &t, l, q[l], ka + 2 * l * n * d,
+				if (rq_airdump_put_named(s, &t, l,
+				    (const char (*)[RQ_MODNAME_MAX])mod, q[l],
+				    ka + 2 * l * n * d,
 				    kv + 2 * l * n * d, n, (size_t)d) != RQ_OK) {
 					warnx("%s", rq_stream_error(s));
 					rq_stream_abort(s);

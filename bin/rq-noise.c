@@ -8,7 +8,10 @@
  * concatenated) of modality m is drawn from an rq_rng seeded by
  * hash(seed, m, i), so it depends on the seed and the sample's position,
  * not on how the stream is cut into chunks.  The choice made by -f for
- * sample i comes from hash(seed, 3, i) the same way.
+ * sample i comes from hash(seed, 3, i) the same way.  Modalities other
+ * than audio and visual: --modalities A,B names the pair (m = 0 for A,
+ * 1 for B), and --modality alone takes any f32 record (m = 0 unless it
+ * is B).
  */
 #include <err.h>
 #include <getopt.h>
@@ -20,24 +23,28 @@
 
 enum { AUDIO, VISUAL, SELECT };
 
-static const char *modname[2] = {"audio", "visual"};
-static const char *cleanname[2] = {"clean.audio", "clean.visual"};
+static char modname[2][256] = {"audio", "visual"};
+static char cleanname[2][264] = {"clean.audio", "clean.visual"};
 
 static void
 usage(int status)
 {
 	FILE *f = status ? stderr : stdout;
 
-	fprintf(f, "usage: rq-noise [-s seed] --modality audio|visual "
+	fprintf(f, "usage: rq-noise [-s seed] --modality name "
 	    "--std std [file]\n"
-	    "       rq-noise [-s seed] -f frac [--modality audio|visual] "
-	    "--std std [file]\n");
+	    "       rq-noise [-s seed] -f frac [--modalities A,B] "
+	    "[--modality name]\n"
+	    "                --std std [file]\n");
 	if (status == 0)
 		fprintf(f,
 		    "  -s seed                  seed, unsigned 64-bit (1)\n"
 		    "  -f frac                  corrupt a fraction of the "
 		    "samples, one modality each\n"
-		    "  --modality audio|visual  the modality to corrupt\n"
+		    "  --modality name          the modality to corrupt (any "
+		    "f32 record)\n"
+		    "  --modalities A,B         -f: the two modalities "
+		    "(audio,visual)\n"
 		    "  --std std                noise standard deviation, "
 		    ">= 0\n"
 		    "  -h, --help               print this help\n"
@@ -213,14 +220,43 @@ go(struct out *w)
 	flush(w, 0);
 }
 
-enum { OPT_VERSION = 256, OPT_MODALITY, OPT_STD };
+enum { OPT_VERSION = 256, OPT_MODALITY, OPT_STD, OPT_MODALITIES };
 static const struct option longopts[] = {
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, OPT_VERSION},
 	{"modality", required_argument, NULL, OPT_MODALITY},
 	{"std", required_argument, NULL, OPT_STD},
+	{"modalities", required_argument, NULL, OPT_MODALITIES},
 	{NULL, 0, NULL, 0}
 };
+
+/* a record name rq-noise may corrupt: not empty, not label or id */
+static int
+name_ok(const char *s)
+{
+	return *s != '\0' && strlen(s) < sizeof modname[0] &&
+	    strcmp(s, "label") != 0 && strcmp(s, "id") != 0;
+}
+
+/* --modalities A,B: the pair -f chooses from */
+static void
+pair(const char *s)
+{
+	const char *c = strchr(s, ',');
+
+	if (c == NULL || strchr(c + 1, ',') != NULL ||
+	    (size_t)(c - s) >= sizeof modname[0])
+		errx(2, "--modalities: need two names A,B: %s", s);
+	snprintf(modname[0], sizeof modname[0], "%.*s", (int)(c - s), s);
+	snprintf(modname[1], sizeof modname[1], "%s", c + 1);
+	if (!name_ok(modname[0]) || !name_ok(modname[1]) ||
+	    strcmp(modname[0], modname[1]) == 0)
+		errx(2, "--modalities: need two different names, not label "
+		    "or id: %s", s);
+	for (int m = 0; m < 2; m++)
+		snprintf(cleanname[m], sizeof cleanname[m], "clean.%.249s",
+		    modname[m]);
+}
 
 int
 main(int argc, char **argv)
@@ -232,6 +268,7 @@ main(int argc, char **argv)
 	uint64_t off[3] = {0, 0, 0};  /* samples seen: audio, visual, label */
 	int seen[3] = {0, 0, 0};
 	const char *path = "-", *file, *sarg = NULL, *Sarg = NULL;
+	const char *marg = NULL;
 	long nrec = 0;
 	int c, rc, newstd = 0;
 
@@ -256,13 +293,13 @@ main(int argc, char **argv)
 			warnx("-m is deprecated; use --modality");
 			/* FALLTHROUGH */
 		case OPT_MODALITY:
-			if (strcmp(optarg, "audio") == 0)
-				o.mod = AUDIO;
-			else if (strcmp(optarg, "visual") == 0)
-				o.mod = VISUAL;
-			else
-				errx(2, "--modality: bad modality (audio or "
-				    "visual): %s", optarg);
+			if (!name_ok(optarg))
+				errx(2, "--modality: bad modality (a record name, "
+				    "not label or id): %s", optarg);
+			marg = optarg;
+			break;
+		case OPT_MODALITIES:
+			pair(optarg);
 			break;
 		case OPT_STD:
 			if (rq_parse_double(optarg, &o.std) != 0 || o.std < 0)
@@ -300,6 +337,21 @@ main(int argc, char **argv)
 	}
 	if (sarg != NULL && rq_parse_u64(sarg, &o.seed) != 0)
 		errx(2, "-s: bad seed: %s", sarg);
+	if (marg != NULL) {
+		if (strcmp(marg, modname[1]) == 0)
+			o.mod = VISUAL;
+		else if (strcmp(marg, modname[0]) == 0)
+			o.mod = AUDIO;
+		else if (o.fmode)
+			errx(2, "--modality: -f chooses between %s and %s: %s",
+			    modname[0], modname[1], marg);
+		else {	/* any other record: the first slot's place */
+			snprintf(modname[0], sizeof modname[0], "%s", marg);
+			snprintf(cleanname[0], sizeof cleanname[0], "clean.%.249s",
+			    marg);
+			o.mod = AUDIO;
+		}
+	}
 	if (o.std < 0) {
 		warnx("missing --std");
 		usage(2);
@@ -327,8 +379,8 @@ main(int argc, char **argv)
 	rq_tensor_init(&ind[1]);
 	while ((rc = rq_tensor_read(in, &t)) == RQ_OK) {
 		long rec = nrec++;
-		int m = strcmp(t.name, "audio") == 0 ? AUDIO :
-		    strcmp(t.name, "visual") == 0 ? VISUAL : -1;
+		int m = strcmp(t.name, modname[0]) == 0 ? AUDIO :
+		    strcmp(t.name, modname[1]) == 0 ? VISUAL : -1;
 
 		if (m >= 0 && (o.fmode || m == o.mod)) {
 			add_noise(&t, m, off[m], &o, file, rec);
@@ -368,8 +420,9 @@ main(int argc, char **argv)
 			errx(1, "%s: no '%s' record in %ld records", file,
 			    k < 2 ? modname[k] : "label", nrec);
 	if (o.fmode && (off[AUDIO] != off[2] || off[VISUAL] != off[2]))
-		errx(1, "%s: sample counts differ: audio %llu, visual %llu, "
-		    "label %llu", file, (unsigned long long)off[AUDIO],
+		errx(1, "%s: sample counts differ: %s %llu, %s %llu, "
+		    "label %llu", file, modname[0], (unsigned long long)off[AUDIO],
+		    modname[1],
 		    (unsigned long long)off[VISUAL],
 		    (unsigned long long)off[2]);
 	go(&w);

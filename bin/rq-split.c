@@ -4,9 +4,11 @@
  * per record name across the whole input, so a data set stored in chunks
  * is sliced as if its chunks were concatenated.  One record is held at a
  * time, except that with --range the sliced rows of the per-sample records of
- * a data set (audio, visual, label, id, quality.*, clean.*) are held until
- * their sample counts agree, one chunk at a time, so that a data set whose
- * modalities have different sample counts fails with nothing written.
+ * a data set (audio, visual, label, id, quality.*, clean.*, and any
+ * modality of another name: an f32 record of rank 3 or more, or one marked
+ * layout=seq) are held until their sample counts agree, one chunk at a
+ * time, so that a data set whose modalities have different sample counts
+ * fails with nothing written.
  */
 #include <err.h>
 #include <getopt.h>
@@ -21,6 +23,7 @@
 struct seen {		/* rows of each name seen so far */
 	char name[RQ_NAME_MAX + 1];
 	uint64_t rows;
+	int ps;		/* a per-sample record (per_sample_t) */
 };
 
 static struct seen *seen;
@@ -40,6 +43,18 @@ per_sample(const char *name)
 	    strcmp(name, "label") == 0 || strcmp(name, "id") == 0 ||
 	    strncmp(name, "quality.", 8) == 0 ||
 	    strncmp(name, "clean.", 6) == 0;
+}
+
+/* per_sample by name, or a modality of any name: f32 [N,...] of rank
+ * 3 or more, or marked layout=seq */
+static int
+per_sample_t(const rq_tensor *t)
+{
+	char buf[16];
+
+	return per_sample(t->name) || (t->dtype == RQ_F32 && t->ndim >= 3) ||
+	    (rq_meta_get(t, "layout", buf, sizeof buf) != NULL &&
+	    strcmp(buf, "seq") == 0);
 }
 
 static void
@@ -73,7 +88,17 @@ rows_of(const char *name)
 		err(1, NULL);
 	strcpy(seen[nseen].name, name);
 	seen[nseen].rows = 0;
+	seen[nseen].ps = per_sample(name);
 	return &seen[nseen++].rows;
+}
+
+/* name is a per-sample record (its rows_of entry exists) */
+static void
+ps_mark(const char *name)
+{
+	for (size_t i = 0; i < nseen; i++)
+		if (strcmp(seen[i].name, name) == 0)
+			seen[i].ps = 1;
 }
 
 /* do the per-sample records seen so far all have the same row count? */
@@ -84,7 +109,7 @@ counts_agree(void)
 	int first = 1;
 
 	for (size_t i = 0; i < nseen; i++) {
-		if (!per_sample(seen[i].name))
+		if (!seen[i].ps)
 			continue;
 		if (!first && seen[i].rows != n)
 			return 0;
@@ -103,7 +128,7 @@ counts_str(void)
 
 	buf[0] = '\0';
 	for (size_t i = 0; i < nseen && len < sizeof buf; i++)
-		if (per_sample(seen[i].name))
+		if (seen[i].ps)
 			len += (size_t)snprintf(buf + len, sizeof buf - len,
 			    "%s%s %llu", len ? ", " : "", seen[i].name,
 			    (unsigned long long)seen[i].rows);
@@ -311,7 +336,7 @@ main(int argc, char **argv)
 		}
 		while ((rc = rq_tensor_read(in, &t)) == RQ_OK) {
 			rq_tensor v = t;	/* a view: shares t's data */
-			int ps = slice && t.ndim > 0 && per_sample(t.name);
+			int ps = slice && t.ndim > 0 && per_sample_t(&t);
 			int keep = 1;
 
 			rec++;
@@ -338,6 +363,8 @@ main(int argc, char **argv)
 				size_t row = n ? t.nbytes / n : 0;
 
 				*seen_rows += n;
+				if (ps)
+					ps_mark(t.name);
 				b = hi <= off ? off : hi - off < n ? hi : off + n;
 				if (a >= b)
 					keep = 0;	/* outside the range */

@@ -36,14 +36,16 @@ usage(int status)
 	    "                [--ogm-ge] [--pmr-alpha a] [--pmr-momentum mu]\n"
 	    "                [--pmr-start e] [--pmr-end e] [--mbt-layers n]\n"
 	    "                [--bottlenecks n] [--cme-layers n] [--init file]\n"
-	    "                [--mut-layers n] [--mut-memory n] train val [test]\n"
+	    "                [--mut-layers n] [--mut-memory n] [--modalities A,B]\n"
+	    "                [--seq name[,name]] train val [test]\n"
 	    "       rq-train --params-only [-m method] [-d width] [--depth n] [--heads n]\n"
 	    "                [--mlp-ratio r] [--audio-patch FxT] [--visual-patch HxW]\n"
 	    "                [--channels c] --audio FxT --visual CxHxW --classes K\n"
-	    "                [--count]\n");
+	    "                [--count] [--modalities A,B] [--seq name[,name]]\n");
 	if (status != 0)
 		exit(status);
-	fprintf(f, "  -m method           the model (mt), one of:\n"
+	fprintf(f, "  -m method           the model (mt), one of (or a modality "
+	    "name: that one alone):\n"
 	    "   ");
 	for (int i = 0; i < rq_method_count(); i++)
 		fprintf(f, " %s", rq_method_at(i)->name);
@@ -103,6 +105,13 @@ usage(int status)
 	    "  --classes K         --params-only: the number of classes\n"
 	    "  --count             --params-only: Table 4's counts (thop "
 	    "and complete)\n"
+	    "  --modalities A,B    the two modality records (audio,visual); "
+	    "A takes the\n"
+	    "                      first encoder, B the second\n"
+	    "  --seq name[,name]   these modalities are sequences [N,T,F] "
+	    "(as layout=seq);\n"
+	    "                      --params-only: --audio or --visual "
+	    "TxF\n"
 	    "  -h, --help          print this help\n"
 	    "  --version           print the version\n");
 	exit(status);
@@ -480,6 +489,33 @@ logline(const char *fmt, ...)
 		log_failed();
 }
 
+/* the method as the log names it: a unimodal model by its modality */
+static const char *
+method_label(const rq_model_cfg *c)
+{
+	if (c->method == RQ_METHOD_AUDIO)
+		return c->mod[0];
+	if (c->method == RQ_METHOD_VISUAL)
+		return c->mod[1];
+	return rq_method_name(c->method);
+}
+
+/* " modalities=A:layout,B:layout" unless the default audio, visual */
+static const char *
+mods_label(const rq_model_cfg *c)
+{
+	static char buf[128];
+
+	if (strcmp(c->mod[0], "audio") == 0 && strcmp(c->mod[1], "visual") ==
+	    0 && c->layout[0] == RQ_LAYOUT_SPEC &&
+	    c->layout[1] == RQ_LAYOUT_FRAMES)
+		return "";
+	snprintf(buf, sizeof buf, " modalities=%s:%s,%s:%s", c->mod[0],
+	    rq_layout_name(c->layout[0]), c->mod[1],
+	    rq_layout_name(c->layout[1]));
+	return buf;
+}
+
 static void
 params_only(rq_model *m, const rq_model_cfg *c)
 {
@@ -490,7 +526,7 @@ params_only(rq_model *m, const rq_model_cfg *c)
 	printf("method=%s d=%d depth=%d heads=%d mlp=%d classes=%d\n",
 	    rq_method_name(c->method), c->d, c->depth, c->heads, c->mlp,
 	    c->classes);
-	printf("tokens audio=%d visual=%d\n", na, nv);
+	printf("tokens %s=%d %s=%d\n", c->mod[0], na, c->mod[1], nv);
 	for (int i = 0; i < rq_model_ntable(m); i++) {
 		const rq_param *p = rq_model_table(m, i);
 		int part = strncmp(p->name, "enc.a.", 6) == 0 ? 0 :
@@ -565,6 +601,10 @@ typedef struct opts {
 	const char *out, *resume, *logpath, *airdump, *init;
 	int threads, paonly, set_e, set_l, seen_ogm, count, seen_pmr;
 	int pa[2], pv[2], vchan, sh_a[2], sh_v[3], ncls;
+	const char *mname, *mods, *seqs;	/* -m, --modalities, --seq */
+	char mod[2][RQ_MODNAME_MAX];
+	unsigned seq;                /* bit s: slot s is a sequence */
+	const char *sh_v_arg;        /* --visual as typed (CxHxW or TxF) */
 } opts;
 
 /* a run: the model, the data, the state, the buffers of a step */
@@ -584,6 +624,78 @@ typedef struct run {
 	char **sets;                 /* the data set operands */
 	char best_path[4096];
 } run;
+
+/* "A" or "A,B" into out[0], out[1]; returns the count */
+static int
+name_pair(const char *s, char (*out)[RQ_MODNAME_MAX], const char *what)
+{
+	const char *c = strchr(s, ',');
+	size_t l0 = c ? (size_t)(c - s) : strlen(s);
+
+	if ((c != NULL && strchr(c + 1, ',') != NULL) ||
+	    l0 >= RQ_MODNAME_MAX || (c && strlen(c + 1) >= RQ_MODNAME_MAX))
+		errx(2, "%s: need name[,name], names of 1-31 characters: %s",
+		    what, s);
+	snprintf(out[0], RQ_MODNAME_MAX, "%.*s", (int)l0, s);
+	if (c != NULL)
+		snprintf(out[1], RQ_MODNAME_MAX, "%s", c + 1);
+	for (int i = 0; i < (c ? 2 : 1); i++)
+		if (!rq_modality_name_ok(out[i]))
+			errx(2, "%s: bad modality name (A-Z a-z 0-9 _ -, not "
+			    "label or id): %s", what, out[i]);
+	return c ? 2 : 1;
+}
+
+/* --modalities and --seq: the slots' names and which are sequences */
+static void
+modalities(opts *o)
+{
+	char sq[2][RQ_MODNAME_MAX];
+	int n;
+
+	snprintf(o->mod[0], sizeof o->mod[0], "audio");
+	snprintf(o->mod[1], sizeof o->mod[1], "visual");
+	if (o->mods != NULL && (name_pair(o->mods, o->mod, "--modalities") !=
+	    2 || strcmp(o->mod[0], o->mod[1]) == 0))
+		errx(2, "--modalities: need two different names A,B: %s",
+		    o->mods);
+	o->seq = 0;
+	if (o->seqs == NULL)
+		return;
+	n = name_pair(o->seqs, sq, "--seq");
+	for (int i = 0; i < n; i++) {
+		if (strcmp(sq[i], o->mod[0]) == 0)
+			o->seq |= 1;
+		else if (strcmp(sq[i], o->mod[1]) == 0)
+			o->seq |= 2;
+		else
+			errx(2, "--seq: %s is not one of the modalities %s,%s",
+			    sq[i], o->mod[0], o->mod[1]);
+	}
+}
+
+/* -m: a method of the table, or a modality name (that slot alone) */
+static void
+method(opts *o, const char *name)
+{
+	rq_train_cfg *h = &o->tc;
+
+	if (strcmp(name, "mbt-rq") == 0)
+		errx(2, "-m mbt-rq: no MBT attention has keys "
+		    "from both modalities, so RollingQ does not "
+		    "apply; use -m mbt");
+	if ((o->meth = rq_method_find(name)) == NULL) {
+		if (strcmp(name, o->mod[0]) == 0)
+			o->meth = rq_method_find("audio");
+		else if (strcmp(name, o->mod[1]) == 0)
+			o->meth = rq_method_find("visual");
+		else
+			bad_method(name);
+	}
+	h->rq.on |= o->meth->rollingq;
+	h->ogm |= o->meth->ogm;
+	h->pmr |= o->meth->pmr;
+}
 
 static void
 parse(int *argcp, char ***argvp, opts *o)
@@ -621,6 +733,8 @@ parse(int *argcp, char ***argvp, opts *o)
 		{"init", required_argument, NULL, 30},
 		{"mut-layers", required_argument, NULL, 31},
 		{"mut-memory", required_argument, NULL, 32},
+		{"modalities", required_argument, NULL, 33},
+		{"seq", required_argument, NULL, 34},
 		{NULL, 0, NULL, 0}
 	};
 	rq_train_cfg *h = &o->tc;
@@ -650,17 +764,7 @@ parse(int *argcp, char ***argvp, opts *o)
 		case 15:
 			printf("rq-train %s\n", rq_cli_version());
 			exit(0);
-		case 'm':
-			if (strcmp(optarg, "mbt-rq") == 0)
-				errx(2, "-m mbt-rq: no MBT attention has keys "
-				    "from both modalities, so RollingQ does not "
-				    "apply; use -m mbt");
-			if ((o->meth = rq_method_find(optarg)) == NULL)
-				bad_method(optarg);
-			h->rq.on |= o->meth->rollingq;
-			h->ogm |= o->meth->ogm;
-			h->pmr |= o->meth->pmr;
-			break;
+		case 'm': o->mname = optarg; break;
 		case 'd': o->cfg.d = (int)num(optarg, 1, 65536, "-d"); break;
 		case 'n': old(c, "--depth"); /* FALLTHROUGH */
 		case 16: o->cfg.depth = (int)num(optarg, 0, 32, "--depth"); break;
@@ -718,7 +822,7 @@ parse(int *argcp, char ***argvp, opts *o)
 		case 9: h->ogm_ge = 1; o->seen_ogm = 1; break;
 		case 10: o->paonly = 1; break;
 		case 11: dims_arg(optarg, o->sh_a, 2, "--audio"); break;
-		case 12: dims_arg(optarg, o->sh_v, 3, "--visual"); break;
+		case 12: o->sh_v_arg = optarg; break;
 		case 13: o->ncls = (int)num(optarg, 2, 1000000, "--classes");
 			break;
 		case 22: o->count = 1; break;
@@ -754,12 +858,19 @@ parse(int *argcp, char ***argvp, opts *o)
 		case 32: o->cfg.mdepth = (int)num(optarg, 0, 32, "--mut-memory");
 			mutf = 1;
 			break;
+		case 33: o->mods = optarg; break;
+		case 34: o->seqs = optarg; break;
 		default:
 			usage(2);
 		}
 	}
 	*argcp = argc - optind;
 	*argvp = argv + optind;
+	modalities(o);
+	if (o->mname != NULL)
+		method(o, o->mname);
+	if (o->sh_v_arg != NULL)
+		dims_arg(o->sh_v_arg, o->sh_v, o->seq & 2 ? 2 : 3, "--visual");
 	o->cfg.method = o->meth->model;
 	if (o->seen_ogm && !o->meth->ogm_able)
 		errx(2, "--ogm-*: OGM-GE needs method concat or sum");
@@ -788,9 +899,14 @@ default_patch(int x)
 	return x >= 4 ? x / 4 : 1;
 }
 
-/* the model config of a new run from the sample shapes and the options */
+/*
+ * The model config of a new run from the sample shapes (slot 0 [F,T],
+ * slot 1 [C,H,W]), the slots' layouts and the options.  A sequence slot
+ * has one patch per step holding all its features (rq_model_cfg).
+ */
 static void
-shapes_cfg(opts *o, int F, int T, int C, int H, int W, int K)
+shapes_cfg(opts *o, int F, int T, int C, int H, int W, int K,
+    const int layout[2])
 {
 	rq_model_cfg *c = &o->cfg;
 
@@ -805,6 +921,24 @@ shapes_cfg(opts *o, int F, int T, int C, int H, int W, int K)
 	c->ph = o->pv[0] ? o->pv[0] : default_patch(H);
 	c->pw = o->pv[1] ? o->pv[1] : default_patch(W);
 	c->vc = o->vchan ? o->vchan : C % 3 == 0 ? 3 : 1;
+	memcpy(c->mod, o->mod, sizeof c->mod);
+	c->layout[0] = layout[0];
+	c->layout[1] = layout[1];
+	if (layout[0] == RQ_LAYOUT_SEQ) {
+		if (o->pa[0] != 0)
+			errx(2, "--audio-patch: %s is a sequence (one token per "
+			    "step)", o->mod[0]);
+		c->pf = 1;
+		c->pt = T;
+	}
+	if (layout[1] == RQ_LAYOUT_SEQ) {
+		if (o->pv[0] != 0 || o->vchan != 0)
+			errx(2, "--visual-patch, --channels: %s is a sequence "
+			    "(one token per step)", o->mod[1]);
+		c->vc = 1;
+		c->ph = 1;
+		c->pw = W;
+	}
 }
 
 /* s as one shell word: as is when plain, else in single quotes */
@@ -1024,23 +1158,42 @@ setup(run *r, int nsets, char **argv)
 	}
 	r->nsets = nsets;
 	r->train_path = argv[0];
+	if (ck != NULL) {
+		/* the checkpoint's modalities; --modalities, --seq must agree */
+		unsigned sq = (cfg->layout[0] == RQ_LAYOUT_SEQ) |
+		    (cfg->layout[1] == RQ_LAYOUT_SEQ) << 1;
+		if ((o->mods != NULL && (strcmp(o->mod[0], cfg->mod[0]) != 0 ||
+		    strcmp(o->mod[1], cfg->mod[1]) != 0)) || (o->seqs != NULL &&
+		    (o->seq & ~sq) != 0))
+			errx(1, "%s: record 0: modality.0, modality.1: the "
+			    "checkpoint's modalities are %s,%s (%s, %s)",
+			    o->resume, cfg->mod[0], cfg->mod[1],
+			    rq_layout_name(cfg->layout[0]),
+			    rq_layout_name(cfg->layout[1]));
+		memcpy(o->mod, cfg->mod, sizeof o->mod);
+		o->seq = sq;
+	}
 	for (int i = 0; i < nsets; i++)
-		if (rq_dataset_load(&ds[i], argv[i], errbuf, sizeof errbuf) !=
-		    RQ_OK)
+		if (rq_dataset_load_named(&ds[i], argv[i], o->mod[0], o->mod[1],
+		    o->seq, errbuf, sizeof errbuf) != RQ_OK)
 			errx(1, "%s", errbuf);
 	r->K = ds[0].classes;
 	for (int i = 1; i < nsets; i++) {
 		if (ds[i].F != ds[0].F || ds[i].T != ds[0].T ||
 		    ds[i].C != ds[0].C || ds[i].H != ds[0].H ||
-		    ds[i].W != ds[0].W)
+		    ds[i].W != ds[0].W || ds[i].layout[0] != ds[0].layout[0] ||
+		    ds[i].layout[1] != ds[0].layout[1])
 			errx(1, "%s: sample shapes differ from %s", argv[i],
 			    argv[0]);
 		r->K = RQ_MAX(r->K, ds[i].classes);
 	}
 	if (ck == NULL)
-		shapes_cfg(o, ds[0].F, ds[0].T, ds[0].C, ds[0].H, ds[0].W, r->K);
+		shapes_cfg(o, ds[0].F, ds[0].T, ds[0].C, ds[0].H, ds[0].W, r->K,
+		    ds[0].layout);
 	else if (cfg->F != ds[0].F || cfg->T != ds[0].T || cfg->C != ds[0].C ||
-	    cfg->H != ds[0].H || cfg->W != ds[0].W || r->K > cfg->classes)
+	    cfg->H != ds[0].H || cfg->W != ds[0].W || r->K > cfg->classes ||
+	    cfg->layout[0] != ds[0].layout[0] ||
+	    cfg->layout[1] != ds[0].layout[1])
 		errx(1, "%s: data shapes differ from checkpoint %s", argv[0],
 		    o->resume);
 	/*
@@ -1059,11 +1212,12 @@ setup(run *r, int nsets, char **argv)
 		    cfg->d);
 	if (rq_model_plan(&r->m, cfg) != RQ_OK)
 		errx(1, "%s: %s: impossible model configuration (width %d, "
-		    "heads %d, mlp x%d, batch %d, patches %dx%d and %dx%d for audio "
-		    "%dx%d, visual %dx%dx%d)", ck != NULL ? o->resume : argv[0],
+		    "heads %d, mlp x%d, batch %d, patches %dx%d and %dx%d for %s "
+		    "%dx%d, %s %dx%dx%d)", ck != NULL ? o->resume : argv[0],
 		    ck != NULL ? "record 0: d, mlp, train.batch" : "data shapes",
 		    cfg->d, cfg->heads, cfg->mlp, cfg->batch, cfg->pf, cfg->pt,
-		    cfg->ph, cfg->pw, cfg->F, cfg->T, cfg->C, cfg->H, cfg->W);
+		    cfg->ph, cfg->pw, cfg->mod[0], cfg->F, cfg->T, cfg->mod[1],
+		    cfg->C, cfg->H, cfg->W);
 	if (rq_model_alloc(r->m) != RQ_OK)
 		errx(1, "%s: %s: out of memory for a model of %zu bytes",
 		    ck != NULL ? o->resume : argv[0], ck != NULL ?
@@ -1431,8 +1585,17 @@ main(int argc, char **argv)
 				    "--classes");
 			usage(2);
 		}
-		shapes_cfg(&r.o, r.o.sh_a[0], r.o.sh_a[1], r.o.sh_v[0],
-		    r.o.sh_v[1], r.o.sh_v[2], r.o.ncls);
+		{
+			int lay[2] = {r.o.seq & 1 ? RQ_LAYOUT_SEQ : RQ_LAYOUT_SPEC,
+			    r.o.seq & 2 ? RQ_LAYOUT_SEQ : RQ_LAYOUT_FRAMES};
+			if (r.o.seq & 2)	/* TxF: one frame [1,T,F] */
+				shapes_cfg(&r.o, r.o.sh_a[0], r.o.sh_a[1], 1,
+				    r.o.sh_v[0], r.o.sh_v[1], r.o.ncls, lay);
+			else
+				shapes_cfg(&r.o, r.o.sh_a[0], r.o.sh_a[1],
+				    r.o.sh_v[0], r.o.sh_v[1], r.o.sh_v[2],
+				    r.o.ncls, lay);
+		}
 		if (rq_model_plan(&r.m, &r.o.cfg) != RQ_OK)
 			errx(2, "impossible model configuration");
 		if (drank == 0 && r.o.count)
@@ -1485,7 +1648,7 @@ main(int argc, char **argv)
 		logline("# rq-train method=%s%s d=%d depth=%d heads=%d mlp=%d "
 		    "patches=%dx%d,%dx%d params=%zu epochs=%d batch=%d "
 		    "micro=%d lr=%g opt=%s seed=%llu threads=%d rho=%g beta=%g "
-		    "rmax=%d air_est=%s rot=%s\n", rq_method_name(cfg->method),
+		    "rmax=%d air_est=%s rot=%s%s\n", method_label(cfg),
 		    h->rq.on ? "+rollingq" : h->ogm ? "+ogm" : h->pmr ? "+pmr" : "",
 		    cfg->d,
 		    cfg->depth, cfg->heads, cfg->mlp, cfg->pf, cfg->pt, cfg->ph,
@@ -1493,12 +1656,12 @@ main(int argc, char **argv)
 		    h->opt == RQ_OPT_SGD ? "sgd" : "adamw",
 		    (unsigned long long)h->seed, r.o.threads, h->rq.rho,
 		    h->rq.beta, h->rq.rmax, h->rq.air_full ? "full" : "last",
-		    h->rq.rot_svd ? "svd" : "plane");
+		    h->rq.rot_svd ? "svd" : "plane", mods_label(cfg));
 	else if (r.o.logpath != NULL)
 		logline("# rq-train resumed from %s at epoch %ld batch %ld\n",
 		    r.o.resume, st->epoch, st->batch);
 	term("rq-train: %s%s, %zu params, %d epochs x %ld batches; %s%s",
-	    rq_method_name(cfg->method), h->rq.on ? "+rollingq" : h->ogm ?
+	    method_label(cfg), h->rq.on ? "+rollingq" : h->ogm ?
 	    "+ogm" : "", rq_model_nparams(r.m), h->epochs, r.nb,
 	    r.o.logpath ? "log: " : "full log: -L file",
 	    r.o.logpath ? r.o.logpath : "");

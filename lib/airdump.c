@@ -6,7 +6,9 @@
  * (MT* layer 2: fusion.1.*; every record with the same metadata, e.g.
  * epoch=E)
  * (q: the fusion query after R; kmean: each sample's mean key over its
- * audio and its visual tokens).
+ * audio and its visual tokens).  Modalities named otherwise write
+ * fusion.kmean.<name> with slot=0 (the first, "audio" slot) or slot=1;
+ * a reader takes .audio and .visual without slot= as slots 0 and 1.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -33,28 +35,51 @@ int
 rq_airdump_put(rq_stream *s, rq_tensor *t, int layer, const float *q,
     const float *ka, const float *kv, size_t n, size_t d)
 {
-	char pre[32], name[64];
+	return rq_airdump_put_named(s, t, layer, NULL, q, ka, kv, n, d);
+}
+
+static int
+is_default(const char (*mod)[RQ_MODNAME_MAX])
+{
+	return mod == NULL || (strcmp(mod[0], "audio") == 0 &&
+	    strcmp(mod[1], "visual") == 0);
+}
+
+int
+rq_airdump_put_named(rq_stream *s, rq_tensor *t, int layer,
+    const char (*mod)[RQ_MODNAME_MAX], const float *q, const float *ka,
+    const float *kv, size_t n, size_t d)
+{
+	char pre[32], name[96];
 	uint64_t dims[2] = { d, 0 };
-	int rc;
+	int rc, named = !is_default(mod);
 
 	/* layer 0: fusion.*; layer l of MT*: fusion.<l>.* */
 	snprintf(pre, sizeof pre, layer ? "fusion.%d" : "fusion", layer);
 	snprintf(name, sizeof name, "%s.q", pre);
+	if (named)
+		rq_meta_del(t, "slot");
 	if ((rc = put(s, t, name, 1, dims, q)) != RQ_OK)
 		return rc;
 	dims[0] = n;
 	dims[1] = d;
-	snprintf(name, sizeof name, "%s.kmean.audio", pre);
-	if ((rc = put(s, t, name, 2, dims, ka)) != RQ_OK)
-		return rc;
-	snprintf(name, sizeof name, "%s.kmean.visual", pre);
-	return put(s, t, name, 2, dims, kv);
+	for (int i = 0; i < 2; i++) {
+		snprintf(name, sizeof name, "%s.kmean.%s", pre, named ? mod[i] :
+		    i ? "visual" : "audio");
+		if (named && (rc = rq_meta_set(t, "slot", "%d", i)) != RQ_OK)
+			return rc;
+		if ((rc = put(s, t, name, 2, dims, i ? kv : ka)) != RQ_OK)
+			return rc;
+	}
+	if (named)
+		rq_meta_del(t, "slot");
+	return RQ_OK;
 }
 
 int
-rq_airdump_write(const char *path, long epoch, const float *q,
-    const float *ka, const float *kv, size_t n, size_t d, char *err,
-    size_t errn)
+rq_airdump_write(const char *path, long epoch,
+    const char (*mod)[RQ_MODNAME_MAX], const float *q, const float *ka,
+    const float *kv, size_t n, size_t d, char *err, size_t errn)
 {
 	rq_stream *s;
 	rq_tensor t;
@@ -66,7 +91,8 @@ rq_airdump_write(const char *path, long epoch, const float *q,
 	}
 	rq_tensor_init(&t);
 	if ((rc = rq_meta_set(&t, "epoch", "%ld", epoch)) != RQ_OK ||
-	    (rc = rq_airdump_put(s, &t, 0, q, ka, kv, n, d)) != RQ_OK) {
+	    (rc = rq_airdump_put_named(s, &t, 0, mod, q, ka, kv, n, d)) !=
+	    RQ_OK) {
 		snprintf(err, errn, "%s", rc == RQ_ENOMEM ? "out of memory" :
 		    rq_stream_error(s));
 		rq_tensor_free(&t);
@@ -91,6 +117,13 @@ rq_airdump_kind(const rq_tensor *t)
 {
 	if (strcmp(t->name, "fusion.q") == 0)
 		return RQ_AIRDUMP_Q;
+	char buf[16];
+
+	if (strncmp(t->name, "fusion.kmean.", 13) != 0)
+		return RQ_AIRDUMP_OTHER;
+	if (rq_meta_get(t, "slot", buf, sizeof buf) != NULL)
+		return strcmp(buf, "0") == 0 ? RQ_AIRDUMP_KA :
+		    strcmp(buf, "1") == 0 ? RQ_AIRDUMP_KV : RQ_AIRDUMP_OTHER;
 	if (strcmp(t->name, "fusion.kmean.audio") == 0)
 		return RQ_AIRDUMP_KA;
 	if (strcmp(t->name, "fusion.kmean.visual") == 0)
@@ -104,6 +137,8 @@ rq_airdump_init(rq_airdump *g, const char *file)
 	memset(g, 0, sizeof *g);
 	g->file = file;
 	g->qrec = -1;
+	snprintf(g->mod[0], sizeof g->mod[0], "audio");
+	snprintf(g->mod[1], sizeof g->mod[1], "visual");
 }
 
 void
@@ -169,6 +204,19 @@ rq_airdump_add(rq_airdump *g, const rq_tensor *t, long rec, char *err,
 		    "fusion.q in record %ld)", g->file, rec, t->name, d, g->qrec);
 		return RQ_EFORMAT;
 	}
+	/* the slot's name as the record spells it (fusion.kmean.<name>) */
+	{
+		const char *nm = t->name + 13;
+		char *mine = g->mod[isa ? 0 : 1];
+		if (*n == 0)
+			snprintf(mine, RQ_MODNAME_MAX, "%s", nm);
+		else if (strcmp(mine, nm) != 0) {
+			snprintf(err, errn, "%s: record %ld: %s: slot %d is "
+			    "already fusion.kmean.%s", g->file, rec, t->name,
+			    isa ? 0 : 1, mine);
+			return RQ_EFORMAT;
+		}
+	}
 	rows = (size_t)t->dims[0];
 	if (*n + rows > *cap) {
 		size_t nc = RQ_MAX(*n + rows, *cap * 2);
@@ -198,12 +246,14 @@ rq_airdump_check(const rq_airdump *g, char *err, size_t errn)
 	if (g->na == 0 || g->nv == 0) {
 		snprintf(err, errn, "%s: record %ld: fusion.q has no %s record "
 		    "after it", g->file, g->qrec, g->na == 0 ?
-		    "fusion.kmean.audio" : "fusion.kmean.visual");
+		    "fusion.kmean.audio (slot=0)" :
+		    "fusion.kmean.visual (slot=1)");
 		return RQ_EFORMAT;
 	}
 	if (g->na != g->nv) {
-		snprintf(err, errn, "%s: record %ld: group has %zu audio and %zu "
-		    "visual key means", g->file, g->qrec, g->na, g->nv);
+		snprintf(err, errn, "%s: record %ld: group has %zu %s and %zu "
+		    "%s key means", g->file, g->qrec, g->na, g->mod[0], g->nv,
+		    g->mod[1]);
 		return RQ_EFORMAT;
 	}
 	return RQ_OK;

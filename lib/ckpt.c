@@ -2,7 +2,10 @@
  * ckpt.c: checkpoints as tensor streams.  Records, in order:
  *   checkpoint  u8 [1]   metadata: the model config (method, d, depth,
  *                        heads, mlp, F T pf pt, C H W vc ph pw, classes,
- *                        drop), the training position (epoch, step,
+ *                        drop, modality.0/1 and modality.0/1.layout:
+ *                        the slots' names and kinds, absent for audio,
+ *                        visual as spectrogram, frames), the training
+ *                        position (epoch, step,
  *                        batch, best.*, acc.0..7) and the training
  *                        settings (rq_train_cfg) as train.* keys
  *   <param>     f32      one record per parameter, rq_model_table order
@@ -61,6 +64,17 @@ cfg_meta(rq_tensor *t, const rq_model_cfg *c)
 	rc |= rq_meta_set(t, "visual.pw", "%d", c->pw);
 	rc |= rq_meta_set(t, "classes", "%d", c->classes);
 	rc |= rq_meta_set(t, "drop", "%a", (double)c->drop);
+	/* written unless audio, visual as spectrogram, frames: a checkpoint
+	 * of the default pair keeps the bytes it had before the names */
+	for (int i = 0; i < 2 && (strcmp(c->mod[0], "audio") != 0 ||
+	    strcmp(c->mod[1], "visual") != 0 || c->layout[0] !=
+	    RQ_LAYOUT_SPEC || c->layout[1] != RQ_LAYOUT_FRAMES); i++) {
+		char k[32];
+		snprintf(k, sizeof k, "modality.%d", i);
+		rc |= rq_meta_set(t, k, "%s", c->mod[i]);
+		snprintf(k, sizeof k, "modality.%d.layout", i);
+		rc |= rq_meta_set(t, k, "%s", rq_layout_name(c->layout[i]));
+	}
 	if (c->method == RQ_METHOD_MBT || c->method == RQ_METHOD_MMML ||
 	    c->method == RQ_METHOD_MUT)
 		rc |= rq_meta_set(t, "fusion.layers", "%d", c->fdepth);
@@ -387,6 +401,55 @@ cfg_check(const rq_model_cfg *c, char *err, size_t errn)
 		return bad(err, errn, "visual.ph", "need 1 <= ph <= H");
 	if (c->pw < 1 || c->pw > c->W)
 		return bad(err, errn, "visual.pw", "need 1 <= pw <= W");
+	if (c->layout[0] == RQ_LAYOUT_SEQ && (c->pf != 1 || c->pt != c->T))
+		return bad(err, errn, "audio.pf", "a sequence needs pf = 1, "
+		    "pt = T");
+	if (c->layout[1] == RQ_LAYOUT_SEQ && (c->C != 1 || c->vc != 1 ||
+	    c->ph != 1 || c->pw != c->W))
+		return bad(err, errn, "visual.ph", "a sequence needs C = vc = "
+		    "1, ph = 1, pw = W");
+	return RQ_OK;
+}
+
+/* modality.0, modality.1 and their layouts; absent: audio, visual */
+static int
+read_modalities(const rq_tensor *t, rq_model_cfg *c, const char *path,
+    char *err, size_t errn)
+{
+	static const int want[2][2] = {
+		{RQ_LAYOUT_SPEC, RQ_LAYOUT_SEQ},
+		{RQ_LAYOUT_FRAMES, RQ_LAYOUT_SEQ}
+	};
+	char k[32], buf[64];
+
+	if (rq_meta_get(t, "modality.0", buf, sizeof buf) == NULL &&
+	    rq_meta_get(t, "modality.1", buf, sizeof buf) == NULL)
+		return RQ_OK;	/* an older checkpoint: the defaults */
+	for (int i = 0; i < 2; i++) {
+		int l;
+		snprintf(k, sizeof k, "modality.%d", i);
+		if (rq_meta_get(t, k, buf, sizeof buf) == NULL ||
+		    !rq_modality_name_ok(buf)) {
+			snprintf(err, errn, "%s: record 0: %s: missing or not a "
+			    "modality name", path, k);
+			return RQ_EFORMAT;
+		}
+		snprintf(c->mod[i], sizeof c->mod[i], "%.31s", buf);
+		snprintf(k, sizeof k, "modality.%d.layout", i);
+		if (rq_meta_get(t, k, buf, sizeof buf) == NULL ||
+		    ((l = rq_layout_parse(buf)) != want[i][0] &&
+		    l != want[i][1])) {
+			snprintf(err, errn, "%s: record 0: %s: missing or not %s "
+			    "or seq", path, k, rq_layout_name(want[i][0]));
+			return RQ_EFORMAT;
+		}
+		c->layout[i] = l;
+	}
+	if (strcmp(c->mod[0], c->mod[1]) == 0) {
+		snprintf(err, errn, "%s: record 0: modality.1: the same name as "
+		    "modality.0: %s", path, c->mod[0]);
+		return RQ_EFORMAT;
+	}
 	return RQ_OK;
 }
 
@@ -466,6 +529,8 @@ read_head(rq_stream *s, rq_tensor *t, rq_model_cfg *c, const char *path,
 		    "an integer in int range", path);
 		return RQ_EFORMAT;
 	}
+	if ((rc = read_modalities(t, c, path, err, errn)) != RQ_OK)
+		return rc;
 	c->drop = (float)drop;
 	if (!(drop >= 0 && drop < 1))
 		c->drop = -1;	/* refused by cfg_check */

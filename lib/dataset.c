@@ -1,12 +1,17 @@
 /*
- * dataset.c: a data set stream in memory.  Records audio f32 [N,F,T],
- * visual f32 [N,C,H,W], label i32 [N], optional id i64 [N]; a stream may
- * hold several such groups (chunks), concatenated along axis 0.  Other
- * records are skipped.  classes= from the metadata, else max label + 1.
- * Everything read is checked before use: no zero or int-overflowing
- * sample dimension, labels in [0, classes) (and below RQ_MAX_CLASSES
- * without classes=), every audio and visual value finite (the loss of a
- * single NaN input is NaN, and so is every weight one step later).
+ * dataset.c: a data set stream in memory.  Records: two modalities by
+ * name (audio f32 [N,F,T] and visual f32 [N,C,H,W] unless the caller
+ * names others), label i32 [N], optional id i64 [N]; a stream may hold
+ * several such groups (chunks), concatenated along axis 0.  Other
+ * records are skipped.  Slot 0 takes [N,F,T], slot 1 [N,C,H,W]; either
+ * takes a sequence [N,T,F] (metadata layout=seq, or the caller's seq
+ * bit), kept as slot 0's [F,T] = [T,F] or slot 1's [1,H,W] = [1,T,F],
+ * so that each step is one row.  classes= from the metadata, else max
+ * label + 1.  Everything read is checked before use: no zero or
+ * int-overflowing sample dimension, one layout and one sample shape
+ * over the chunks, labels in [0, classes) (and below RQ_MAX_CLASSES
+ * without classes=), every modality value finite (the loss of a single
+ * NaN input is NaN, and so is every weight one step later).
  */
 #include <limits.h>
 #include <math.h>
@@ -88,70 +93,169 @@ rq_dataset_free(rq_dataset *ds)
 	memset(ds, 0, sizeof *ds);
 }
 
+static const char *const layout_names[] = {"spectrogram", "frames", "seq"};
+
+const char *
+rq_layout_name(int layout)
+{
+	return layout >= 0 && layout <= RQ_LAYOUT_SEQ ? layout_names[layout] :
+	    "?";
+}
+
+int
+rq_layout_parse(const char *s)
+{
+	for (int i = 0; i <= RQ_LAYOUT_SEQ; i++)
+		if (strcmp(s, layout_names[i]) == 0)
+			return i;
+	return -1;
+}
+
+int
+rq_modality_name_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n >= RQ_MODNAME_MAX || strcmp(s, "label") == 0 ||
+	    strcmp(s, "id") == 0)
+		return 0;
+	return strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "0123456789_-") == n;
+}
+
 int
 rq_dataset_load(rq_dataset *ds, const char *path, char *err, size_t errn)
 {
+	return rq_dataset_load_named(ds, path, "audio", "visual", 0, err, errn);
+}
+
+/* the record's layout in slot sl: RQ_LAYOUT_*, or -1 with err set */
+static int
+record_layout(const rq_tensor *t, int sl, unsigned seq, const char *path,
+    long rec, char *err, size_t errn)
+{
+	char buf[32];
+	int ls = rq_meta_get(t, "layout", buf, sizeof buf) != NULL;
+
+	if (ls && strcmp(buf, "seq") != 0) {
+		snprintf(err, errn, "%s: record %ld: %s: layout=%s: the only "
+		    "layout is seq", path, rec, t->name, buf);
+		return -1;
+	}
+	if (t->dtype != RQ_F32) {
+		snprintf(err, errn, "%s: record %ld: %s: unexpected dtype %s or "
+		    "rank %d", path, rec, t->name, rq_dtype_name(t->dtype),
+		    t->ndim);
+		return -1;
+	}
+	if (ls || (seq >> sl & 1)) {
+		if (t->ndim != 3) {
+			snprintf(err, errn, "%s: record %ld: %s: a sequence is "
+			    "[N,T,F], got rank %d", path, rec, t->name, t->ndim);
+			return -1;
+		}
+		return RQ_LAYOUT_SEQ;
+	}
+	if (sl == 0 && t->ndim == 3)
+		return RQ_LAYOUT_SPEC;
+	if (sl == 1 && t->ndim == 4)
+		return RQ_LAYOUT_FRAMES;
+	if (sl == 1 && t->ndim == 3)
+		snprintf(err, errn, "%s: record %ld: %s: rank 3 in the second "
+		    "slot is a sequence [N,T,F]: mark it layout=seq (or "
+		    "--seq %s)", path, rec, t->name, t->name);
+	else
+		snprintf(err, errn, "%s: record %ld: %s: unexpected dtype %s or "
+		    "rank %d (the %s slot takes %s or a sequence [N,T,F])",
+		    path, rec, t->name, rq_dtype_name(t->dtype), t->ndim,
+		    sl ? "second" : "first", sl ? "[N,C,H,W]" : "[N,F,T]");
+	return -1;
+}
+
+int
+rq_dataset_load_named(rq_dataset *ds, const char *path, const char *ma,
+    const char *mv, unsigned seq, char *err, size_t errn)
+{
 	rq_stream *s;
 	rq_tensor t;
-	size_t na = 0, nv = 0, nl = 0, ni = 0, capa = 0, capv = 0, capl = 0;
+	size_t nm[2] = {0, 0}, cap[2] = {0, 0}, nl = 0, ni = 0, capl = 0;
 	size_t capi = 0, bad;
 	size_t lsample = 0;		/* the largest label's sample */
 	char buf[64];
-	int rc, k;
+	int rc, k, sl = 0;
 	int32_t maxl = -1;		/* largest label */
 	long rec = 0, lrec = 0, last = 0;
 
 	memset(ds, 0, sizeof *ds);
+	if (!rq_modality_name_ok(ma) || !rq_modality_name_ok(mv) ||
+	    strcmp(ma, mv) == 0) {
+		snprintf(err, errn, "%s: bad modality names: %s, %s", path, ma,
+		    mv);
+		return RQ_EINVAL;
+	}
+	snprintf(ds->mod[0], sizeof ds->mod[0], "%s", ma);
+	snprintf(ds->mod[1], sizeof ds->mod[1], "%s", mv);
+	ds->layout[0] = ds->layout[1] = -1;
 	if ((s = rq_stream_open(path, "r")) == NULL) {
 		snprintf(err, errn, "%s: cannot open", path);
 		return RQ_EIO;
 	}
 	rq_tensor_init(&t);
 	while ((rc = rq_tensor_read(s, &t)) == RQ_OK) {
-		const char *nm = t.name;
+		const char *nm0 = t.name;
 		size_t n0 = t.ndim > 0 ? (size_t)t.dims[0] : 0;
 		rec = rq_stream_record(s) - 1;	/* the record just read */
-		if (strcmp(nm, "audio") == 0) {
-			if (t.dtype != RQ_F32 || t.ndim != 3)
-				goto bad;
+		if (strcmp(nm0, ma) == 0 || strcmp(nm0, mv) == 0) {
+			int lay, d1, d2, d3;
+			float **dst;
+			sl = strcmp(nm0, ma) == 0 ? 0 : 1;
+			if ((lay = record_layout(&t, sl, seq, path, rec, err,
+			    errn)) < 0) {
+				rc = RQ_EFORMAT;
+				goto fail;
+			}
 			if (!sample_dims_ok(&t))
 				goto dims;
-			if (na > 0 && ((size_t)ds->F != t.dims[1] ||
-			    (size_t)ds->T != t.dims[2]))
+			if (ds->layout[sl] >= 0 && ds->layout[sl] != lay) {
+				snprintf(err, errn, "%s: record %ld: %s: layout %s "
+				    "differs from the first chunk's %s", path, rec,
+				    t.name, rq_layout_name(lay),
+				    rq_layout_name(ds->layout[sl]));
+				rc = RQ_EFORMAT;
+				goto fail;
+			}
+			/* the slot's view: slot 0 [F,T], slot 1 [C,H,W] */
+			d1 = (int)t.dims[1];
+			d2 = (int)t.dims[2];
+			d3 = t.ndim > 3 ? (int)t.dims[3] : 0;
+			if (sl == 1 && lay == RQ_LAYOUT_SEQ) {
+				d3 = d2;
+				d2 = d1;
+				d1 = 1;
+			}
+			if (nm[sl] > 0 && (sl == 0 ? ds->F != d1 || ds->T != d2 :
+			    ds->C != d1 || ds->H != d2 || ds->W != d3))
 				goto shape;
 			if ((bad = first_nonfinite(&t)) != (size_t)-1)
 				goto nonfinite;
-			ds->F = (int)t.dims[1];
-			ds->T = (int)t.dims[2];
-			if ((rc = grow((void **)&ds->audio, &capa, na * 4 +
+			ds->layout[sl] = lay;
+			if (sl == 0) {
+				ds->F = d1;
+				ds->T = d2;
+			} else {
+				ds->C = d1;
+				ds->H = d2;
+				ds->W = d3;
+			}
+			dst = sl == 0 ? &ds->audio : &ds->visual;
+			if ((rc = grow((void **)dst, &cap[sl], nm[sl] * 4 +
 			    t.nbytes)) != RQ_OK)
 				goto fail;
 			if (t.nbytes > 0)
-				memcpy((char *)ds->audio + na * 4, t.data,
+				memcpy((char *)*dst + nm[sl] * 4, t.data,
 				    t.nbytes);
-			na += t.nbytes / 4;
-		} else if (strcmp(nm, "visual") == 0) {
-			if (t.dtype != RQ_F32 || t.ndim != 4)
-				goto bad;
-			if (!sample_dims_ok(&t))
-				goto dims;
-			if (nv > 0 && ((size_t)ds->C != t.dims[1] ||
-			    (size_t)ds->H != t.dims[2] ||
-			    (size_t)ds->W != t.dims[3]))
-				goto shape;
-			if ((bad = first_nonfinite(&t)) != (size_t)-1)
-				goto nonfinite;
-			ds->C = (int)t.dims[1];
-			ds->H = (int)t.dims[2];
-			ds->W = (int)t.dims[3];
-			if ((rc = grow((void **)&ds->visual, &capv, nv * 4 +
-			    t.nbytes)) != RQ_OK)
-				goto fail;
-			if (t.nbytes > 0)
-				memcpy((char *)ds->visual + nv * 4, t.data,
-				    t.nbytes);
-			nv += t.nbytes / 4;
-		} else if (strcmp(nm, "label") == 0) {
+			nm[sl] += t.nbytes / 4;
+		} else if (strcmp(nm0, "label") == 0) {
 			if (t.dtype != RQ_I32 || t.ndim != 1)
 				goto bad;
 			if ((rc = grow((void **)&ds->label, &capl, (nl + n0) * 4))
@@ -172,7 +276,7 @@ rq_dataset_load(rq_dataset *ds, const char *path, char *err, size_t errn)
 					lsample = nl + i;
 				}
 			nl += n0;
-		} else if (strcmp(nm, "id") == 0) {
+		} else if (strcmp(nm0, "id") == 0) {
 			if (t.dtype != RQ_I64 || t.ndim != 1)
 				goto bad;
 			if ((rc = grow((void **)&ds->id, &capi, (ni + n0) * 8))
@@ -208,20 +312,21 @@ rq_dataset_load(rq_dataset *ds, const char *path, char *err, size_t errn)
 	rq_tensor_free(&t);
 	ds->n = nl;
 	if (nl == 0 || ds->F == 0 || ds->C == 0) {
-		snprintf(err, errn, "%s: need audio [N,F,T], visual [N,C,H,W] and "
-		    "label [N] with one N (got %zu labels)", path, nl);
+		snprintf(err, errn, "%s: need %s [N,F,T], %s [N,C,H,W] and "
+		    "label [N] with one N (got %zu labels)", path, ma, mv, nl);
 		rq_dataset_free(ds);
 		return RQ_EFORMAT;
 	}
-	if (na != nl * (size_t)ds->F * ds->T ||
-	    nv != nl * (size_t)ds->C * ds->H * ds->W || (ni != 0 && ni != nl)) {
+	if (nm[0] != nl * (size_t)ds->F * ds->T ||
+	    nm[1] != nl * (size_t)ds->C * ds->H * ds->W ||
+	    (ni != 0 && ni != nl)) {
 		size_t sa = (size_t)ds->F * ds->T;
 		size_t sv = (size_t)ds->C * ds->H * ds->W;
 
-		snprintf(err, errn, "%s: record %ld: sample counts differ: audio "
-		    "%zu, visual %zu, label %zu%s", path, last, sa ? na / sa : 0,
-		    sv ? nv / sv : 0, nl, ni != 0 && ni != nl ? ", id differs" :
-		    "");
+		snprintf(err, errn, "%s: record %ld: sample counts differ: %s "
+		    "%zu, %s %zu, label %zu%s", path, last, ma, sa ? nm[0] / sa :
+		    0, mv, sv ? nm[1] / sv : 0, nl, ni != 0 && ni != nl ?
+		    ", id differs" : "");
 		rq_dataset_free(ds);
 		return RQ_EFORMAT;
 	}
@@ -255,11 +360,11 @@ dims:
 	goto fail;
 nonfinite:
 	{
-		int au = strcmp(t.name, "audio") == 0;
-		size_t per = au ? (size_t)t.dims[1] * t.dims[2] :
-		    (size_t)t.dims[1] * t.dims[2] * t.dims[3];
-		size_t before = (au ? na : nv) / per;
+		size_t per = 1, before;
 
+		for (int i = 1; i < t.ndim; i++)
+			per *= (size_t)t.dims[i];
+		before = nm[sl] / per;
 		snprintf(err, errn, "%s: record %ld: %s: sample %zu: non-finite "
 		    "value %g", path, rec, t.name, before + bad / per,
 		    (double)((const float *)t.data)[bad]);

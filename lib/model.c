@@ -250,6 +250,10 @@ rq_model_cfg_defaults(rq_model_cfg *c)
 	c->fdepth = 1;
 	c->ftok = 4;
 	c->mdepth = 3;
+	snprintf(c->mod[0], sizeof c->mod[0], "audio");
+	snprintf(c->mod[1], sizeof c->mod[1], "visual");
+	c->layout[0] = RQ_LAYOUT_SPEC;
+	c->layout[1] = RQ_LAYOUT_FRAMES;
 }
 
 /* one table entry; returns its offset in the parameter vector */
@@ -699,6 +703,18 @@ rq_model_plan(rq_model **mp, const rq_model_cfg *cfg)
 	    c->C < c->vc || c->C % c->vc != 0 || c->H < c->ph ||
 	    c->W < c->pw))
 		return RQ_ERANGE;
+	/*
+	 * A sequence [T,F] is the slot's patch encoder with one patch per
+	 * step covering all F features: slot 0 sees it as [F',T'] = [T,F]
+	 * cut 1 x F (im2col's patch (i,0) is row i, token i + 1 = W x_i +
+	 * b + pos[i + 1]); slot 1 as [1,T,F] cut 1 x F, one frame.
+	 */
+	if (c->layout[0] == RQ_LAYOUT_SEQ && meth != RQ_METHOD_VISUAL &&
+	    (c->pf != 1 || c->pt != c->T))
+		return RQ_EINVAL;
+	if (c->layout[1] == RQ_LAYOUT_SEQ && meth != RQ_METHOD_AUDIO &&
+	    (c->C != 1 || c->vc != 1 || c->ph != 1 || c->pw != c->W))
+		return RQ_EINVAL;
 	if (meth == RQ_METHOD_MBT && (c->fdepth < 1 || c->fdepth > DEPTH_MAX ||
 	    c->ftok < 1 || c->ftok > 4096))
 		return RQ_EINVAL;
@@ -2330,6 +2346,15 @@ feature_grad_add(rq_model *m, int B)
 	}
 	memset(m->xg, 0, (size_t)2 * m->cfg.batch * d * sizeof(float));
 	m->has_xg = 0;
+}
+
+const float *
+rq_model_embedding(const rq_model *m, int e, int *N)
+{
+	if (e < 0 || e > 1 || !m->enc[e].on)
+		return NULL;
+	*N = m->enc[e].N;
+	return m->enc[e].x[0];
 }
 
 const float *

@@ -22,7 +22,8 @@
  * set (for MT and MT*, whose query is one per batch, the same value).
  *
  * With a dump prefix, rank 0 writes each layer's q and per-sample key
- * means over the whole set as an air-dump stream (airdump.c).
+ * means over the whole set as an air-dump stream (airdump.c), named
+ * after the model's two modalities (K_a: slot 0, K_v: slot 1).
  */
 #include <errno.h>
 #include <math.h>
@@ -248,7 +249,7 @@ rq_rollingq_epoch(rq_rollingq *r, rq_model *m, const rq_dataset *ds,
 			snprintf(path, sizeof path, "%s%s.%ld.rqt", r->dump,
 			    l ? ".l2" : "", epoch);
 			if ((rc = rq_airdump_write(path, epoch,
-			    rq_model_query(m, l), r->dka, r->dkv, ds->n, d, err,
+			    rq_model_config(m)->mod, rq_model_query(m, l), r->dka, r->dkv, ds->n, d, err,
 			    errn)) != RQ_OK)
 				return rc;
 		}

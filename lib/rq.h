@@ -426,18 +426,34 @@ double rq_air(const float *q, const float *ka, const float *kv, size_t n,
 void rq_air_samples(double *ca, double *cv, const float *q, const float *ka,
     const float *kv, size_t n, size_t d);
 
+/* dataset.c: modality names and slot layouts (see rq_dataset) */
+#define RQ_MODNAME_MAX 32
+enum { RQ_LAYOUT_SPEC, RQ_LAYOUT_FRAMES, RQ_LAYOUT_SEQ };
+const char *rq_layout_name(int layout);  /* spectrogram, frames, seq */
+int rq_layout_parse(const char *s);      /* -1 if unknown */
+/* a modality name: 1..31 of [A-Za-z0-9_-], not label or id: 1 ok */
+int rq_modality_name_ok(const char *s);
+
 /* airdump.c: the air-dump group fusion.q f32 [d], fusion.kmean.audio,
  * fusion.kmean.visual f32 [n,d] (layer l > 0: fusion.<l>.*), written
  * through t, whose metadata every record carries */
 int rq_airdump_put(rq_stream *s, rq_tensor *t, int layer, const float *q,
     const float *ka, const float *kv, size_t n, size_t d);
+/* the same with the key means named fusion.kmean.<mod[0]> and
+ * .<mod[1]>; names other than audio, visual also carry slot=0, slot=1
+ * (mod NULL: audio, visual) */
+int rq_airdump_put_named(rq_stream *s, rq_tensor *t, int layer,
+    const char (*mod)[RQ_MODNAME_MAX], const float *q, const float *ka,
+    const float *kv, size_t n, size_t d);
 /* layer 0's group, meta epoch=E, as a whole file (atomic); errors
- * "path: message" in err */
-int rq_airdump_write(const char *path, long epoch, const float *q,
-    const float *ka, const float *kv, size_t n, size_t d, char *err,
-    size_t errn);
+ * "path: message" in err; mod as rq_airdump_put_named */
+int rq_airdump_write(const char *path, long epoch,
+    const char (*mod)[RQ_MODNAME_MAX], const float *q, const float *ka,
+    const float *kv, size_t n, size_t d, char *err, size_t errn);
 /* reading: a group starts at each fusion.q; the fusion.kmean.* records
- * after it are appended along axis 0.  Errors name file and record. */
+ * after it are appended along axis 0.  fusion.kmean.audio is slot 0 and
+ * .visual slot 1; any other name tells its slot by slot=0 or slot=1.
+ * Errors name file and record. */
 enum { RQ_AIRDUMP_OTHER, RQ_AIRDUMP_Q, RQ_AIRDUMP_KA, RQ_AIRDUMP_KV };
 typedef struct rq_airdump {
 	const char *file;            /* for messages */
@@ -445,6 +461,7 @@ typedef struct rq_airdump {
 	size_t d, na, nv, cap_a, cap_v;
 	long qrec;                   /* record of its fusion.q; -1: none yet */
 	char epoch[64];              /* fusion.q's epoch=, "" if absent */
+	char mod[2][RQ_MODNAME_MAX]; /* the key means' modality names */
 } rq_airdump;
 int rq_airdump_kind(const rq_tensor *t);     /* RQ_AIRDUMP_* */
 void rq_airdump_init(rq_airdump *g, const char *file);
@@ -452,7 +469,7 @@ void rq_airdump_free(rq_airdump *g);
 /* a new group at fusion.q record rec: f32 [d], d >= dmin */
 int rq_airdump_begin(rq_airdump *g, const rq_tensor *t, long rec,
     size_t dmin, char *err, size_t errn);
-/* append a fusion.kmean.audio or .visual record: f32 [N,d] */
+/* append a key-mean record of either slot: f32 [N,d] */
 int rq_airdump_add(rq_airdump *g, const rq_tensor *t, long rec, char *err,
     size_t errn);
 /* the group is whole: key means of both kinds, as many of each */
@@ -485,6 +502,12 @@ typedef struct rq_model_cfg {
 	int ftok;                   /* MBT: bottleneck tokens (default 4) */
 	int mdepth;                 /* MuT: memory blocks per target (3);
 	                               its crossmodal layers are fdepth */
+	/* the slots' modality names (audio, visual) and RQ_LAYOUT_* kinds
+	 * (spectrogram, frames).  A sequence slot is the patch encoder with
+	 * one patch per step holding all its features: slot 0 pf = 1,
+	 * pt = T (features); slot 1 C = vc = 1, ph = 1, pw = W (features) */
+	char mod[2][RQ_MODNAME_MAX];
+	int layout[2];
 } rq_model_cfg;
 void rq_model_cfg_defaults(rq_model_cfg *c);
 typedef struct rq_param {
@@ -553,6 +576,9 @@ void rq_model_shares(const rq_model *m, int B, float *sa, float *sv,
  * visual), and a buffer [B,d] whose contents the next backward adds to
  * their gradient (then clears): a loss on the features (PMR) */
 const float *rq_model_feature(const rq_model *m, int e);
+/* encoder e's input tokens of the last forward, [cls ; patches W^T + b]
+ * + pos [B,N,d] (N tokens in *N); NULL if the model has no encoder e */
+const float *rq_model_embedding(const rq_model *m, int e, int *N);
 float *rq_model_feature_grad(rq_model *m, int e);
 /* attention products of the model per sample, MACs (QK^T and AV) */
 double rq_model_attn_macs(const rq_model *m);
@@ -656,16 +682,33 @@ double rq_lr_cosine(double base, long step, long warm, long total);
 
 /* dataset.c: a data set stream in memory (chunks concatenated) */
 #define RQ_MAX_CLASSES 1000000       /* largest classes=; labels below it */
+/*
+ * Two modality records, any names but label and id: the first takes
+ * slot 0 (the "audio" encoder), the second slot 1 ("visual").  Slot 0
+ * holds a spectrogram [N,F,T] or a sequence [N,T,F], slot 1 frames
+ * [N,C,H,W] or a sequence [N,T,F].  A sequence (record metadata
+ * layout=seq, or forced by the caller) is stored as the slot's own
+ * kind seen one way: slot 0 as F = T steps, T = F features; slot 1 as
+ * C = 1, H = T steps, W = F features.  RQ_MODNAME_MAX, RQ_LAYOUT_*:
+ * above, with the air dumps.
+ */
 typedef struct rq_dataset {
 	size_t n;
 	int F, T, C, H, W, classes;
-	float *audio, *visual;
+	float *audio, *visual;       /* slot 0 [n,F,T], slot 1 [n,C,H,W] */
 	int32_t *label;
 	int64_t *id;                 /* NULL if absent */
 	char name[64], split[16];
+	char mod[2][RQ_MODNAME_MAX]; /* the slots' record names */
+	int layout[2];               /* RQ_LAYOUT_* of each slot */
 } rq_dataset;
+/* records audio and visual (rq_dataset_load_named "audio", "visual", 0) */
 int rq_dataset_load(rq_dataset *ds, const char *path, char *err,
     size_t errn);
+/* records a (slot 0) and b (slot 1); seq bit s: slot s is a sequence
+ * whatever its metadata says.  Errors "path: record R: name: message" */
+int rq_dataset_load_named(rq_dataset *ds, const char *path, const char *a,
+    const char *b, unsigned seq, char *err, size_t errn);
 void rq_dataset_free(rq_dataset *ds);
 /* gather samples idx[0..B) into a [B,F,T], v [B,C,H,W], y [B];
  * RQ_ERANGE (nothing copied) if an index is outside [0, n) */

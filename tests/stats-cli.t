@@ -184,7 +184,7 @@ rq-noise --modality audio --std 1x "$T/ok.rqt" >/dev/null 2>&1
 is "bad std: usage error" $? 2
 rq-noise -f 1.5 --std 1 "$T/ok.rqt" >/dev/null 2>&1
 is "fraction > 1: usage error" $? 2
-rq-noise --modality speech --std 1 "$T/ok.rqt" >"$T/out" 2>/dev/null
+rq-noise --modality speech --std 1 "$T/ok.rqt" >"$T/out" 2>"$T/err"
 st=$?
-[ $st -eq 2 ] && [ ! -s "$T/out" ]
-tap_result $? "unknown modality: usage error ($st), empty stdout"
+[ $st -eq 1 ] && [ ! -s "$T/out" ] && grep -q "no 'speech' record" "$T/err"
+tap_result $? "a modality the stream lacks: exit 1 ($st) naming it, empty stdout"
