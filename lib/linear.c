@@ -13,7 +13,8 @@
  * skipped.  The products go through rq_gemm (gemm.c).
  *
  * Fused forms (one pass over the output fewer each; the elementwise work
- * runs on each tile of the product as it is stored, gemm.c's rq_gemm_ep):
+ * runs on each strip of the product's rows as it is finished, gemm.c's
+ * rq_gemm_ep):
  *   rq_linear_forward_add:  y = x w^T + b + r          (r [n,out], a residual)
  *   rq_linear_forward_gelu: h = x w^T + b, g = GELU(h)  (h, g [n,out])
  *   rq_linear_backward_gelu: as rq_linear_backward_set, with x = GELU(xp)

@@ -294,8 +294,9 @@ void rq_gemm_bias(int ta, int tb, int M, int N, int K, const float *A,
     int lda, const float *B, int ldb, const float *bias, float *C, int ldc);
 /*
  * Elementwise work fused into a product's store (rq_gemm_ep), on each
- * tile of C as it is finished (or in one pass after cblas_sgemm), with
- * x, y, out sharing C's row layout with leading dimension ld:
+ * strip of rows of C as it is finished, in cache (or in one pass after
+ * cblas_sgemm), with x, y, out sharing C's row layout with leading
+ * dimension ld:
  *   RQ_EP_ADD:   C += x                    (a residual)
  *   RQ_EP_GELU:  out = GELU(C)             (C keeps the pre-activation)
  *   RQ_EP_DGELU: C = C GELU'(x), y = GELU(x)  (as rq_gelu_backward_y)
