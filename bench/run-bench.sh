@@ -28,7 +28,10 @@
 #   - bench/extract-rate.sh: rq-extract's clips/s against numpy/scipy
 #     (bench/extract_ref.py) on the same clips, and their agreement.
 #
-# Environment knobs: RUNS (3), THREADS ("1 2"), PY (/usr/bin/python3),
+# Environment knobs: QUICK (0; 1: a few minutes on two cores: RUNS 1,
+# half the steps, only the plain default and large models, no end-to-end,
+# gradient-check or rq-extract sections, unless those knobs are set
+# too), RUNS (3), THREADS ("1 2"), PY (/usr/bin/python3),
 # TORCH_BLAS (/usr/lib/x86_64-linux-gnu/openblas-pthread), TORCH_OMP_WAIT
 # (PASSIVE: PyTorch's OMP_WAIT_POLICY), LARGE (1: also
 # the d 256 / 4 layers / 8 heads model), E2E (1), GRADCHECK (1),
@@ -37,6 +40,13 @@
 set -eu
 
 cd "$(dirname "$0")/.."
+QUICK=${QUICK:-0}
+if [ "$QUICK" = 1 ]; then
+	RUNS=${RUNS:-1}
+	E2E=${E2E:-0}
+	GRADCHECK=${GRADCHECK:-0}
+	EXTRACT=${EXTRACT:-0}
+fi
 RUNS=${RUNS:-3}
 THREADS=${THREADS:-"1 2"}
 PY=${PY:-/usr/bin/python3}
@@ -80,6 +90,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b;
 
 cpu=$(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -n 1)
 if grep -q avx512f /proc/cpuinfo; then isa=AVX-512; else isa="AVX2 (no avx512f)"; fi
+has() { grep -qw "$1" /proc/cpuinfo && echo yes || echo no; }
 blas=$(LD_LIBRARY_PATH=$TORCH_BLAS ldd "$("$PY" -c 'import torch, os;
 print(os.path.join(os.path.dirname(torch.__file__), "_C" +
 __import__("sysconfig").get_config_var("EXT_SUFFIX")))')" 2>/dev/null |
@@ -90,6 +101,9 @@ __import__("sysconfig").get_config_var("EXT_SUFFIX")))')" 2>/dev/null |
 echo "# rq vs PyTorch, $(date -u '+%Y-%m-%d %H:%M UTC'), $(uname -n)"
 echo "# cpu: $cpu, $(nproc) vCPU, $isa; load average at start:" \
     "$(cut -d' ' -f1-3 /proc/loadavg)"
+echo "# flags: avx2 $(has avx2), fma $(has fma), avx512f $(has avx512f);" \
+    "OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset}; RQ_GEMM=${RQ_GEMM:-unset};" \
+    "RQ_FUSE=${RQ_FUSE:-unset}; QUICK=$QUICK"
 echo "# OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset} (the same for both);" \
     "PyTorch $("$PY" -c 'import torch; print(torch.__version__)')" \
     "with LD_LIBRARY_PATH=$TORCH_BLAS (libblas.so.3 -> ${blas:-?})," \
@@ -107,11 +121,17 @@ echo "#  (rq-train's default patches: a quarter of each side; 17+17 tokens)," \
 # the primary thread count only); uN: rq runs the batch of 64 as
 # micro-batches of N (model-step -u N, as rq-train -u N: same gradient,
 # the arena holds N samples' activations), PyTorch the plain batch of 64
-configs="default-MT 64 2 4 - 30 60 2 1
+if [ "$QUICK" = 1 ]; then
+	configs="default-MT 64 2 4 - 15 30 1 1"
+	[ "$LARGE" = 1 ] && configs="$configs
+large-MT 256 4 8 - 2 4 1 1"
+else
+	configs="default-MT 64 2 4 - 30 60 2 1
 default-MT+RollingQ 64 2 4 r 30 60 2 0"
-[ "$LARGE" = 1 ] && configs="$configs
+	[ "$LARGE" = 1 ] && configs="$configs
 large-MT 256 4 8 - 4 8 1 1
 large-MT-u8 256 4 8 u8 4 8 1 0"
+fi
 t1=$(echo "$THREADS" | cut -d' ' -f1)
 
 run_pair() {	# name d L H flag steps esteps warmup threads
@@ -124,9 +144,8 @@ run_pair() {	# name d L H flag steps esteps warmup threads
 	i=1
 	while [ "$i" -le "$RUNS" ]; do
 		sides=$( [ $((i % 2)) = 1 ] && echo "rq pt" || echo "pt rq")
-		# rq with every product through OpenBLAS: first thread count,
-		# plain models only
-		[ "$t" = "$t1" ] && [ "$fl" = - ] && sides="$sides rqb"
+		# rq with every product through OpenBLAS: plain models only
+		[ "$fl" = - ] && sides="$sides rqb"
 		for side in $sides; do
 			if [ "$side" = rqb ]; then
 				RQ_GEMM=blas OPENBLAS_NUM_THREADS=$t \
@@ -195,19 +214,22 @@ done
 
 echo
 echo "## rq's step with its own kernels vs every product through OpenBLAS" \
-    "(RQ_GEMM=blas), $t1 thread(s), interleaved"
+    "(RQ_GEMM=blas), interleaved"
 printf '%-20s %3s | %9s %9s %6s | %9s %9s\n' "model" "thr" "rq ms" \
     "rq-blas" "gain" "rq cpu" "blas cpu"
-gk=step_ms
-[ "$t1" = 1 ] && gk=step_cpu_ms
-echo "$configs" | while read -r n d L H fl st es w all; do
-	[ "$fl" = - ] || continue
-	a=$tmp/$n.$t1.rq b=$tmp/$n.$t1.rqb
-	ms=$(med "$a" step_ms) mb=$(med "$b" step_ms)
-	gr=$(med "$a" $gk) gb=$(med "$b" $gk)
-	printf '%-20s %3s | %9.1f %9.1f %6s | %9.1f %9.1f\n' "$n" "$t1" \
-	    "$ms" "$mb" "$(ratio "$gb" "$gr")" "$(med "$a" step_cpu_ms)" \
-	    "$(med "$b" step_cpu_ms)"
+for t in $THREADS; do
+	gk=step_ms
+	[ "$t" = 1 ] && gk=step_cpu_ms
+	echo "$configs" | while read -r n d L H fl st es w all; do
+		[ "$fl" = - ] || continue
+		[ "$all" = 1 ] || [ "$t" = "$t1" ] || continue
+		a=$tmp/$n.$t.rq b=$tmp/$n.$t.rqb
+		ms=$(med "$a" step_ms) mb=$(med "$b" step_ms)
+		gr=$(med "$a" $gk) gb=$(med "$b" $gk)
+		printf '%-20s %3s | %9.1f %9.1f %6s | %9.1f %9.1f\n' "$n" "$t" \
+		    "$ms" "$mb" "$(ratio "$gb" "$gr")" "$(med "$a" step_cpu_ms)" \
+		    "$(med "$b" step_cpu_ms)"
+	done
 done
 echo "# gain: rq-blas / rq step time (medians; process CPU time with 1" \
     "thread, else wall); > 1: rq_gemm's kernels make the step faster."
@@ -215,9 +237,9 @@ echo "# gain: rq-blas / rq step time (medians; process CPU time with 1" \
 echo
 echo "## rq training step GFLOP/s vs OpenBLAS and rq_gemm at the step's" \
     "GEMM shapes, and vs the core's FMA peak"
-printf '%-20s %3s | %7s %7s %7s | %7s %8s %8s %6s | %6s %6s\n' "model" \
-    "thr" "GEMM GF" "rq ms" "pt ms" "rq GF/s" "sgemm@sh" "rqgemm@sh" \
-    "rq/sg" "peak" "rq/pk"
+printf '%-20s %3s | %7s %7s %7s | %7s %8s %8s %6s | %6s %6s | %6s %6s\n' \
+    "model" "thr" "GEMM GF" "rq ms" "pt ms" "rq GF/s" "sgemm@sh" \
+    "rqgemm@sh" "rq/sg" "pkAVX2" "rq/pk" "pk512" "rq/pk"
 for t in $THREADS; do
 	echo "$configs" | while read -r n d L H fl st es w all; do
 		[ "$fl" = r ] && continue
@@ -235,12 +257,15 @@ for t in $THREADS; do
 		pms=$(med "$tmp/$n.$t.pt" $key)
 		sg=$(kv "$tmp/$n.$t.sg" sgemm_shapes_gflops)
 		rg=$(kv "$tmp/$n.$t.sg" rq_shapes_gflops)
-		pk=$(kv "$tmp/$n.$t.sg" fma_peak_gflops)
+		p2=$(kv "$tmp/$n.$t.sg" fma_peak_avx2_gflops)
+		p5=$(kv "$tmp/$n.$t.sg" fma_peak_avx512_gflops)
 		gf=$(awk -v f="$fl_" -v m="$ms" 'BEGIN { printf "%.1f", f / m / 1e6 }')
-		printf '%-20s %3s | %7.2f %7.1f %7.1f | %7s %8s %8s %6s | %6s %6s\n' \
+		r5=-
+		[ "$p5" = none ] || r5=$(ratio "$gf" "$p5")
+		printf '%-20s %3s | %7.2f %7.1f %7.1f | %7s %8s %8s %6s | %6s %6s | %6s %6s\n' \
 		    "$n" "$t" "$(awk -v f="$fl_" 'BEGIN { print f / 1e9 }')" \
 		    "$ms" "$pms" "$gf" "$sg" "$rg" "$(ratio "$gf" "$sg")" \
-		    "$pk" "$(ratio "$gf" "$pk")"
+		    "$p2" "$(ratio "$gf" "$p2")" "$p5" "$r5"
 	done
 done
 sq=$(kv "$tmp/default-MT.$t1.sg" sgemm_square_gflops)
@@ -248,8 +273,9 @@ echo "# GEMM GF: matrix-product FLOPs of one training step of 64 samples" \
     "(elementwise work not counted);"
 echo "# sgemm@sh / rqgemm@sh: OpenBLAS / rq_gemm on exactly those GEMMs," \
     "timed alone and interleaved (bench/sgemm-peak);"
-echo "# peak: one core's FMA peak for rq's kernels ($gemm; independent" \
-    "FMAs on registers), GFLOP/s; rq/pk: the whole step's rate over it;"
+echo "# pkAVX2 / pk512: one core's FMA peak with AVX2 (8 lanes) / AVX-512" \
+    "(16 lanes; none: the CPU lacks it), independent FMAs on registers," \
+    "GFLOP/s; rq/pk: the whole step's rate over it (rq's kernels: $gemm);"
 echo "# OpenBLAS $(kv "$tmp/default-MT.$t1.sg" openblas_core) on 1024^3:" \
     "$sq GFLOP/s.  With 1 thread every time here is process CPU time."
 

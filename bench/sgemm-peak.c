@@ -11,13 +11,16 @@
  * 0.05, have passed; median of 3 such runs per side), and the step's GEMM
  * time is sum(count * time per call).  Prints one line:
  *   sgemm_shapes_gflops=G rq_shapes_gflops=R sgemm_square_gflops=S
- *   fma_peak_gflops=P step_gemm_flop=F step_gemm_ms=T rq_gemm_ms=U
- *   openblas_core=NAME rq_gemm=PATH
+ *   fma_peak_gflops=P fma_peak_avx2_gflops=P2 fma_peak_avx512_gflops=P5
+ *   step_gemm_flop=F step_gemm_ms=T rq_gemm_ms=U openblas_core=NAME
+ *   rq_gemm=PATH
  * G = F / T is the rate OpenBLAS reaches on exactly the step's GEMMs, R
  * the rate of rq_gemm (the path it takes here: RQ_GEMM or the CPU's
  * best); S is OpenBLAS on one square size x size x size product (-s,
  * default 1024); P is the core's FMA peak for rq's path: independent
- * fused multiply-adds on registers only (8 or 16 lanes, 2 flops each).
+ * fused multiply-adds on registers only (8 or 16 lanes, 2 flops each);
+ * P2 and P5 the same with AVX2 (8 lanes) and AVX-512 (16 lanes), each
+ * measured where the CPU has it (asked at run time), else "none".
  * -v also prints every shape's two rates on standard error.  -c times by
  * process CPU time instead of wall time (with one thread: less disturbed
  * by other processes on a shared machine).  Thread count:
@@ -235,12 +238,22 @@ main(int argc, char *argv[])
 	time_gemm(0, 0, size, size, size, minsec * 4, sq);
 	pk = fma_peak(rq_gemm_path());
 	printf("sgemm_shapes_gflops=%.1f rq_shapes_gflops=%.1f "
-	    "sgemm_square_gflops=%.1f fma_peak_gflops=%.1f "
-	    "step_gemm_flop=%.6g step_gemm_ms=%.3f rq_gemm_ms=%.3f "
-	    "openblas_core=%s rq_gemm=%s\n",
+	    "sgemm_square_gflops=%.1f fma_peak_gflops=%.1f ",
 	    flop / sec / 1e9, flop / rsec / 1e9,
-	    2.0 * size * size * size / sq[0] / 1e9, pk / 1e9, flop,
-	    sec * 1e3, rsec * 1e3, openblas_get_corename(),
-	    rq_gemm_name(rq_gemm_path()));
+	    2.0 * size * size * size / sq[0] / 1e9, pk / 1e9);
+	/* both widths where the CPU has them */
+	if (rq_gemm_supported(RQ_GEMM_AVX2))
+		printf("fma_peak_avx2_gflops=%.1f ", fma_peak(RQ_GEMM_AVX2) /
+		    1e9);
+	else
+		printf("fma_peak_avx2_gflops=none ");
+	if (rq_gemm_supported(RQ_GEMM_AVX512))
+		printf("fma_peak_avx512_gflops=%.1f ",
+		    fma_peak(RQ_GEMM_AVX512) / 1e9);
+	else
+		printf("fma_peak_avx512_gflops=none ");
+	printf("step_gemm_flop=%.6g step_gemm_ms=%.3f rq_gemm_ms=%.3f "
+	    "openblas_core=%s rq_gemm=%s\n", flop, sec * 1e3, rsec * 1e3,
+	    openblas_get_corename(), rq_gemm_name(rq_gemm_path()));
 	return 0;
 }

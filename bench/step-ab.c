@@ -3,14 +3,17 @@
  * step in one process, for an A/B comparison that a busy machine
  * disturbs equally on every side.
  *
- * usage: step-ab [-d width] [-L depth] [-H heads] [-s steps]
+ * usage: step-ab [-F mask] [-d width] [-L depth] [-H heads] [-s steps]
  *
  * The model is Vanilla MT at batch 64 on the default inputs (audio 40x32,
  * visual 1x28x28, rq-train's patches), random data.  Each round runs one
  * step (forward with dropout, backward, SGD) under each of: every product
  * through OpenBLAS (RQ_GEMM_BLAS), rq_gemm's own choice (RQ_GEMM_AUTO),
  * and rq's kernels on every product (the CPU's best path, forced), in a
- * rotating order; the thread's CPU time of each step is kept.  Prints,
+ * rotating order; the thread's CPU time of each step is kept.  With
+ * -F mask the two sides are instead the model's fused layer functions
+ * off and those of the mask on (rq_fuse_force 0 and mask, RQ_FUSE_* in
+ * rq.h; both with rq_gemm's own choice of path).  Prints,
  * per side, the median, first quartile and minimum in ms.  Threads:
  * OPENBLAS_NUM_THREADS (the CPU time counted is the calling thread's, so
  * use 1).
@@ -44,7 +47,7 @@ cmpd(const void *a, const void *b)
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: step-ab [-d width] [-L depth] [-H heads] "
+	fprintf(stderr, "usage: step-ab [-F mask] [-d width] [-L depth] [-H heads] "
 	    "[-s steps]\n");
 	exit(2);
 }
@@ -67,6 +70,7 @@ main(int argc, char *argv[])
 	rq_rng rng;
 	const rq_model_cfg *c;
 	int ch, steps = 60, paths[3] = { RQ_GEMM_BLAS, RQ_GEMM_AUTO, 0 };
+	int fuses[3], ns = 3, fab = 0;
 	const char *names[3] = { "blas", "auto", "" };
 	size_t fa, fv, B = 64, np;
 	float *ba, *bv;
@@ -84,8 +88,11 @@ main(int argc, char *argv[])
 	cfg.pt = 8;
 	cfg.ph = cfg.pw = 7;
 	cfg.batch = (int)B;
-	while ((ch = getopt(argc, argv, "d:L:H:s:")) != -1) {
+	while ((ch = getopt(argc, argv, "F:d:L:H:s:")) != -1) {
 		switch (ch) {
+		case 'F':
+			fab = num(optarg, 1, RQ_FUSE_ALL, ch);
+			break;
 		case 'd':
 			cfg.d = num(optarg, 1, 1 << 14, ch);
 			break;
@@ -107,6 +114,15 @@ main(int argc, char *argv[])
 	paths[2] = rq_gemm_supported(RQ_GEMM_AVX512) ? RQ_GEMM_AVX512 :
 	    rq_gemm_supported(RQ_GEMM_AVX2) ? RQ_GEMM_AVX2 : RQ_GEMM_BLAS;
 	names[2] = rq_gemm_name(paths[2]);
+	fuses[0] = fuses[1] = fuses[2] = rq_fuse();
+	if (fab) {
+		ns = 2;
+		paths[0] = paths[1] = RQ_GEMM_AUTO;
+		fuses[0] = 0;
+		fuses[1] = fab;
+		names[0] = "unfused";
+		names[1] = "fused";
+	}
 	if (rq_model_plan(&m, &cfg) != RQ_OK || rq_model_alloc(m) != RQ_OK)
 		errx(1, "cannot build the model (sizes or memory)");
 	c = rq_model_config(m);
@@ -124,12 +140,13 @@ main(int argc, char *argv[])
 	if (ba == NULL || bv == NULL || by == NULL)
 		err(1, NULL);
 	for (int s = -2; s < steps; s++)	/* two rounds of warm-up */
-		for (int q = 0; q < 3; q++) {
-			int p = (q + s + 3) % 3;
+		for (int q = 0; q < ns; q++) {
+			int p = (q + s + 2 * ns) % ns;
 			double t0;
 
 			if (rq_gemm_force(paths[p]) != RQ_OK)
 				errx(1, "path %s refused", names[p]);
+			rq_fuse_force(fuses[p]);
 			for (size_t i = 0; i < fa * B; i++)
 				ba[i] = (float)rq_rng_normal(&rng);
 			for (size_t i = 0; i < fv * B; i++)
@@ -148,7 +165,7 @@ main(int argc, char *argv[])
 		}
 	printf("# d %d, %d blocks, %d heads, batch %zu, %d rounds; thread CPU "
 	    "ms per step\n", c->d, c->depth, c->heads, B, steps);
-	for (int p = 0; p < 3; p++) {
+	for (int p = 0; p < ns; p++) {
 		qsort(t[p], (size_t)steps, sizeof t[p][0], cmpd);
 		printf("%s%s median=%.2f q1=%.2f min=%.2f\n", names[p],
 		    p == 2 ? "-all" : "", t[p][steps / 2] * 1e3,

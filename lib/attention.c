@@ -21,6 +21,8 @@
  *   dS_ij = A_ij (dA_ij - sum_k A_ik dA_ik)   softmax Jacobian, row-wise
  *   dQ += s dS K,  dK += s dS^T Q          (S = s Q K^T)
  * dqkv accumulates (+=); dqkv NULL skips the backward.
+ * rq_mhsa_backward_set writes dqkv instead (every element of it is a
+ * head's dQ, dK or dV): the caller need not zero it first.
  * That is the BLAS path (one rq_gemm per product per head); with AVX2
  * and a head size that is a multiple of 8, the same products run through
  * the direct path further below (small register-blocked kernels, no
@@ -171,9 +173,10 @@ mhsa_forward_blas(float *out, float *att, const float *qkv, int B, int T,
 
 static void
 mhsa_backward_blas(float *dqkv, float *scratch, const float *dout,
-    const float *qkv, const float *att, int B, int T, int C, int H)
+    const float *qkv, const float *att, int B, int T, int C, int H, int set)
 {
 	int hs = C / H, C3 = 3 * C;
+	float bt = set ? 0.0f : 1.0f;
 	float sc = 1.0f / sqrtf((float)hs), *dA = scratch;
 	for (int b = 0; b < B; b++) {
 		const float *base = qkv + (size_t)b * T * C3;
@@ -186,7 +189,7 @@ mhsa_backward_blas(float *dqkv, float *scratch, const float *dout,
 			const float *A = att + ((size_t)b * H + h) * T * T;
 			const float *dO = dout + (size_t)b * T * C + h * hs;
 
-			rq_gemm(1, 0, T, hs, T, 1.0f, A, T, dO, C, 1.0f, dV,
+			rq_gemm(1, 0, T, hs, T, 1.0f, A, T, dO, C, bt, dV,
 			    C3);
 			rq_gemm(0, 1, T, T, hs, 1.0f, dO, C, V, C3, 0.0f, dA,
 			    T);
@@ -196,8 +199,8 @@ mhsa_backward_blas(float *dqkv, float *scratch, const float *dout,
 
 				row_jacobian(d, a, row_dot(a, d, T), T);
 			}
-			rq_gemm(0, 0, T, hs, T, sc, dA, T, K, C3, 1.0f, dQ, C3);
-			rq_gemm(1, 0, T, hs, T, sc, dA, T, Q, C3, 1.0f, dK, C3);
+			rq_gemm(0, 0, T, hs, T, sc, dA, T, K, C3, bt, dQ, C3);
+			rq_gemm(1, 0, T, hs, T, sc, dA, T, Q, C3, bt, dK, C3);
 		}
 	}
 }
@@ -445,8 +448,9 @@ mhsa_forward_direct(float *out, float *att, const float *qkv, int B, int T,
 
 static void
 mhsa_backward_direct(float *dqkv, const float *dout, const float *qkv,
-    const float *att, int B, int T, int C, int H)
+    const float *att, int B, int T, int C, int H, int set)
 {
+	int acc = !set;
 	int hs = C / H, C3 = 3 * C, Tp = (T + 7) & ~7;
 	float sc = 1.0f / sqrtf((float)hs);
 	_Alignas(32) float Vt[DIRECT_MAX], Ab[DIRECT_BWD_TT], D[DIRECT_BWD_TT];
@@ -466,7 +470,7 @@ mhsa_backward_direct(float *dqkv, const float *dout, const float *qkv,
 			/* dV += A^T dO */
 			transpose_pad(Xt, Tp, A, T, T, Tp, T);
 			pack_rows(P, dO, C, T, hs);
-			small_gemm(T, hs, T, 1.0f, Xt, Tp, P, hs, 1, dV, C3);
+			small_gemm(T, hs, T, 1.0f, Xt, Tp, P, hs, acc, dV, C3);
 			/* dA = dO V^T, then the softmax Jacobian row by row */
 			transpose_pad(Vt, Tp, V, C3, T, Tp, hs);
 			small_gemm(T, Tp, hs, 1.0f, dO, C, Vt, Tp, 0, D, Tp);
@@ -478,10 +482,10 @@ mhsa_backward_direct(float *dqkv, const float *dout, const float *qkv,
 			}
 			/* dQ += s dS K;  dK += s dS^T Q */
 			pack_rows(P, K, C3, T, hs);
-			small_gemm(T, hs, T, sc, D, Tp, P, hs, 1, dQ, C3);
+			small_gemm(T, hs, T, sc, D, Tp, P, hs, acc, dQ, C3);
 			transpose_pad(Xt, Tp, D, Tp, T, Tp, T);
 			pack_rows(P, Q, C3, T, hs);
-			small_gemm(T, hs, T, sc, Xt, Tp, P, hs, 1, dK, C3);
+			small_gemm(T, hs, T, sc, Xt, Tp, P, hs, acc, dK, C3);
 		}
 	}
 }
@@ -500,17 +504,31 @@ rq_mhsa_forward(float *out, float *att, const float *qkv, int B, int T,
 	mhsa_forward_blas(out, att, qkv, B, T, C, H);
 }
 
-void
-rq_mhsa_backward(float *dqkv, float *scratch, const float *dout,
-    const float *qkv, const float *att, int B, int T, int C, int H)
+static void
+backward(float *dqkv, float *scratch, const float *dout, const float *qkv,
+    const float *att, int B, int T, int C, int H, int set)
 {
 	if (dqkv == NULL)
 		return;
 #if defined(__AVX2__) && defined(__FMA__)
 	if (direct_ok(T, C / H) && T <= DIRECT_BWD_T) {
-		mhsa_backward_direct(dqkv, dout, qkv, att, B, T, C, H);
+		mhsa_backward_direct(dqkv, dout, qkv, att, B, T, C, H, set);
 		return;
 	}
 #endif
-	mhsa_backward_blas(dqkv, scratch, dout, qkv, att, B, T, C, H);
+	mhsa_backward_blas(dqkv, scratch, dout, qkv, att, B, T, C, H, set);
+}
+
+void
+rq_mhsa_backward(float *dqkv, float *scratch, const float *dout,
+    const float *qkv, const float *att, int B, int T, int C, int H)
+{
+	backward(dqkv, scratch, dout, qkv, att, B, T, C, H, 0);
+}
+
+void
+rq_mhsa_backward_set(float *dqkv, float *scratch, const float *dout,
+    const float *qkv, const float *att, int B, int T, int C, int H)
+{
+	backward(dqkv, scratch, dout, qkv, att, B, T, C, H, 1);
 }

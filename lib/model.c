@@ -1430,17 +1430,28 @@ blk_backward(rq_model *m, const blkp *p, blka *a, const float *xin, int B,
 	size_t nd = (size_t)BN * d, nh = (size_t)BN * hd;
 
 	/* _set: the input gradient is written, not zeroed and added */
-	rq_linear_backward_set(m->dh2, GG(p->fc2w), GG(p->fc2b), m->dres,
-	    a->h2, PP(p->fc2w), BN, hd, d);
-	rq_gelu_backward_y(m->dh1, m->dh2, a->h1, a->h2, nh);
+	if (rq_fuse() & RQ_FUSE_DGELU)	/* GELU' in fc2's dx store */
+		rq_linear_backward_gelu(m->dh1, GG(p->fc2w), GG(p->fc2b),
+		    m->dres, a->h2, a->h1, PP(p->fc2w), BN, hd, d);
+	else {
+		rq_linear_backward_set(m->dh2, GG(p->fc2w), GG(p->fc2b),
+		    m->dres, a->h2, PP(p->fc2w), BN, hd, d);
+		rq_gelu_backward_y(m->dh1, m->dh2, a->h1, a->h2, nh);
+	}
 	rq_linear_backward_set(m->dln, GG(p->fc1w), GG(p->fc1b), m->dh1,
 	    a->ln2, PP(p->fc1w), BN, d, hd);
 	rq_layernorm_backward(m->dres, GG(p->ln2g), GG(p->ln2b), m->dln,
 	    a->xmid, PP(p->ln2g), a->mu2, a->rs2, BN, d);
 	rq_linear_backward_set(m->dao, GG(p->projw), GG(p->projb), m->dres,
 	    a->ao, PP(p->projw), BN, d, d);
-	memset(m->dqkv, 0, 3 * nd * sizeof(float));
-	rq_mhsa_backward(m->dqkv, m->scr, m->dao, a->qkv, a->att, B, N, d, H);
+	if (rq_fuse() & RQ_FUSE_ATT)
+		rq_mhsa_backward_set(m->dqkv, m->scr, m->dao, a->qkv, a->att,
+		    B, N, d, H);
+	else {
+		memset(m->dqkv, 0, 3 * nd * sizeof(float));
+		rq_mhsa_backward(m->dqkv, m->scr, m->dao, a->qkv, a->att, B,
+		    N, d, H);
+	}
 	rq_linear_backward_set(m->dln, GG(p->qkvw), GG(p->qkvb), m->dqkv,
 	    a->ln1, PP(p->qkvw), BN, d, 3 * d);
 	rq_layernorm_backward(m->dres, GG(p->ln1g), GG(p->ln1b), m->dln,

@@ -292,6 +292,37 @@ void rq_gemm(int ta, int tb, int M, int N, int K, float alpha,
 /* C[M,N] = op(A) op(B) + bias[N] on every row (C not read) */
 void rq_gemm_bias(int ta, int tb, int M, int N, int K, const float *A,
     int lda, const float *B, int ldb, const float *bias, float *C, int ldc);
+/*
+ * Elementwise work fused into a product's store (rq_gemm_ep), on each
+ * strip of rows of C as it is finished, in cache (or in one pass after
+ * cblas_sgemm), with x, y, out sharing C's row layout with leading
+ * dimension ld:
+ *   RQ_EP_ADD:   C += x                    (a residual)
+ *   RQ_EP_GELU:  out = GELU(C)             (C keeps the pre-activation)
+ *   RQ_EP_DGELU: C = C GELU'(x), y = GELU(x)  (as rq_gelu_backward_y)
+ */
+enum { RQ_EP_ADD = 1, RQ_EP_GELU = 2, RQ_EP_DGELU = 3 };
+typedef struct rq_epilogue {
+	int kind;
+	const float *x, *y;
+	float *out;
+	int ld;
+} rq_epilogue;
+/* C[M,N] = op(A) op(B) + bias (NULL: none), then ep (NULL: none) */
+void rq_gemm_ep(int ta, int tb, int M, int N, int K, const float *A,
+    int lda, const float *B, int ldb, const float *bias, float *C, int ldc,
+    const rq_epilogue *ep);
+/*
+ * Which fused layer functions the model's blocks use, a mask of
+ * RQ_FUSE_*: GELU's backward in fc2's dx store (rq_linear_backward_gelu),
+ * attention's dqkv written, not zeroed then added (rq_mhsa_backward_set).
+ * Both (RQ_FUSE_ALL) unless RQ_FUSE=mask in the environment (read once;
+ * 0: none) or rq_fuse_force(mask) says otherwise: for A/B timing
+ * (bench/step-ab -F) and the tests; off, the separate passes run.
+ */
+enum { RQ_FUSE_DGELU = 1, RQ_FUSE_ATT = 2, RQ_FUSE_ALL = 3 };
+int rq_fuse(void);
+void rq_fuse_force(int mask);
 /* the path calls take now (RQ_GEMM in the environment, read once, or
  * rq_gemm_force; else the CPU's best) */
 int rq_gemm_path(void);
@@ -308,6 +339,15 @@ void rq_linear_backward(float *dx, float *dw, float *db, const float *dy,
 /* the same with dx[n,in] = dy W (overwritten, not accumulated) */
 void rq_linear_backward_set(float *dx, float *dw, float *db, const float *dy,
     const float *x, const float *w, int n, int in, int out);
+/* fused (linear.c): y = x W^T + b + r (r [n,out]); h = x W^T + b with
+ * g = GELU(h); dx = (dy W) GELU'(xp) where x = GELU(xp) [n,in] (dx
+ * written), dw and db as rq_linear_backward */
+void rq_linear_forward_add(float *y, const float *x, const float *w,
+    const float *b, const float *r, int n, int in, int out);
+void rq_linear_forward_gelu(float *h, float *g, const float *x,
+    const float *w, const float *b, int n, int in, int out);
+void rq_linear_backward_gelu(float *dx, float *dw, float *db, const float *dy,
+    const float *x, const float *xp, const float *w, int n, int in, int out);
 /* y = (x - mean) * rstd * g + b over the last dim c; mean, rstd [n] */
 void rq_layernorm_forward(float *y, float *mean, float *rstd, const float *x,
     const float *g, const float *b, int n, int c, float eps);
@@ -329,6 +369,9 @@ void rq_gelu_backward_y(float *dx, const float *dy, const float *x,
 void rq_mhsa_forward(float *out, float *att, const float *qkv, int B, int T,
     int C, int H);
 void rq_mhsa_backward(float *dqkv, float *scratch, const float *dout,
+    const float *qkv, const float *att, int B, int T, int C, int H);
+/* the same with dqkv written, not accumulated (no zeroing first) */
+void rq_mhsa_backward_set(float *dqkv, float *scratch, const float *dout,
     const float *qkv, const float *att, int B, int T, int C, int H);
 /* cme.c: multi-head attention of q [B,Nq,C] over k, v [B,Nk,C] (Q from one
  * sequence, K/V from another); att [B,H,Nq,Nk]; scratch [Nq*Nk]; ReLU */

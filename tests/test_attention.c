@@ -176,3 +176,44 @@ Test(attention, mhsa_large_scores_stable)
 	for (int i = 0; i < T * C; i++)
 		cr_expect(isfinite(out[i]) && fabsf(out[i] - 300) < 1e-3f);
 }
+
+/*
+ * rq_mhsa_backward_set over a dqkv full of NaN gives what
+ * rq_mhsa_backward adds to zeros: every element is written.  Shapes on
+ * the direct path (head size a multiple of 8) and on the BLAS path.
+ */
+Test(attention, mhsa_backward_set_writes_every_element)
+{
+	static const int sh[][4] = { { 2, 17, 64, 4 }, { 1, 41, 16, 2 },
+	    { 2, 7, 12, 3 } };
+	rq_rng r;
+
+	rq_rng_seed(&r, 29);
+	for (size_t s = 0; s < sizeof sh / sizeof sh[0]; s++) {
+		int B = sh[s][0], T = sh[s][1], C = sh[s][2], H = sh[s][3];
+		size_t nq = (size_t)B * T * 3 * C, no = (size_t)B * T * C;
+		size_t na = (size_t)B * H * T * T;
+		float *qkv = malloc(sizeof(float) * nq);
+		float *d1 = calloc(nq, sizeof(float));
+		float *d2 = malloc(sizeof(float) * nq);
+		float *out = malloc(sizeof(float) * no);
+		float *dout = malloc(sizeof(float) * no);
+		float *att = malloc(sizeof(float) * na);
+		float *scr = malloc(sizeof(float) * na);
+
+		cr_assert(qkv && d1 && d2 && out && dout && att && scr);
+		fill_normal(qkv, nq, &r, 1);
+		fill_normal(dout, no, &r, 1);
+		for (size_t i = 0; i < nq; i++)
+			d2[i] = NAN;
+		rq_mhsa_forward(out, att, qkv, B, T, C, H);
+		rq_mhsa_backward(d1, scr, dout, qkv, att, B, T, C, H);
+		rq_mhsa_backward_set(d2, scr, dout, qkv, att, B, T, C, H);
+		for (size_t i = 0; i < nq; i++)
+			cr_assert(d1[i] == d2[i], "B %d T %d C %d H %d: "
+			    "dqkv[%zu] %g, accumulated %g", B, T, C, H, i,
+			    d2[i], d1[i]);
+		free(qkv); free(d1); free(d2); free(out); free(dout); free(att);
+		free(scr);
+	}
+}

@@ -130,3 +130,81 @@ Test(linear, linear_backward_set_overwrites_dx)
 		cr_expect(fabsf(dw2[i] - 2 * dw1[i]) <= 1e-5f * (1 +
 		    fabsf(dw1[i])), "dw[%d] %g != 2 * %g", i, dw2[i], dw1[i]);
 }
+
+/*
+ * The fused forms against the unfused calls they replace in the model's
+ * block (same kernels, same elementwise code: equal bit for bit), at the
+ * default model's MLP shape and at odd ones (edge tiles, K in two blocks).
+ */
+Test(linear, fused_forms_match_unfused)
+{
+	static const int sh[][3] = { { 1088, 64, 256 }, { 37, 29, 53 },
+	    { 50, 300, 70 } };
+	rq_rng r;
+
+	rq_rng_seed(&r, 5);
+	for (size_t s = 0; s < sizeof sh / sizeof sh[0]; s++) {
+		int n = sh[s][0], in = sh[s][1], out = sh[s][2];
+		size_t ni = (size_t)n * in, no = (size_t)n * out;
+		size_t nw = (size_t)in * out;
+		float *x = malloc(sizeof(float) * ni);
+		float *w = malloc(sizeof(float) * nw);
+		float *b = malloc(sizeof(float) * out);
+		float *res = malloc(sizeof(float) * no);
+		float *y1 = malloc(sizeof(float) * no);
+		float *y2 = malloc(sizeof(float) * no);
+		float *g1 = malloc(sizeof(float) * no);
+		float *g2 = malloc(sizeof(float) * no);
+		float *xp = malloc(sizeof(float) * ni);
+		float *xg = malloc(sizeof(float) * ni);
+		float *dy = malloc(sizeof(float) * no);
+		float *dt = malloc(sizeof(float) * ni);
+		float *dx1 = malloc(sizeof(float) * ni);
+		float *dx2 = malloc(sizeof(float) * ni);
+		float *dw1 = calloc(nw, sizeof(float));
+		float *dw2 = calloc(nw, sizeof(float));
+		float *db1 = calloc((size_t)out, sizeof(float));
+		float *db2 = calloc((size_t)out, sizeof(float));
+
+		cr_assert(x && w && b && res && y1 && y2 && g1 && g2 && xp &&
+		    xg && dy && dt && dx1 && dx2 && dw1 && dw2 && db1 && db2);
+		fill_normal(x, ni, &r, 1);
+		fill_normal(w, nw, &r, 0.2);
+		fill_normal(b, (size_t)out, &r, 1);
+		fill_normal(res, no, &r, 1);
+		fill_normal(dy, no, &r, 1);
+		fill_normal(xp, ni, &r, 2);
+		rq_gelu_forward(xg, xp, ni);
+		/* y = x W^T + b + res */
+		rq_linear_forward(y1, x, w, b, n, in, out);
+		for (size_t i = 0; i < no; i++)
+			y1[i] += res[i];
+		rq_linear_forward_add(y2, x, w, b, res, n, in, out);
+		cr_assert(memcmp(y1, y2, sizeof(float) * no) == 0,
+		    "forward_add %dx%dx%d", n, in, out);
+		/* h = x W^T + b, g = GELU(h) */
+		rq_linear_forward(y1, x, w, b, n, in, out);
+		rq_gelu_forward(g1, y1, no);
+		rq_linear_forward_gelu(y2, g2, x, w, b, n, in, out);
+		cr_assert(memcmp(y1, y2, sizeof(float) * no) == 0 &&
+		    memcmp(g1, g2, sizeof(float) * no) == 0,
+		    "forward_gelu %dx%dx%d", n, in, out);
+		/* backward through the linear layer and the GELU before it */
+		rq_linear_backward_set(dt, dw1, db1, dy, xg, w, n, in, out);
+		rq_gelu_backward_y(dx1, dt, xp, xg, ni);
+		for (size_t i = 0; i < ni; i++)
+			dx2[i] = NAN;
+		rq_linear_backward_gelu(dx2, dw2, db2, dy, xg, xp, w, n, in,
+		    out);
+		cr_assert(memcmp(dx1, dx2, sizeof(float) * ni) == 0,
+		    "backward_gelu dx %dx%dx%d", n, in, out);
+		cr_assert(memcmp(dw1, dw2, sizeof(float) * nw) == 0 &&
+		    memcmp(db1, db2, sizeof(float) * out) == 0,
+		    "backward_gelu dw, db %dx%dx%d", n, in, out);
+		/* and dx is GELU' times dy W, not dy W */
+		cr_assert(memcmp(dx1, dt, sizeof(float) * ni) != 0);
+		free(x); free(w); free(b); free(res); free(y1); free(y2);
+		free(g1); free(g2); free(xp); free(xg); free(dy); free(dt);
+		free(dx1); free(dx2); free(dw1); free(dw2); free(db1); free(db2);
+	}
+}
