@@ -10,7 +10,7 @@
 PY=/usr/bin/python3
 "$PY" -c 'import numpy' 2>/dev/null ||
     skip_all "$PY lacks numpy (Debian: python3-numpy)"
-plan 26
+plan 27
 
 MI=scripts/mosei-import
 # the fake pickle: train 6 samples (text starts at step 2 in sample 0, no
@@ -67,6 +67,9 @@ out=$T/out
 ok 'import the fake pickle' sh -c "$MI '$T/mosei.pkl' '$out' >'$T/log'"
 is '  ... three streams' "$(cd "$out" && ls | tr '\n' ' ')" \
     'test.rqt train.rqt val.rqt '
+is '  ... mode 644 under umask 022, as open(2) makes it' \
+    "$(umask 022; rm -rf "$T/um"; $MI "$T/mosei.pkl" "$T/um" >/dev/null &&
+    stat -c %a "$T/um/train.rqt")" 644
 is '  ... records, dtypes, shapes, metadata (train)' \
     "$(rq-info "$out/train.rqt" | cut -f 2-4 | tr '\t\n' ' |')" \
     'vision f32 [6,50,35]|text f32 [6,50,300]|label i32 [6]|id i64 [6]|'
