@@ -354,7 +354,7 @@ data/synth/.done-$(SYNTH_N): | bin/rq-synth
 # (MOSEI_SYNTH_N training samples, a quarter as many for val and test).
 # Table 1's rows for both, unless T1_METHODS is given:
 MOSEI_T1 = vision text concat mt mt-rq mut mut-rq
-MOSEI_SYNTH_N ?= 1000
+MOSEI_SYNTH_N ?= 600
 ifneq ($(filter mosei mosei-synth,$(DATASET)),)
 ifeq ($(origin T1_METHODS),file)
 T1_METHODS = $(MOSEI_T1)

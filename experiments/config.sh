@@ -41,7 +41,7 @@ mosei)
 mosei-synth)
 	# the MOSEI-shaped stand-in (rq-synth --preset mosei; make table1
 	# DATASET=mosei-synth makes it): under a minute per run.  AdamW as
-	# on the real set, at a rate for 8 epochs of 1000 samples (SGD at
+	# on the real set, at a rate for 8 epochs of 600 samples (SGD at
 	# 0.05 leaves text alone and Concat at chance)
 	DATA=$DATA_ROOT/mosei-synth
 	TRAIN_FLAGS=${TRAIN_FLAGS:--e 8 -w 1 -O adamw -l 1e-3 -W 0.01 -b 64}
