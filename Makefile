@@ -349,6 +349,47 @@ data/synth/.done-$(SYNTH_N): | bin/rq-synth
 	bin/rq-synth -n $$(($(SYNTH_N) / 4)) -s 1 --split val -o data/synth/val.rqt
 	bin/rq-synth -n $$(($(SYNTH_N) / 4)) -s 1 --split test -o data/synth/test.rqt
 	touch $@
+# --- CMU-MOSEI, vision + text (issue 19) --------------------------------
+# DATASET=mosei: data/mosei from the public pickle by scripts/mosei-import
+# (MOSEI_PKL=path/to/mosei_senti_data_noalign.pkl, MOSEI_FLAGS its
+# options; without MOSEI_PKL, streams already in data/mosei are used).
+# DATASET=mosei-synth: the MOSEI-shaped stand-in, rq-synth --preset mosei
+# (MOSEI_SYNTH_N training samples, a quarter as many for val and test).
+# Table 1's rows for both, unless T1_METHODS is given:
+MOSEI_T1 = vision text concat mt mt-rq mut mut-rq
+MOSEI_SYNTH_N ?= 600
+ifneq ($(filter mosei mosei-synth,$(DATASET)),)
+ifeq ($(origin T1_METHODS),file)
+T1_METHODS = $(MOSEI_T1)
+endif
+endif
+MOSEI_SUM := $(shell printf '%s' '$(MOSEI_FLAGS) $(MOSEI_PKL)' | cksum | cut -d' ' -f1)
+ifeq ($(DATASET),mosei)
+DATA_STAMP = data/mosei/.done-$(MOSEI_SUM)
+endif
+ifeq ($(DATASET),mosei-synth)
+DATA_STAMP = data/mosei-synth/.done-$(MOSEI_SYNTH_N)
+endif
+data/mosei/.done-$(MOSEI_SUM):
+	@if [ -n "$(MOSEI_PKL)" ]; then \
+		[ -f "$(MOSEI_PKL)" ] || { echo "mosei: MOSEI_PKL=$(MOSEI_PKL): no such file" >&2; exit 1; }; \
+		rm -f data/mosei/.done-*; \
+		echo scripts/mosei-import $(MOSEI_FLAGS) "$(MOSEI_PKL)" data/mosei; \
+		scripts/mosei-import $(MOSEI_FLAGS) "$(MOSEI_PKL)" data/mosei || exit 1; \
+	elif [ -f data/mosei/train.rqt ] && [ -f data/mosei/val.rqt ] && [ -f data/mosei/test.rqt ]; then \
+		echo "mosei: using the streams in data/mosei (no MOSEI_PKL given)"; \
+	else \
+		echo "mosei: no data/mosei; give MOSEI_PKL=path/to/mosei_senti_data_noalign.pkl, the public CMU-MOSEI unaligned pickle (README: CMU-MOSEI (vision + text))" >&2; \
+		exit 1; \
+	fi
+	touch $@
+data/mosei-synth/.done-$(MOSEI_SYNTH_N): | bin/rq-synth
+	rm -f data/mosei-synth/.done-*
+	mkdir -p data/mosei-synth
+	bin/rq-synth --preset mosei -n $(MOSEI_SYNTH_N) -s 1 --split train -o data/mosei-synth/train.rqt
+	bin/rq-synth --preset mosei -n $$(($(MOSEI_SYNTH_N) / 4)) -s 1 --split val -o data/mosei-synth/val.rqt
+	bin/rq-synth --preset mosei -n $$(($(MOSEI_SYNTH_N) / 4)) -s 1 --split test -o data/mosei-synth/test.rqt
+	touch $@
 # the data stamp is a real prerequisite: after new data, run-one.sh checks
 # each finished run's data checksum (and refuses a run of other data)
 $(RESULTS)/$(DATASET)/%/result: $(DATA_STAMP) | all

@@ -272,6 +272,33 @@ uint64_t rq_synth_split_seed(uint64_t seed, const char *split);
 int rq_synth_generate(const rq_synth *o, rq_tensor *audio, rq_tensor *visual,
     rq_tensor *label, rq_tensor *id, rq_tensor *qa, rq_tensor *qv);
 int rq_synth_meta(const rq_synth *o, rq_tensor *t);
+/* synth.c, the sequence form: two named [n,T,F] modalities (layout=seq) */
+#define RQ_SYNTH_SEQ_GAIN 0.1     /* a --seq spec without a gain */
+#define RQ_SYNTH_VISION_GAIN 0.08 /* the MOSEI-shaped preset */
+#define RQ_SYNTH_TEXT_GAIN 0.07
+#define RQ_SYNTH_PROTO_SEED 0x70726f746fULL  /* "proto": the class cues */
+typedef struct rq_synth_seqmod {
+	char name[64];
+	int T, F;                 /* [T steps, F features] */
+	double gain;              /* the class cue's amplitude */
+} rq_synth_seqmod;
+typedef struct rq_synth_seq {
+	long n;
+	uint64_t seed;
+	const char *split;
+	const char *dataset;      /* the dataset= metadata */
+	int classes;
+	rq_synth_seqmod m[2];
+	double lo, hi;            /* noise std, log-uniform range */
+} rq_synth_seq;
+/* the MOSEI-shaped set: vision [50,35], text [50,300], 2 classes */
+void rq_synth_seq_defaults(rq_synth_seq *o);
+/* NAME:T:F[:gain] */
+int rq_synth_seq_parse(rq_synth_seqmod *m, const char *spec);
+int rq_synth_seq_generate(const rq_synth_seq *o, rq_tensor x[2],
+    rq_tensor *label, rq_tensor *id, rq_tensor q[2]);
+/* m 0 or 1: that modality's record (layout=seq); -1: the others */
+int rq_synth_seq_meta(const rq_synth_seq *o, int m, rq_tensor *t);
 
 
 /*

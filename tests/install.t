@@ -19,7 +19,8 @@ want=$(cd bin && ls rq-* | grep -v '\.c$' | grep -v '^rq-train-mpi$' |
     sort | tr '\n' ' ')
 got=$(cd "$P/bin" && ls | grep -v -e '^rq-train-mpi$' -e '^rq-fetch-data$' \
     -e '^rq-cremad-manifest$' -e '^rq-ks-manifest$' -e '^rq-slurm-tables$' \
-    -e '^rq-vit-convert$' -e '^rq-make-dataset$' | sort | tr '\n' ' ')
+    -e '^rq-vit-convert$' -e '^rq-make-dataset$' -e '^rq-mosei-import$' |
+    sort | tr '\n' ' ')
 is 'every program of bin/ is installed' "$got" "$want"
 ok '  ... and the five scripts under rq- names' test -x "$P/bin/rq-fetch-data" \
     -a -x "$P/bin/rq-cremad-manifest" -a -x "$P/bin/rq-ks-manifest" \
