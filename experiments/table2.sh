@@ -3,14 +3,15 @@
 # quality?  Protocol [ours] (the authors publish no code for it):
 #   (a) corrupt ONE modality of every test sample, chosen 50/50, with
 #       Gaussian noise of std CORRUPT_STD on the normalised features
-#       (rq-noise -f 1); r = point-biserial Pearson between the audio
-#       attention share (softmax weight of the cls_f row summed over the
-#       audio tokens) and the indicator "audio is clean"; two-sided p;
-#   (b) on the uncorrupted test split, Pearson between the audio share and
-#       the per-sample audio quality stored by the data set
-#       (quality.audio: the clip's SNR in dB), when present.
+#       (rq-noise -f 1); r = point-biserial Pearson between the first
+#       modality's attention share (softmax weight of the cls_f row summed
+#       over its tokens; audio by default) and the indicator "it is
+#       clean"; two-sided p;
+#   (b) on the uncorrupted test split, Pearson between that share and
+#       the per-sample quality of that modality stored by the data set
+#       (quality.<name>, e.g. the clip's SNR in dB), when present.
 # Reported for Vanilla MT and MT + RollingQ, mean +- std of r over seeds,
-# with the largest p.  Writes histograms of the audio share (PNG and PDF).
+# with the largest p.  Writes histograms of that share (PNG and PDF).
 set -eu
 . "$(dirname "$0")/config.sh"
 CORRUPT_STD=${CORRUPT_STD:-3}
@@ -31,37 +32,37 @@ row() {	# method form -> "r +- sd  (max p)"
 }
 
 has_quality=0
-rq-info "$test" | cut -f 2 | grep -qx quality.audio && has_quality=1
+rq-info "$test" | cut -f 2 | grep -qx "quality.$MOD_A" && has_quality=1
 
 for m in mt mt-rq; do
 	for s in $SEEDS; do
 		need_run "$m" "$s"
 		ck=$(run_dir "$m" "$s")/ck.best
 		p=$out/table2/$m-s$s
-		rq-noise -f 1 --std "$CORRUPT_STD" -s "$s" "$test" > "$p.noisy.tmp"
+		rq-noise -f 1 --modalities "$MODALITIES" --std "$CORRUPT_STD" -s "$s" "$test" > "$p.noisy.tmp"
 		mv "$p.noisy.tmp" "$p.noisy.rqt"
 		rq-eval -o "$p.eval-noisy.rqt" "$ck" "$p.noisy.rqt" 2>"$p.eval.log" ||
 		    { cat "$p.eval.log" >&2; exit 1; }
 		rq-cat "$p.noisy.rqt" "$p.eval-noisy.rqt" |
-		    rq-pearson -x share.audio -y clean.audio > "$p-a.corr"
+		    rq-pearson -x "share.$MOD_A" -y "clean.$MOD_A" > "$p-a.corr"
 		if [ $has_quality = 1 ]; then
 			rq-eval -o "$p.eval.rqt" "$ck" "$test" 2>"$p.eval.log" ||
 			    { cat "$p.eval.log" >&2; exit 1; }
 			rq-cat "$test" "$p.eval.rqt" |
-			    rq-pearson -x share.audio -y quality.audio > "$p-b.corr"
+			    rq-pearson -x "share.$MOD_A" -y "quality.$MOD_A" > "$p-b.corr"
 		fi
 	done
 done
 
 {
-	echo "Table 2: Pearson r between audio attention share and audio quality, $DATASET"
+	echo "Table 2: Pearson r between $MOD_A attention share and $MOD_A quality, $DATASET"
 	echo "seeds: $SEEDS; mean +- std of r over seeds, largest two-sided p"
 	printf '%-16s %-34s %-34s %s\n' method \
-	    "(a) share vs audio-clean (1 mod." "(b) share vs per-sample SNR" \
+	    "(a) share vs $MOD_A-clean (1 mod." "(b) share vs per-sample SNR" \
 	    "paper CREMA-D/KS"
 	printf '%-16s %-34s %-34s %s\n' "" "corrupted, std $CORRUPT_STD)" "" ""
 	for m in mt mt-rq; do
-		b="n/a (no quality.audio)"
+		b="n/a (no quality.$MOD_A)"
 		[ $has_quality = 1 ] && b=$(row "$m" b)
 		case $m in mt) p="0.52 / 0.44" ;; *) p="0.76 / 0.78" ;; esac
 		printf '%-16s %-34s %-34s %s\n' "$(method_label "$m")" \
@@ -71,12 +72,12 @@ done
 mv "$out/table2.txt.tmp" "$out/table2.txt"
 cat "$out/table2.txt"
 
-# histogram of the audio share, audio clean vs audio corrupted (first seed)
+# histogram of the first modality's share, clean vs corrupted (first seed)
 s=${SEEDS%% *}
 for m in mt mt-rq; do
 	p=$out/table2/$m-s$s
 	rq-cat "$p.noisy.rqt" "$p.eval-noisy.rqt" |
-	    rq-tsv --name share.audio --name clean.audio > "$p.share.tsv"
+	    rq-tsv --name "share.$MOD_A" --name "clean.$MOD_A" > "$p.share.tsv"
 done
 # common axes for both panels: x over the shares of both methods, rounded
 # out to the bin width (1/40 of the span rounded to 1, 2 or 5 x 10^k), y to
@@ -99,10 +100,10 @@ ymax=$(for m in mt mt-rq; do
 	    "$out/table2/$m-s$s.share.tsv"
 done | sort -n | tail -n 1)
 render "$out/table2-share" 1000 440 <<EOT
-set multiplot layout 1,2 title "Audio share of the fusion attention, test set with one modality corrupted (std $CORRUPT_STD; $DATASET, seed $s)" margins 0.08, 0.98, 0.22, 0.86 spacing 0.06, 0
+set multiplot layout 1,2 title "$MOD_A share of the fusion attention, test set with one modality corrupted (std $CORRUPT_STD; $DATASET, seed $s)" margins 0.08, 0.98, 0.22, 0.86 spacing 0.06, 0
 set style fill transparent solid 0.45 border lt -1
 set boxwidth $bw absolute
-set xlabel "audio share of the cls_f attention (bins of $bw)"
+set xlabel "$MOD_A share of the cls_f attention (bins of $bw)"
 set ylabel "test samples"
 set xrange [$xlo:$xhi]
 set yrange [0:$ymax * 1.08]
@@ -123,7 +124,7 @@ set size 1, 0.1
 unset title; unset xlabel; unset ylabel; unset tics; unset border; unset grid
 set xrange [0:1]; set yrange [0:1]
 set key on horizontal maxrows 1 Left reverse width 2 center center at screen 0.5, screen 0.05
-plot NaN with boxes lc rgb "#1f77b4" title "audio clean (the visual corrupted)", \
-     NaN with boxes lc rgb "#ff7f0e" title "audio corrupted"
+plot NaN with boxes lc rgb "#1f77b4" title "$MOD_A clean (the $MOD_B corrupted)", \
+     NaN with boxes lc rgb "#ff7f0e" title "$MOD_A corrupted"
 unset multiplot
 EOT

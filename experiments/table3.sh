@@ -1,7 +1,7 @@
 #!/bin/sh
 # table3.sh: Table 3 of the paper, accuracy when Gaussian noise of std
-# level in LEVELS is added to the normalised audio of the test split at
-# test time (protocol [ours]; rq-noise --modality audio --std level, seeded by the
+# level in LEVELS is added to the normalised first modality (audio) of the
+# test split at test time (protocol [ours]; rq-noise --modality audio --std level, seeded by the
 # run's seed), Vanilla MT vs MT + RollingQ, mean +- std over seeds, and a
 # plot of the sweep (PNG and PDF).
 set -eu
@@ -17,7 +17,7 @@ for m in mt mt-rq; do
 		for l in $LEVELS; do
 			f=$out/table3/$m-s$s-$l.acc
 			[ -s "$f" ] && continue
-			rq-noise --modality audio --std "$l" -s "$s" "$DATA/test.rqt" |
+			rq-noise --modality "$MOD_A" --std "$l" -s "$s" "$DATA/test.rqt" |
 			    rq-eval --summary "$ck" - > "$f.tmp"
 			mv "$f.tmp" "$f"
 		done
@@ -31,7 +31,7 @@ acc() {	# method level -> values over seeds
 }
 
 {
-	echo "Table 3: test accuracy (%) under audio noise, $DATASET, seeds: $SEEDS"
+	echo "Table 3: test accuracy (%) under $MOD_A noise, $DATASET, seeds: $SEEDS"
 	printf '%-16s' "noise std"
 	for l in $LEVELS; do printf '%-16s' "$l"; done
 	echo
@@ -60,8 +60,8 @@ for m in mt mt-rq; do
 done
 xtics=$(printf '"%s" %s, ' $(for l in $LEVELS; do echo "$l $l"; done) | sed 's/, $//')
 render "$out/table3-noise" 800 500 <<EOT
-set title "Test accuracy under test-time audio noise ($DATASET; mean and std over seeds $SEEDS)"
-set xlabel "std of the Gaussian noise added to the normalised audio"
+set title "Test accuracy under test-time $MOD_A noise ($DATASET; mean and std over seeds $SEEDS)"
+set xlabel "std of the Gaussian noise added to the normalised $MOD_A"
 set ylabel "test accuracy (%)"
 set grid ytics lc rgb "gray85"
 set xtics ($xtics) nomirror
