@@ -24,6 +24,7 @@ skipped() {	# FILE INDEX -> reason, or nothing
 	man/cremad-manifest.1:*) echo "needs a user's copy of CREMA-D (~/cremad), which nothing fetches" ;;
 	man/make-dataset.1:2) echo "needs a user's copy of CREMA-D (~/cremad), which nothing fetches" ;;
 	man/rq-extract.1:1) echo "needs a user's copy of CREMA-D (~/cremad), which nothing fetches" ;;
+	man/mosei-import.1:*) echo "needs a user's copy of the CMU-MOSEI pickle, which nothing fetches (tests/mosei-import.t runs it on a made-up one)" ;;
 	man/vit-convert.1:*) echo 'needs timm and a download of ViT-B/16 (tests/init.t runs vit-convert on a made-up state dict)' ;;
 	esac
 }
