@@ -659,6 +659,12 @@ modalities(opts *o)
 	    2 || strcmp(o->mod[0], o->mod[1]) == 0))
 		errx(2, "--modalities: need two different names A,B: %s",
 		    o->mods);
+	for (int i = 0; i < 2; i++)
+		if (strcmp(o->mod[i], "audio") != 0 &&
+		    strcmp(o->mod[i], "visual") != 0 &&
+		    rq_method_find(o->mod[i]) != NULL)
+			errx(2, "--modalities: %s is the name of a method "
+			    "(-m %s would be ambiguous)", o->mod[i], o->mod[i]);
 	o->seq = 0;
 	if (o->seqs == NULL)
 		return;
@@ -684,14 +690,14 @@ method(opts *o, const char *name)
 		errx(2, "-m mbt-rq: no MBT attention has keys "
 		    "from both modalities, so RollingQ does not "
 		    "apply; use -m mbt");
-	if ((o->meth = rq_method_find(name)) == NULL) {
-		if (strcmp(name, o->mod[0]) == 0)
-			o->meth = rq_method_find("audio");
-		else if (strcmp(name, o->mod[1]) == 0)
-			o->meth = rq_method_find("visual");
-		else
-			bad_method(name);
-	}
+	/* the names first: with --modalities visual,audio, -m audio is the
+	 * second slot */
+	if (strcmp(name, o->mod[0]) == 0)
+		o->meth = rq_method_find("audio");
+	else if (strcmp(name, o->mod[1]) == 0)
+		o->meth = rq_method_find("visual");
+	else if ((o->meth = rq_method_find(name)) == NULL)
+		bad_method(name);
 	h->rq.on |= o->meth->rollingq;
 	h->ogm |= o->meth->ogm;
 	h->pmr |= o->meth->pmr;

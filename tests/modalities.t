@@ -6,7 +6,7 @@
 # train one alone; a killed run resumes to the same bytes; the default
 # audio,visual spelt out gives the same bytes as no flag.
 . tests/tap.sh
-plan 37
+plan 40
 
 # vision: rq-synth's audio [N,16,16] read as 16 steps of 16 features;
 # text: the audio of the same seed with a stronger parity cue (the same
@@ -170,3 +170,18 @@ rq-eval -t --modalities audio,visual "$T/av0.ck" "$T/avva.rqt" >"$T/e1" \
 ok "rq-eval --modalities audio,visual: the same output" cmp "$T/e0" "$T/e1"
 like "rq-eval: the shares are still share.audio, share.visual" \
     "$(head -n 1 "$T/e0")" "share.audio	share.visual	share.cls"
+
+# a modality name is looked up before the method table: with the records
+# named visual (first) and audio (second), -m audio trains the second
+{ rq-cat --name vision --rename visual "$T/tr.rqt" &&
+  rq-cat --name text --rename audio "$T/tr.rqt" &&
+  rq-cat --name label --name id "$T/tr.rqt"; } >"$T/sw.rqt" || exit 1
+# shellcheck disable=SC2086
+rq-train -m audio --modalities visual,audio $R -o "$T/sw.ck" "$T/sw.rqt" \
+    "$T/sw.rqt" 2>/dev/null
+like "-m audio with --modalities visual,audio: the second slot alone" \
+    "$(rq-info "$T/sw.ck" | head -n 1)" "method=visual "
+# shellcheck disable=SC2086
+rq-train -m mt --modalities mt,text $R -o "$T/amb.ck" $D 2>"$T/amb.err"
+is "--modalities naming a method: usage error" $? 2
+like "  ... says why" "$(cat "$T/amb.err")" "mt is the name of a method"
