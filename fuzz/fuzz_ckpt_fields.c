@@ -4,9 +4,11 @@
  * this target mutates fields instead and lets the writer recompute the
  * checksums, so what is tested is the trust placed in a well-formed file.
  *
- * At start-up four seed checkpoints are made in memory (tiny models: MT
+ * At start-up five seed checkpoints are made in memory (tiny models: MT
  * and MT* mid-epoch with train.perm, Concat and audio-only at an epoch
- * boundary).  An input is a script: byte 0 picks the seed, then 12-byte
+ * boundary, and MuT mid-epoch on two sequence modalities named vision and
+ * text).  An input is a script: byte 0 picks the seed (0xf0 and above:
+ * MuT; below, byte 0 mod 4 as before the fifth), then 12-byte
  * operations, each (record, kind, index u16, value u64):
  *   kind 0  set a metadata value (epoch, batch, d, classes, rotations...)
  *   kind 1  set a data element (train.perm, rng.state, R, weights)
@@ -45,7 +47,7 @@
 
 #include "rq.h"
 
-#define NSEED 4
+#define NSEED 5
 #define MAXREC 512
 #define NDATA 16        /* samples in the data set the resume uses */
 #define BATCH 4         /* rq-train's -b (not read from the checkpoint) */
@@ -92,6 +94,17 @@ make_seed(int k, int method, int midepoch, const char *dir)
 	c.vc = 1;
 	c.H = c.W = 4;
 	c.ph = c.pw = 2;
+	if (method == RQ_METHOD_MUT) {
+		/* sequences of 4 steps of 4 features: one token per step */
+		snprintf(c.mod[0], sizeof c.mod[0], "vision");
+		snprintf(c.mod[1], sizeof c.mod[1], "text");
+		c.layout[0] = c.layout[1] = RQ_LAYOUT_SEQ;
+		c.pf = 1;
+		c.pt = 4;
+		c.ph = 1;
+		c.pw = 4;
+		c.mdepth = 1;
+	}
 	c.classes = 3;
 	c.batch = BATCH;
 	c.opt_slots = 1;
@@ -149,6 +162,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	make_seed(1, RQ_METHOD_MTSTAR, 1, dir);
 	make_seed(2, RQ_METHOD_CONCAT, 0, dir);
 	make_seed(3, RQ_METHOD_AUDIO, 0, dir);
+	make_seed(4, RQ_METHOD_MUT, 1, dir);
 	rmdir(dir);
 	/* the data set of the resume: shapes of the seeds, labels 0..2 */
 	memset(&ds, 0, sizeof ds);
@@ -427,7 +441,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 1)
 		return 0;
-	k = data[0] % NSEED;
+	k = data[0] >= 0xf0 ? 4 : data[0] % 4;
 	n = nrec[k];
 	for (int i = 0; i < n; i++) {
 		rq_tensor_init(&rec[i]);
