@@ -38,18 +38,15 @@ pass, 1 otherwise.
 usage: grad-check-mbt-mmml.py [--rq-npy bin/rq-npy]
            [--model-step bench/model-step] [--tol 1e-4] [--keep DIR] [-v]
 """
-import argparse
-import math
 import os
-import shutil
-import subprocess
 import sys
-import tempfile
 
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+import gradcheck as gc  # noqa: E402
+from gradcheck import blk_names  # noqa: E402
 import torch_mt  # noqa: E402
 
 CONFIGS = [
@@ -62,23 +59,6 @@ CONFIGS = [
 F_, T_, C_, H_, W_ = 40, 32, 1, 28, 28     # model-step's default shapes
 APF, APT, VP = 10, 8, 7
 K = 10
-
-
-def run(cmd, **kw):
-    r = subprocess.run(cmd, **kw)
-    if r.returncode != 0:
-        sys.exit("grad-check-mbt-mmml.py: failed (%d): %s" %
-                 (r.returncode, " ".join(cmd)))
-    return r
-
-
-def blk_names(pre, d):
-    return [(pre + "ln1.g", (d,)), (pre + "ln1.b", (d,)),
-            (pre + "attn.qkv.w", (3 * d, d)), (pre + "attn.qkv.b", (3 * d,)),
-            (pre + "attn.proj.w", (d, d)), (pre + "attn.proj.b", (d,)),
-            (pre + "ln2.g", (d,)), (pre + "ln2.b", (d,)),
-            (pre + "mlp.fc1.w", (4 * d, d)), (pre + "mlp.fc1.b", (4 * d,)),
-            (pre + "mlp.fc2.w", (d, 4 * d)), (pre + "mlp.fc2.b", (d,))]
 
 
 def names(method, d, L, nf, nt):
@@ -231,126 +211,33 @@ def loss_mmml(P, audio, visual, y, L, heads, nf, R=None):
             F.cross_entropy(lv, y))
 
 
-def init(nm, shp, rng):
-    """xavier-normal weights, LN 1/0, tokens N(0, 0.02^2); everything
-    plus noise so no gradient is trivially zero"""
-    if nm.endswith(".w") and len(shp) == 2:
-        w = rng.standard_normal(shp) * math.sqrt(2.0 / (shp[0] + shp[1]))
-    elif nm.endswith(".g"):
-        w = np.ones(shp)
-    elif nm.endswith("pos") or nm.endswith("cls") or nm == "mbt.bot":
-        w = 0.02 * rng.standard_normal(shp)
-    else:
-        w = np.zeros(shp)
-    return w + 0.02 * rng.standard_normal(shp)
-
-
-def torch_step(method, P0, data, prec, L, H, nf, nt):
-    import torch
-    torch.set_num_threads(1)
-    dt = torch.float64 if prec == "f64" else torch.float32
-    P = {n: torch.from_numpy(w).to(dt).requires_grad_()
-         for n, w in P0.items()}
-    au, vi, y = (torch.from_numpy(data[0]).to(dt),
-                 torch.from_numpy(data[1]).to(dt),
-                 torch.from_numpy(data[2]).long())
-    if method == "mbt":
-        loss = loss_mbt(P, au, vi, y, L, H, nf, nt)
-    else:
-        loss = loss_mmml(P, au, vi, y, L, H, nf)
-    loss.backward()
-    out = {"loss": np.array([loss.item()])}
-    for n, p in P.items():
-        out["grad." + n] = p.grad.numpy()
-    return out
-
-
 def one(a, name, method, d, L, H, B, nf, nt, work):
-    wdir = os.path.join(work, "w")
-    os.makedirs(wdir, exist_ok=True)
     rng = np.random.default_rng(4321 + d + nf)
-    P0, files = {}, []
-    for i, (n, shp) in enumerate(names(method, d, L, nf, nt)):
-        w = init(n, shp, rng).astype(np.float32)
-        P0[n] = w
-        f = os.path.join(wdir, "%04d-%s.npy" % (i, n))
-        np.save(f, w)
-        files.append(f)
+    P0 = gc.draw(names(method, d, L, nf, nt), rng)
+    files = gc.save(os.path.join(work, "w"), P0)
     data = (rng.standard_normal((B, F_, T_)).astype(np.float32),
             rng.standard_normal((B, C_, H_, W_)).astype(np.float32),
             rng.integers(0, K, B).astype(np.int32))
-    bfiles = []
-    for n, x in zip(("audio", "visual", "label"), data):
-        bfiles.append(os.path.join(work, n + ".npy"))
-        np.save(bfiles[-1], x)
-    prq, brq = os.path.join(work, "params.rqt"), os.path.join(work, "b.rqt")
-    run([a.rq_npy, "-o", prq] + files)
-    run([a.rq_npy, "-o", brq] + bfiles)
-    grq, gdir = os.path.join(work, "grads.rqt"), os.path.join(work, "g")
-    with open(grq, "wb") as out:
-        run([a.model_step, "-m", method, "-d", str(d), "-L", str(L),
-             "-H", str(H), "-b", str(B), "-F", str(nf)] +
-            (["-T", str(nt)] if nt else []) + ["-g", prq, brq], stdout=out)
-    os.makedirs(gdir, exist_ok=True)
-    run([a.rq_npy, "--export", "--dir", gdir, grq])
-    g = {}
-    for f in os.listdir(gdir):
-        g[f[:-4].split("-", 1)[1]] = np.load(os.path.join(gdir, f))
-    t32 = torch_step(method, P0, data, "f32", L, H, nf, nt)
-    t64 = torch_step(method, P0, data, "f64", L, H, nf, nt)
+    g = gc.rq_step(a, [a.model_step, "-m", method, "-d", str(d), "-L",
+                       str(L), "-H", str(H), "-b", str(B), "-F", str(nf)] +
+                   (["-T", str(nt)] if nt else []) + ["-g"], files,
+                   gc.save_batch(work, data), work)
 
-    def rel(x, y):
-        x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
-        ny = np.linalg.norm(y)
-        return np.linalg.norm(x - y) / ny if ny > 0 else np.linalg.norm(x)
+    def loss(P, dt):
+        import torch
+        au, vi, y = (torch.from_numpy(data[0]).to(dt),
+                     torch.from_numpy(data[1]).to(dt),
+                     torch.from_numpy(data[2]).long())
+        if method == "mbt":
+            return loss_mbt(P, au, vi, y, L, H, nf, nt)
+        return loss_mmml(P, au, vi, y, L, H, nf)
 
-    gn = [n for n in t32 if n.startswith("grad.")]
-    total = np.sqrt(sum(np.sum(t64[n].astype(np.float64) ** 2) for n in gn))
-    worst, worst_n, worst32, zeros = 0.0, "", 0.0, []
-    lrel = rel(g["loss"], t32["loss"])
-    for n in gn:
-        if n not in g:
-            sys.exit("grad-check-mbt-mmml.py: rq gave no %s" % n)
-        x = g[n].reshape(t32[n].shape)
-        if np.linalg.norm(t64[n]) <= 1e-9 * total:
-            r = max(np.linalg.norm(x), np.linalg.norm(t32[n])) / total
-            zeros.append(n[5:])
-        else:
-            r = rel(x, t32[n])
-            worst32 = max(worst32, rel(t32[n], t64[n]))
-        if a.verbose:
-            print("  %-32s rq/torch %.2e  torch32/torch64 %.2e  "
-                  "rq/torch64 %.2e" % (n[5:], r, rel(t32[n], t64[n]),
-                                       rel(x, t64[n])))
-        if r > worst:
-            worst, worst_n = r, n[5:]
-    ok = worst <= a.tol and lrel <= a.tol
-    print("%-4s %-36s loss rq %.7f torch %.7f (rel %.0e); %d gradients, "
-          "worst rel %.1e (%s); torch f32/f64 worst %.0e; exact-zero: %d"
-          % ("ok" if ok else "FAIL", name, float(g["loss"][0]),
-             float(t32["loss"][0]), lrel, len(gn), worst, worst_n, worst32,
-             len(zeros)))
-    return ok
-
-
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--rq-npy", default="bin/rq-npy")
-    ap.add_argument("--model-step", default="bench/model-step")
-    ap.add_argument("--tol", type=float, default=1e-4)
-    ap.add_argument("--keep")
-    ap.add_argument("-v", "--verbose", action="store_true")
-    a = ap.parse_args()
-    work = a.keep or tempfile.mkdtemp(prefix="rq-gradcheck-mbt.")
-    ok = True
-    try:
-        for i, c in enumerate(CONFIGS):
-            ok &= one(a, *c, os.path.join(work, str(i)))
-    finally:
-        if not a.keep:
-            shutil.rmtree(work, ignore_errors=True)
-    sys.exit(0 if ok else 1)
+    t32 = gc.torch_grads(P0, "f32", loss)
+    c = gc.compare(a, g, t32, gc.torch_grads(P0, "f64", loss))
+    return gc.report(name, 36, g, t32, c,
+                     "; torch f32/f64 worst %.0e; exact-zero: %d"
+                     % (c.worst32, len(c.zeros)))
 
 
 if __name__ == "__main__":
-    main()
+    gc.main(__doc__, CONFIGS, one, "rq-gradcheck-mbt.")

@@ -1,0 +1,215 @@
+"""gradcheck.py: what the grad-check*.py scripts share.
+
+Each script (grad-check.py for MT / MT+RollingQ, grad-check-jmt-pmr.py,
+grad-check-mbt-mmml.py, grad-check-mut.py) keeps its model: the parameter
+table, the PyTorch loss, the configurations.  This module does the rest:
+save the weights as .npy, import them and the batch into rq with `rq-npy`,
+run ONE forward+backward in rq (bench/model-step -g or bench/jmtpmr-step)
+and export its gradients, run the PyTorch loss in float32 and float64, and
+compare the loss and every gradient.
+
+Agreement (per tensor): ||g_rq - g_torch32|| / ||g_torch32|| <= tol, and
+the same for the loss.  A gradient that is zero in exact arithmetic
+(float64 norm <= 1e-9 of the whole gradient's: an attention's k bias,
+which softmax ignores, as it is the same for every key) holds only
+rounding noise on both sides; it passes if that noise is <= tol of the
+whole gradient's norm.
+"""
+import argparse
+import math
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+
+
+def prog():
+    return os.path.basename(sys.argv[0])
+
+
+def run(cmd, **kw):
+    """run cmd; exit naming the script and the command if it fails"""
+    r = subprocess.run(cmd, **kw)
+    if r.returncode != 0:
+        sys.exit("%s: failed (%d): %s" % (prog(), r.returncode,
+                                          " ".join(cmd)))
+    return r
+
+
+def rotation(d, rng):
+    """the plane rotation taking a random unit x to a random unit y"""
+    x, y = rng.standard_normal((2, d))
+    x, y = x / np.linalg.norm(x), y / np.linalg.norm(y)
+    c = x @ y
+    u = y - c * x
+    s = np.linalg.norm(u)
+    w = u / s
+    return (np.eye(d) + (c - 1) * (np.outer(x, x) + np.outer(w, w)) +
+            s * (np.outer(w, x) - np.outer(x, w)))
+
+
+def lin_names(pre, o, i):
+    """a linear layer's parameters: pre.w [o, i], pre.b [o]"""
+    return [(pre + ".w", (o, i)), (pre + ".b", (o,))]
+
+
+def ln_names(pre, d):
+    """a LayerNorm's parameters: pre.g, pre.b [d]"""
+    return [(pre + ".g", (d,)), (pre + ".b", (d,))]
+
+
+def blk_names(pre, d):
+    """a pre-LN transformer block's parameters, in rq's order"""
+    return (ln_names(pre + "ln1", d) + lin_names(pre + "attn.qkv", 3 * d, d)
+            + lin_names(pre + "attn.proj", d, d) + ln_names(pre + "ln2", d)
+            + lin_names(pre + "mlp.fc1", 4 * d, d)
+            + lin_names(pre + "mlp.fc2", d, 4 * d))
+
+
+def init(nm, shp, rng):
+    """xavier-normal weights, LN 1/0, learned tokens (pos, cls, mbt.bot)
+    N(0, 0.02^2); everything plus noise so no gradient is trivially zero"""
+    if nm.endswith(".w") and len(shp) == 2:
+        w = rng.standard_normal(shp) * math.sqrt(2.0 / (shp[0] + shp[1]))
+    elif nm.endswith(".g"):
+        w = np.ones(shp)
+    elif nm.endswith("pos") or nm.endswith("cls") or nm == "mbt.bot":
+        w = 0.02 * rng.standard_normal(shp)
+    else:
+        w = np.zeros(shp)
+    return w + 0.02 * rng.standard_normal(shp)
+
+
+def draw(table, rng):
+    """{name: float32 weights} for a [(name, shape)] table, by init()"""
+    return {n: init(n, shp, rng).astype(np.float32) for n, shp in table}
+
+
+def save(d, arrays):
+    """save {name: array} as d/NNNN-name.npy in order; the file names"""
+    os.makedirs(d, exist_ok=True)
+    files = []
+    for i, (n, w) in enumerate(arrays.items()):
+        files.append(os.path.join(d, "%04d-%s.npy" % (i, n)))
+        np.save(files[-1], w)
+    return files
+
+
+def save_batch(d, data):
+    """save the batch (audio, visual, label) as d/<name>.npy; the files"""
+    os.makedirs(d, exist_ok=True)
+    files = []
+    for n, x in zip(("audio", "visual", "label"), data):
+        files.append(os.path.join(d, n + ".npy"))
+        np.save(files[-1], x)
+    return files
+
+
+def rq_step(a, step, pfiles, bfiles, work, extra=()):
+    """import the parameter and batch .npy files into rq, run the step
+    command (argv without the operands) on them and the extra operands,
+    and return rq's {loss, grad.NAME} as arrays"""
+    prq, brq = os.path.join(work, "params.rqt"), os.path.join(work, "b.rqt")
+    run([a.rq_npy, "-o", prq] + list(pfiles))
+    run([a.rq_npy, "-o", brq] + list(bfiles))
+    grq, gdir = os.path.join(work, "grads.rqt"), os.path.join(work, "g")
+    with open(grq, "wb") as out:
+        run(list(step) + [prq, brq] + list(extra), stdout=out)
+    os.makedirs(gdir, exist_ok=True)
+    run([a.rq_npy, "--export", "--dir", gdir, grq])
+    g = {}
+    for f in os.listdir(gdir):
+        g[f[:-4].split("-", 1)[1]] = np.load(os.path.join(gdir, f))
+    return g
+
+
+def torch_grads(P0, prec, loss):
+    """PyTorch's {loss, grad.NAME} at the weights P0 in prec ("f32" or
+    "f64"); loss(P, dt) builds the loss from the leaf tensors P"""
+    import torch
+    torch.set_num_threads(1)
+    dt = torch.float64 if prec == "f64" else torch.float32
+    P = {n: torch.from_numpy(np.asarray(w)).to(dt).requires_grad_()
+         for n, w in P0.items()}
+    lo = loss(P, dt)
+    lo.backward()
+    out = {"loss": np.array([lo.item()])}
+    for n, p in P.items():
+        out["grad." + n] = p.grad.numpy()
+    return out
+
+
+def rel(x, y):
+    """||x - y|| / ||y|| in double (||x|| when y is zero)"""
+    x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
+    ny = np.linalg.norm(y)
+    return np.linalg.norm(x - y) / ny if ny > 0 else np.linalg.norm(x)
+
+
+def compare(a, g, t32, t64):
+    """rq's gradients g against PyTorch's t32 (and t64, the rounding
+    level); with -v one line per tensor.  A namespace: ok, lrel (the
+    loss), n (gradients), worst, worst_n (the worst tensor), worst32
+    (torch f32 against f64), zeros (exact-zero tensors)"""
+    gn = [n for n in t32 if n.startswith("grad.")]
+    total = np.sqrt(sum(np.sum(t64[n].astype(np.float64) ** 2) for n in gn))
+    worst, worst_n, worst32, zeros = 0.0, "", 0.0, []
+    lrel = rel(g["loss"], t32["loss"])
+    for n in gn:
+        if n not in g:
+            sys.exit("%s: rq gave no %s" % (prog(), n))
+        x = g[n].reshape(t32[n].shape)
+        if np.linalg.norm(t64[n]) <= 1e-9 * total:
+            # both sides hold rounding noise: compare it against the
+            # whole gradient
+            r = max(np.linalg.norm(x), np.linalg.norm(t32[n])) / total
+            zeros.append(n[5:])
+        else:
+            r = rel(x, t32[n])
+            worst32 = max(worst32, rel(t32[n], t64[n]))
+        if a.verbose:
+            print("  %-32s rq/torch %.2e  torch32/torch64 %.2e  rq/torch64 "
+                  "%.2e%s" % (n[5:], r, rel(t32[n], t64[n]),
+                              rel(x, t64[n]),
+                              "  (zero: |g|/|all grads|)"
+                              if n[5:] in zeros else ""))
+        if r > worst:
+            worst, worst_n = r, n[5:]
+    return argparse.Namespace(ok=worst <= a.tol and lrel <= a.tol, lrel=lrel,
+                              n=len(gn), worst=worst, worst_n=worst_n,
+                              worst32=worst32, zeros=zeros)
+
+
+def report(name, width, g, t32, c, tail):
+    """the config's verdict line; tail: what the script adds at the end"""
+    print("%-4s %-*s loss rq %.7f torch %.7f (rel %.0e); %d gradients, "
+          "worst rel %.1e (%s)%s"
+          % ("ok" if c.ok else "FAIL", width, name, float(g["loss"][0]),
+             float(t32["loss"][0]), c.lrel, c.n, c.worst, c.worst_n, tail))
+    return c.ok
+
+
+def main(doc, configs, one, prefix, step=("--model-step",
+                                          "bench/model-step")):
+    """parse the common options (--rq-npy, the step program's option,
+    --tol, --keep, -v) and run one(a, *config, workdir) per config;
+    exit 0 if all pass, 1 otherwise"""
+    ap = argparse.ArgumentParser(description=doc.split("\n")[0])
+    ap.add_argument("--rq-npy", default="bin/rq-npy")
+    ap.add_argument(step[0], default=step[1])
+    ap.add_argument("--tol", type=float, default=1e-4)
+    ap.add_argument("--keep")
+    ap.add_argument("-v", "--verbose", action="store_true")
+    a = ap.parse_args()
+    work = a.keep or tempfile.mkdtemp(prefix=prefix)
+    ok = True
+    try:
+        for i, c in enumerate(configs):
+            ok &= one(a, *c, os.path.join(work, str(i)))
+    finally:
+        if not a.keep:
+            shutil.rmtree(work, ignore_errors=True)
+    sys.exit(0 if ok else 1)
