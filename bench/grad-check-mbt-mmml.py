@@ -101,35 +101,6 @@ def names(method, d, L, nf, nt):
     return out
 
 
-def block(P, b, x, heads):
-    import torch
-    import torch.nn.functional as F
-    n, t, d = x.shape
-    hs = d // heads
-    y = F.layer_norm(x, (d,), P[b + "ln1.g"], P[b + "ln1.b"], 1e-6)
-    qkv = F.linear(y, P[b + "attn.qkv.w"], P[b + "attn.qkv.b"])
-    qkv = qkv.reshape(n, t, 3, heads, hs).permute(2, 0, 3, 1, 4)
-    q, k, v = qkv[0], qkv[1], qkv[2]
-    a = torch.softmax((q @ k.transpose(-2, -1)) * (hs ** -0.5), -1)
-    y = (a @ v).transpose(1, 2).reshape(n, t, d)
-    x = x + F.linear(y, P[b + "attn.proj.w"], P[b + "attn.proj.b"])
-    y = F.layer_norm(x, (d,), P[b + "ln2.g"], P[b + "ln2.b"], 1e-6)
-    y = F.gelu(F.linear(y, P[b + "mlp.fc1.w"], P[b + "mlp.fc1.b"]))
-    return x + F.linear(y, P[b + "mlp.fc2.w"], P[b + "mlp.fc2.b"])
-
-
-def embed_blocks(P, m, tok, L, heads):
-    import torch
-    import torch.nn.functional as F
-    e = "enc.%s." % m
-    n, d = tok.shape[0], P[e + "cls"].shape[0]
-    x = F.linear(tok, P[e + "patch.w"], P[e + "patch.b"])
-    x = torch.cat([P[e + "cls"].expand(n, 1, d), x], 1) + P[e + "pos"]
-    for i in range(L):
-        x = block(P, e + "blk.%d." % i, x, heads)
-    return x
-
-
 def loss_mbt(P, audio, visual, y, L, heads, nf, nt):
     import torch
     import torch.nn.functional as F
@@ -137,12 +108,12 @@ def loss_mbt(P, audio, visual, y, L, heads, nf, nt):
     d = P["enc.a.cls"].shape[0]
     ta = torch_mt.patches(audio.reshape(n, 1, F_, T_), APF, APT)
     tv = torch_mt.patches(visual, VP, VP)
-    xa = embed_blocks(P, "a", ta, L, heads)
-    xv = embed_blocks(P, "v", tv, L, heads)
+    xa = gc.vit(P, "a", ta, L, heads)
+    xv = gc.vit(P, "v", tv, L, heads)
     tb = P["mbt.bot"].expand(n, nt, d)
     for i in range(nf):
-        za = block(P, "mbt.a.blk.%d." % i, torch.cat([tb, xa], 1), 1)
-        zv = block(P, "mbt.v.blk.%d." % i, torch.cat([tb, xv], 1), 1)
+        za = gc.block(P, "mbt.a.blk.%d." % i, torch.cat([tb, xa], 1), 1)
+        zv = gc.block(P, "mbt.v.blk.%d." % i, torch.cat([tb, xv], 1), 1)
         tb = (za[:, :nt] + zv[:, :nt]) / 2
         xa, xv = za[:, nt:], zv[:, nt:]
     xa = F.layer_norm(xa, (d,), P["enc.a.ln.g"], P["enc.a.ln.b"], 1e-6)
@@ -182,8 +153,8 @@ def loss_mmml(P, audio, visual, y, L, heads, nf, R=None):
     d = P["enc.a.cls"].shape[0]
     ta = torch_mt.patches(audio.reshape(n, 1, F_, T_), APF, APT)
     tv = torch_mt.patches(visual, VP, VP)
-    xa = embed_blocks(P, "a", ta, L, heads)
-    xv = embed_blocks(P, "v", tv, L, heads)
+    xa = gc.vit(P, "a", ta, L, heads)
+    xv = gc.vit(P, "v", tv, L, heads)
     xa = F.layer_norm(xa, (d,), P["enc.a.ln.g"], P["enc.a.ln.b"], 1e-6)
     xv = F.layer_norm(xv, (d,), P["enc.v.ln.g"], P["enc.v.ln.b"], 1e-6)
     ca, cv = xa[:, 0], xv[:, 0]

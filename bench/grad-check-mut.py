@@ -41,6 +41,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gradcheck as gc  # noqa: E402
 from gradcheck import blk_names, lin_names, ln_names  # noqa: E402
+import torch_mt  # noqa: E402
 
 CONFIGS = [
     # name, d, encoder blocks, heads, batch, crossmodal layers, rotated
@@ -87,49 +88,12 @@ def names(d, L, nf):
     return out
 
 
-def patches(x, ph, pw):
-    """[N, C, H, W] -> [N, (H/ph)(W/pw), C ph pw], row-major over the grid,
-    each patch in (c, i, j) order (a Conv2d's)"""
-    n, c, h, w = x.shape
-    x = x[:, :, :h // ph * ph, :w // pw * pw]
-    x = x.reshape(n, c, h // ph, ph, w // pw, pw).permute(0, 2, 4, 1, 3, 5)
-    return x.reshape(n, (h // ph) * (w // pw), c * ph * pw)
-
-
-def mha(q, k, v, heads):
-    import torch
-    n, t, d = q.shape
-    hs = d // heads
-    q = q.reshape(n, t, heads, hs).transpose(1, 2)
-    k = k.reshape(n, -1, heads, hs).transpose(1, 2)
-    v = v.reshape(n, -1, heads, hs).transpose(1, 2)
-    a = torch.softmax((q @ k.transpose(-2, -1)) * (hs ** -0.5), -1)
-    return (a @ v).transpose(1, 2).reshape(n, t, d)
-
-
-def block(P, b, x, heads):
-    import torch.nn.functional as F
-    d = x.shape[-1]
-    y = F.layer_norm(x, (d,), P[b + "ln1.g"], P[b + "ln1.b"], 1e-6)
-    q, k, v = F.linear(y, P[b + "attn.qkv.w"],
-                       P[b + "attn.qkv.b"]).split(d, -1)
-    x = x + F.linear(mha(q, k, v, heads), P[b + "attn.proj.w"],
-                     P[b + "attn.proj.b"])
-    y = F.layer_norm(x, (d,), P[b + "ln2.g"], P[b + "ln2.b"], 1e-6)
-    y = F.gelu(F.linear(y, P[b + "mlp.fc1.w"], P[b + "mlp.fc1.b"]))
-    return x + F.linear(y, P[b + "mlp.fc2.w"], P[b + "mlp.fc2.b"])
-
-
 def encoder(P, m, tok, L, heads):
-    import torch
     import torch.nn.functional as F
     e = "enc.%s." % m
-    n, d = tok.shape[0], P[e + "cls"].shape[0]
-    x = F.linear(tok, P[e + "patch.w"], P[e + "patch.b"])
-    x = torch.cat([P[e + "cls"].expand(n, 1, d), x], 1) + P[e + "pos"]
-    for i in range(L):
-        x = block(P, e + "blk.%d." % i, x, heads)
-    return F.layer_norm(x, (d,), P[e + "ln.g"], P[e + "ln.b"], 1e-6)
+    x = gc.vit(P, m, tok, L, heads)
+    return F.layer_norm(x, (x.shape[-1],), P[e + "ln.g"], P[e + "ln.b"],
+                        1e-6)
 
 
 def crossmodal(P, pre, x, src, heads):
@@ -141,7 +105,8 @@ def crossmodal(P, pre, x, src, heads):
     q = F.linear(xn, P[pre + "q.w"], P[pre + "q.b"])
     k = F.linear(sn, P[pre + "k.w"], P[pre + "k.b"])
     v = F.linear(sn, P[pre + "v.w"], P[pre + "v.b"])
-    x = x + F.linear(mha(q, k, v, heads), P[pre + "o.w"], P[pre + "o.b"])
+    x = x + F.linear(gc.mha(q, k, v, heads), P[pre + "o.w"],
+                     P[pre + "o.b"])
     y = F.layer_norm(x, (d,), P[pre + "ln2.g"], P[pre + "ln2.b"], 1e-5)
     y = F.relu(F.linear(y, P[pre + "fc1.w"], P[pre + "fc1.b"]))
     return x + F.linear(y, P[pre + "fc2.w"], P[pre + "fc2.b"])
@@ -152,9 +117,10 @@ def loss_mut(P, audio, visual, y, L, heads, nf, R):
     import torch.nn.functional as F
     n = audio.shape[0]
     d = P["enc.a.cls"].shape[0]
-    tok = {"a": encoder(P, "a", patches(audio.reshape(n, 1, F_, T_), APF,
-                                         APT), L, heads),
-           "v": encoder(P, "v", patches(visual, VP, VP), L, heads)}
+    ta = torch_mt.patches(audio.reshape(n, 1, F_, T_), APF, APT)
+    tok = {"a": encoder(P, "a", ta, L, heads),
+           "v": encoder(P, "v", torch_mt.patches(visual, VP, VP), L,
+                        heads)}
     mem = {}
     for s, o in (("a", "v"), ("v", "a")):
         x = tok[s]
@@ -163,7 +129,7 @@ def loss_mut(P, audio, visual, y, L, heads, nf, R):
         x = F.layer_norm(x, (d,), P["mut.%s.cross.ln.g" % s],
                          P["mut.%s.cross.ln.b" % s], 1e-5)
         for j in range(MEM):
-            x = block(P, "mut.%s.mem.%d." % (s, j), x, heads)
+            x = gc.block(P, "mut.%s.mem.%d." % (s, j), x, heads)
         mem[s] = F.layer_norm(x, (d,), P["mut.%s.mem.ln.g" % s],
                               P["mut.%s.mem.ln.b" % s], 1e-6)
     cls = P["fusion.cls"]

@@ -126,6 +126,46 @@ def rq_step(a, step, pfiles, bfiles, work, extra=()):
     return g
 
 
+def mha(q, k, v, heads):
+    """multi-head attention of q [n, t, d] over k, v [n, s, d]"""
+    import torch
+    n, t, d = q.shape
+    hs = d // heads
+    q = q.reshape(n, t, heads, hs).transpose(1, 2)
+    k = k.reshape(n, -1, heads, hs).transpose(1, 2)
+    v = v.reshape(n, -1, heads, hs).transpose(1, 2)
+    a = torch.softmax((q @ k.transpose(-2, -1)) * (hs ** -0.5), -1)
+    return (a @ v).transpose(1, 2).reshape(n, t, d)
+
+
+def block(P, b, x, heads):
+    """rq's pre-LN block b (LN eps 1e-6, exact GELU) on x [n, t, d]"""
+    import torch.nn.functional as F
+    d = x.shape[-1]
+    y = F.layer_norm(x, (d,), P[b + "ln1.g"], P[b + "ln1.b"], 1e-6)
+    q, k, v = F.linear(y, P[b + "attn.qkv.w"],
+                       P[b + "attn.qkv.b"]).split(d, -1)
+    x = x + F.linear(mha(q, k, v, heads), P[b + "attn.proj.w"],
+                     P[b + "attn.proj.b"])
+    y = F.layer_norm(x, (d,), P[b + "ln2.g"], P[b + "ln2.b"], 1e-6)
+    y = F.gelu(F.linear(y, P[b + "mlp.fc1.w"], P[b + "mlp.fc1.b"]))
+    return x + F.linear(y, P[b + "mlp.fc2.w"], P[b + "mlp.fc2.b"])
+
+
+def vit(P, m, tok, L, heads):
+    """encoder m (enc.m.*) on patch tokens [n, t, p]: the patch embedding,
+    CLS and positions, L blocks; without the final LN"""
+    import torch
+    import torch.nn.functional as F
+    e = "enc.%s." % m
+    n, d = tok.shape[0], P[e + "cls"].shape[0]
+    x = F.linear(tok, P[e + "patch.w"], P[e + "patch.b"])
+    x = torch.cat([P[e + "cls"].expand(n, 1, d), x], 1) + P[e + "pos"]
+    for i in range(L):
+        x = block(P, e + "blk.%d." % i, x, heads)
+    return x
+
+
 def torch_grads(P0, prec, loss):
     """PyTorch's {loss, grad.NAME} at the weights P0 in prec ("f32" or
     "f64"); loss(P, dt) builds the loss from the leaf tensors P"""
