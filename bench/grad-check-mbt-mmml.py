@@ -46,8 +46,7 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import gradcheck as gc  # noqa: E402
-from gradcheck import blk_names  # noqa: E402
-import torch_mt  # noqa: E402
+from gradcheck import K, blk_names  # noqa: E402
 
 CONFIGS = [
     # name, method, d, encoder blocks, heads, batch, fusion layers, tokens
@@ -56,22 +55,10 @@ CONFIGS = [
     ("mmml d64 L2 H4 + 1 CME layer", "mmml", 64, 2, 4, 8, 1, 0),
     ("mmml d32 L1 H2 + 2 CME layers", "mmml", 32, 1, 2, 6, 2, 0),
 ]
-F_, T_, C_, H_, W_ = 40, 32, 1, 28, 28     # model-step's default shapes
-APF, APT, VP = 10, 8, 7
-K = 10
 
 
 def names(method, d, L, nf, nt):
-    na = (F_ // APF) * (T_ // APT)
-    nv = (H_ // VP) * (W_ // VP)
-    out = []
-    for m, n, pd in (("a", na, APF * APT), ("v", nv, C_ * VP * VP)):
-        e = "enc.%s." % m
-        out += [(e + "patch.w", (d, pd)), (e + "patch.b", (d,)),
-                (e + "cls", (d,)), (e + "pos", (n + 1, d))]
-        for i in range(L):
-            out += blk_names(e + "blk.%d." % i, d)
-        out += [(e + "ln.g", (d,)), (e + "ln.b", (d,))]
+    out = gc.enc_names(d, L)
     if method == "mbt":
         out += [("mbt.bot", (nt, d))]
         for i in range(nf):
@@ -106,8 +93,7 @@ def loss_mbt(P, audio, visual, y, L, heads, nf, nt):
     import torch.nn.functional as F
     n = audio.shape[0]
     d = P["enc.a.cls"].shape[0]
-    ta = torch_mt.patches(audio.reshape(n, 1, F_, T_), APF, APT)
-    tv = torch_mt.patches(visual, VP, VP)
+    ta, tv = gc.tokens(audio, visual)
     xa = gc.vit(P, "a", ta, L, heads)
     xv = gc.vit(P, "v", tv, L, heads)
     tb = P["mbt.bot"].expand(n, nt, d)
@@ -149,10 +135,8 @@ def mha(P, pre, x, src, heads, R=None):
 def loss_mmml(P, audio, visual, y, L, heads, nf, R=None):
     import torch
     import torch.nn.functional as F
-    n = audio.shape[0]
     d = P["enc.a.cls"].shape[0]
-    ta = torch_mt.patches(audio.reshape(n, 1, F_, T_), APF, APT)
-    tv = torch_mt.patches(visual, VP, VP)
+    ta, tv = gc.tokens(audio, visual)
     xa = gc.vit(P, "a", ta, L, heads)
     xv = gc.vit(P, "v", tv, L, heads)
     xa = F.layer_norm(xa, (d,), P["enc.a.ln.g"], P["enc.a.ln.b"], 1e-6)
@@ -186,29 +170,18 @@ def one(a, name, method, d, L, H, B, nf, nt, work):
     rng = np.random.default_rng(4321 + d + nf)
     P0 = gc.draw(names(method, d, L, nf, nt), rng)
     files = gc.save(os.path.join(work, "w"), P0)
-    data = (rng.standard_normal((B, F_, T_)).astype(np.float32),
-            rng.standard_normal((B, C_, H_, W_)).astype(np.float32),
-            rng.integers(0, K, B).astype(np.int32))
+    data = gc.draw_batch(rng, B)
     g = gc.rq_step(a, [a.model_step, "-m", method, "-d", str(d), "-L",
                        str(L), "-H", str(H), "-b", str(B), "-F", str(nf)] +
                    (["-T", str(nt)] if nt else []) + ["-g"], files,
                    gc.save_batch(work, data), work)
 
     def loss(P, dt):
-        import torch
-        au, vi, y = (torch.from_numpy(data[0]).to(dt),
-                     torch.from_numpy(data[1]).to(dt),
-                     torch.from_numpy(data[2]).long())
         if method == "mbt":
-            return loss_mbt(P, au, vi, y, L, H, nf, nt)
-        return loss_mmml(P, au, vi, y, L, H, nf)
+            return loss_mbt(P, *gc.torch_batch(data, dt), L, H, nf, nt)
+        return loss_mmml(P, *gc.torch_batch(data, dt), L, H, nf)
 
-    t32 = gc.torch_grads(P0, "f32", loss)
-    c = gc.compare(a, g, t32, gc.torch_grads(P0, "f64", loss))
-    return gc.report(name, 36, g, t32, c,
-                     "; torch f32/f64 worst %.0e; exact-zero: %d"
-                     % (c.worst32, len(c.zeros)))
-
+    return gc.verdict(a, name, 36, g, P0, loss)
 
 if __name__ == "__main__":
     gc.main(__doc__, CONFIGS, one, "rq-gradcheck-mbt.")

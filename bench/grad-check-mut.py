@@ -40,8 +40,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gradcheck as gc  # noqa: E402
-from gradcheck import blk_names, lin_names, ln_names  # noqa: E402
-import torch_mt  # noqa: E402
+from gradcheck import K, blk_names, lin_names, ln_names  # noqa: E402
 
 CONFIGS = [
     # name, d, encoder blocks, heads, batch, crossmodal layers, rotated
@@ -49,22 +48,10 @@ CONFIGS = [
     ("mut-rq d32 L1 H2, 2 layers, R rotated", 32, 1, 2, 6, 2, True),
 ]
 MEM = 3                                    # model-step: rq's default
-F_, T_, C_, H_, W_ = 40, 32, 1, 28, 28     # model-step's default shapes
-APF, APT, VP = 10, 8, 7
-K = 10
 
 
 def names(d, L, nf):
-    na = (F_ // APF) * (T_ // APT)
-    nv = (H_ // VP) * (W_ // VP)
-    out = []
-    for m, n, pd in (("a", na, APF * APT), ("v", nv, C_ * VP * VP)):
-        e = "enc.%s." % m
-        out += [(e + "patch.w", (d, pd)), (e + "patch.b", (d,)),
-                (e + "cls", (d,)), (e + "pos", (n + 1, d))]
-        for i in range(L):
-            out += blk_names(e + "blk.%d." % i, d)
-        out += ln_names(e + "ln", d)
+    out = gc.enc_names(d, L)
     for m in "av":
         for i in range(nf):
             pre = "mut.%s.cross.%d." % (m, i)
@@ -117,10 +104,9 @@ def loss_mut(P, audio, visual, y, L, heads, nf, R):
     import torch.nn.functional as F
     n = audio.shape[0]
     d = P["enc.a.cls"].shape[0]
-    ta = torch_mt.patches(audio.reshape(n, 1, F_, T_), APF, APT)
+    ta, tv = gc.tokens(audio, visual)
     tok = {"a": encoder(P, "a", ta, L, heads),
-           "v": encoder(P, "v", torch_mt.patches(visual, VP, VP), L,
-                        heads)}
+           "v": encoder(P, "v", tv, L, heads)}
     mem = {}
     for s, o in (("a", "v"), ("v", "a")):
         x = tok[s]
@@ -158,26 +144,17 @@ def one(a, name, d, L, H, B, nf, rot, work):
     if rot:
         files.append(os.path.join(work, "w", "9999-R.npy"))
         np.save(files[-1], R0)
-    data = (rng.standard_normal((B, F_, T_)).astype(np.float32),
-            rng.standard_normal((B, C_, H_, W_)).astype(np.float32),
-            rng.integers(0, K, B).astype(np.int32))
+    data = gc.draw_batch(rng, B)
     g = gc.rq_step(a, [a.model_step, "-m", "mut", "-d", str(d), "-L",
                        str(L), "-H", str(H), "-b", str(B), "-F", str(nf),
                        "-g"], files, gc.save_batch(work, data), work)
 
     def loss(P, dt):
         import torch
-        return loss_mut(P, torch.from_numpy(data[0]).to(dt),
-                        torch.from_numpy(data[1]).to(dt),
-                        torch.from_numpy(data[2]).long(), L, H, nf,
+        return loss_mut(P, *gc.torch_batch(data, dt), L, H, nf,
                         torch.from_numpy(R0).to(dt))
 
-    t32 = gc.torch_grads(P0, "f32", loss)
-    c = gc.compare(a, g, t32, gc.torch_grads(P0, "f64", loss))
-    return gc.report(name, 40, g, t32, c,
-                     "; torch f32/f64 worst %.0e; exact-zero: %d"
-                     % (c.worst32, len(c.zeros)))
-
+    return gc.verdict(a, name, 40, g, P0, loss)
 
 if __name__ == "__main__":
     gc.main(__doc__, CONFIGS, one, "rq-gradcheck-mut.")

@@ -25,6 +25,12 @@ import tempfile
 
 import numpy as np
 
+# bench/model-step's default shapes: audio F_ x T_ in APF x APT patches, an
+# image C_ x H_ x W_ in VP x VP patches, K classes
+F_, T_, C_, H_, W_ = 40, 32, 1, 28, 28
+APF, APT, VP = 10, 8, 7
+K = 10
+
 
 def prog():
     return os.path.basename(sys.argv[0])
@@ -69,6 +75,21 @@ def blk_names(pre, d):
             + lin_names(pre + "mlp.fc2", d, 4 * d))
 
 
+def enc_names(d, L):
+    """the two encoders' parameters (L blocks each) at those shapes"""
+    na = (F_ // APF) * (T_ // APT)
+    nv = (H_ // VP) * (W_ // VP)
+    out = []
+    for m, n, pd in (("a", na, APF * APT), ("v", nv, C_ * VP * VP)):
+        e = "enc.%s." % m
+        out += [(e + "patch.w", (d, pd)), (e + "patch.b", (d,)),
+                (e + "cls", (d,)), (e + "pos", (n + 1, d))]
+        for i in range(L):
+            out += blk_names(e + "blk.%d." % i, d)
+        out += ln_names(e + "ln", d)
+    return out
+
+
 def init(nm, shp, rng):
     """xavier-normal weights, LN 1/0, learned tokens (pos, cls, mbt.bot)
     N(0, 0.02^2); everything plus noise so no gradient is trivially zero"""
@@ -86,6 +107,13 @@ def init(nm, shp, rng):
 def draw(table, rng):
     """{name: float32 weights} for a [(name, shape)] table, by init()"""
     return {n: init(n, shp, rng).astype(np.float32) for n, shp in table}
+
+
+def draw_batch(rng, B):
+    """a batch of B at those shapes: (audio, visual, label)"""
+    return (rng.standard_normal((B, F_, T_)).astype(np.float32),
+            rng.standard_normal((B, C_, H_, W_)).astype(np.float32),
+            rng.integers(0, K, B).astype(np.int32))
 
 
 def save(d, arrays):
@@ -124,6 +152,14 @@ def rq_step(a, step, pfiles, bfiles, work, extra=()):
     for f in os.listdir(gdir):
         g[f[:-4].split("-", 1)[1]] = np.load(os.path.join(gdir, f))
     return g
+
+
+def tokens(audio, visual):
+    """the patch tokens of a batch at those shapes: (audio's, visual's)"""
+    import torch_mt
+    n = audio.shape[0]
+    return (torch_mt.patches(audio.reshape(n, 1, F_, T_), APF, APT),
+            torch_mt.patches(visual, VP, VP))
 
 
 def mha(q, k, v, heads):
@@ -182,6 +218,14 @@ def torch_grads(P0, prec, loss):
     return out
 
 
+def torch_batch(data, dt):
+    """the batch (audio, visual, label) as tensors: dt, dt, long"""
+    import torch
+    return (torch.from_numpy(data[0]).to(dt),
+            torch.from_numpy(data[1]).to(dt),
+            torch.from_numpy(data[2]).long())
+
+
 def rel(x, y):
     """||x - y|| / ||y|| in double (||x|| when y is zero)"""
     x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
@@ -230,6 +274,17 @@ def report(name, width, g, t32, c, tail):
           % ("ok" if c.ok else "FAIL", width, name, float(g["loss"][0]),
              float(t32["loss"][0]), c.lrel, c.n, c.worst, c.worst_n, tail))
     return c.ok
+
+
+def verdict(a, name, width, g, P0, loss):
+    """rq's gradients g against PyTorch's at P0 (loss as torch_grads'):
+    the verdict line with the float32 rounding level and the number of
+    exact-zero tensors; true if the config passes"""
+    t32 = torch_grads(P0, "f32", loss)
+    c = compare(a, g, t32, torch_grads(P0, "f64", loss))
+    return report(name, width, g, t32, c,
+                  "; torch f32/f64 worst %.0e; exact-zero: %d"
+                  % (c.worst32, len(c.zeros)))
 
 
 def main(doc, configs, one, prefix, step=("--model-step",
