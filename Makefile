@@ -268,15 +268,7 @@ data: bin/rq-avmnist
 # --- bench (issue 8): rq against PyTorch, `make bench`; see bench/run-bench.sh
 BENCH_TOOLS = bench/model-step bench/sgemm-peak bench/step-ab bench/jmtpmr-step \
     bench/fuse-ab
-bench/jmtpmr-step: bench/jmtpmr-step.c lib/librq.a lib/rq.h
-	$(CC) $(ALL_CFLAGS) -o $@ $< lib/librq.a $(LDLIBS)
-bench/model-step: bench/model-step.c lib/librq.a lib/rq.h
-	$(CC) $(ALL_CFLAGS) -o $@ $< lib/librq.a $(LDLIBS)
-bench/step-ab: bench/step-ab.c lib/librq.a lib/rq.h
-	$(CC) $(ALL_CFLAGS) -o $@ $< lib/librq.a $(LDLIBS)
-bench/fuse-ab: bench/fuse-ab.c lib/librq.a lib/rq.h
-	$(CC) $(ALL_CFLAGS) -o $@ $< lib/librq.a $(LDLIBS)
-bench/sgemm-peak: bench/sgemm-peak.c lib/librq.a lib/rq.h
+$(BENCH_TOOLS): bench/%: bench/%.c bench/bench.h lib/librq.a lib/rq.h
 	$(CC) $(ALL_CFLAGS) -o $@ $< lib/librq.a $(LDLIBS)
 .PHONY: bench bench-clean
 bench: all $(BENCH_TOOLS)

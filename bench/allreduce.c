@@ -23,23 +23,7 @@
 #include <unistd.h>
 
 #include "rq.h"
-
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static int
-cmpd(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
+#include "bench.h"
 
 static void
 usage(void)
@@ -47,16 +31,6 @@ usage(void)
 	fprintf(stderr, "usage: allreduce [-n floats] [-R repeats] "
 	    "[-w warmup]\n");
 	exit(2);
-}
-
-static long
-num(const char *s, long lo, long hi, int opt)
-{
-	long v;
-
-	if (rq_parse_long(s, lo, hi, &v) != RQ_OK)
-		errx(2, "-%c: bad number: %s", opt, s);
-	return v;
 }
 
 int
@@ -73,13 +47,13 @@ main(int argc, char *argv[])
 	while ((ch = getopt(argc, argv, "n:R:w:")) != -1) {
 		switch (ch) {
 		case 'n':
-			n = num(optarg, 1, 1L << 34, ch);
+			n = bench_num(optarg, 1, 1L << 34, ch);
 			break;
 		case 'R':
-			reps = num(optarg, 1, 64, ch);
+			reps = bench_num(optarg, 1, 64, ch);
 			break;
 		case 'w':
-			warm = num(optarg, 0, 64, ch);
+			warm = bench_num(optarg, 0, 64, ch);
 			break;
 		default:
 			usage();
@@ -96,16 +70,16 @@ main(int argc, char *argv[])
 	for (long r = -warm; r < reps; r++) {
 		if (rq_dist_barrier() != RQ_OK)
 			errx(1, "%s", rq_dist_error());
-		t0 = now();
+		t0 = bench_now();
 		if (rq_dist_sum_f32(buf, (size_t)n) != RQ_OK)
 			errx(1, "%s", rq_dist_error());
 		/* until the last rank is done: the step waits for it */
 		if (rq_dist_barrier() != RQ_OK)
 			errx(1, "%s", rq_dist_error());
 		if (r >= 0)
-			t[r] = now() - t0;
+			t[r] = bench_now() - t0;
 	}
-	qsort(t, (size_t)reps, sizeof t[0], cmpd);
+	bench_sort(t, (size_t)reps);
 	if (rank == 0)
 		printf("impl=rq-allreduce ranks=%.0f floats=%ld mb=%.1f "
 		    "allreduce_ms=%.1f allreduce_min_ms=%.1f busbw_gbs=%.2f\n",

@@ -33,6 +33,7 @@
 #include <cblas.h>
 
 #include "rq.h"
+#include "bench.h"
 
 /* OpenBLAS extensions (declared in its cblas.h, repeated for clarity) */
 void openblas_set_num_threads(int);
@@ -40,23 +41,6 @@ int openblas_get_num_threads(void);
 char *openblas_get_corename(void);
 
 static int reps = 7;
-
-static double
-clk(clockid_t id)
-{
-	struct timespec ts;
-
-	clock_gettime(id, &ts);
-	return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static int
-cmpd(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
 
 static float *
 buf(size_t n)
@@ -114,14 +98,14 @@ timeit(const char *what, struct job *j, double flops)
 
 	run(j);
 	for (int i = 0; i < r; i++) {
-		double t0 = clk(CLOCK_MONOTONIC);
-		double c0 = clk(CLOCK_PROCESS_CPUTIME_ID);
+		double t0 = bench_now();
+		double c0 = bench_cpu();
 		run(j);
-		t[i] = clk(CLOCK_MONOTONIC) - t0;
-		c[i] = clk(CLOCK_PROCESS_CPUTIME_ID) - c0;
+		t[i] = bench_now() - t0;
+		c[i] = bench_cpu() - c0;
 	}
-	qsort(t, r, sizeof(t[0]), cmpd);
-	qsort(c, r, sizeof(c[0]), cmpd);
+	bench_sort(t, r);
+	bench_sort(c, r);
 	printf("%-30s %8.3f ms %7.1f GFLOP/s %8.3f ms %7.1f GFLOP/s\n", what,
 	    t[r / 2] * 1e3, flops / t[r / 2] * 1e-9, c[r / 2] * 1e3,
 	    flops / c[r / 2] * 1e-9);

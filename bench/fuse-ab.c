@@ -23,41 +23,15 @@
 #include <unistd.h>
 
 #include "rq.h"
+#include "bench.h"
 
 #define NPAIR 4
-
-static double
-tcpu(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static int
-cmpd(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
 
 static void
 usage(void)
 {
 	fprintf(stderr, "usage: fuse-ab [-d width] [-H heads] [-r rounds]\n");
 	exit(2);
-}
-
-static int
-num(const char *s, long lo, long hi, int opt)
-{
-	long v;
-
-	if (rq_parse_long(s, lo, hi, &v) != RQ_OK)
-		errx(2, "-%c: bad number: %s", opt, s);
-	return (int)v;
 }
 
 static float *
@@ -86,13 +60,13 @@ main(int argc, char *argv[])
 	while ((ch = getopt(argc, argv, "d:H:r:")) != -1) {
 		switch (ch) {
 		case 'd':
-			d = num(optarg, 8, 4096, ch);
+			d = (int)bench_num(optarg, 8, 4096, ch);
 			break;
 		case 'H':
-			H = num(optarg, 1, 64, ch);
+			H = (int)bench_num(optarg, 1, 64, ch);
 			break;
 		case 'r':
-			R = num(optarg, 1, 100000, ch);
+			R = (int)bench_num(optarg, 1, 100000, ch);
 			break;
 		default:
 			usage();
@@ -133,7 +107,7 @@ main(int argc, char *argv[])
 		for (int p = 0; p < NPAIR; p++)
 			for (int q = 0; q < 2; q++) {
 				int f = (q + s) & 1;
-				double t0 = tcpu();
+				double t0 = bench_tcpu();
 
 				switch (p * 2 + f) {
 				case 0:
@@ -176,7 +150,7 @@ main(int argc, char *argv[])
 					break;
 				}
 				if (s >= 0)
-					t[p][f][s] = tcpu() - t0;
+					t[p][f][s] = bench_tcpu() - t0;
 			}
 	printf("# d %d, %d heads, batch %d x %d tokens, %d rounds, gemm %s; "
 	    "thread CPU us, medians\n", d, H, B, N, R,
@@ -185,7 +159,7 @@ main(int argc, char *argv[])
 		double m[2];
 
 		for (int f = 0; f < 2; f++) {
-			qsort(t[p][f], (size_t)R, sizeof(double), cmpd);
+			bench_sort(t[p][f], (size_t)R);
 			m[f] = t[p][f][R / 2];
 		}
 		printf("%s unfused=%.1f fused=%.1f gain=%.3f\n", names[p],

@@ -19,26 +19,16 @@ usage: grad-check-jmt-pmr.py [--rq-npy bin/rq-npy]
 import argparse
 import math
 import os
-import shutil
-import subprocess
 import sys
-import tempfile
 
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+import gradcheck as gc  # noqa: E402
 import torch_mt  # noqa: E402
 
 K = 10
-
-
-def run(cmd, **kw):
-    r = subprocess.run(cmd, **kw)
-    if r.returncode != 0:
-        sys.exit("grad-check-jmt-pmr.py: failed (%d): %s"
-                 % (r.returncode, " ".join(cmd)))
-    return r
 
 
 def names(cfg, method):
@@ -56,17 +46,6 @@ def names(cfg, method):
         jmt += [("jmt.%s.w" % p, (d, d)), ("jmt.%s.b" % p, (d,))]
     fc = [x for x in base if x[0].startswith("fusion.fc")]
     return enc + fus + jmt + fc + probes
-
-
-def rotation(d, rng):
-    x, y = rng.standard_normal((2, d))
-    x, y = x / np.linalg.norm(x), y / np.linalg.norm(y)
-    c = x @ y
-    u = y - c * x
-    s = np.linalg.norm(u)
-    w = u / s
-    return (np.eye(d) + (c - 1) * (np.outer(x, x) + np.outer(w, w)) +
-            s * (np.outer(w, x) - np.outer(x, w)))
 
 
 def torch_loss(P, cfg, method, audio, visual, y, R, proto, alpha):
@@ -139,19 +118,8 @@ def one(a, name, method, d, L, H, B, flip, work):
     audio = rng.standard_normal((B, 40, 32)).astype(np.float32)
     visual = rng.standard_normal((B, 1, 28, 28)).astype(np.float32)
     y = (np.arange(B) % K).astype(np.int32)
-    R = rotation(d, rng)
-    files = []
-    for i, (n, w) in enumerate(W.items()):
-        f = os.path.join(work, "%04d-%s.npy" % (i, n))
-        np.save(f, w)
-        files.append(f)
-    prq, brq = os.path.join(work, "p.rqt"), os.path.join(work, "b.rqt")
-    run([a.rq_npy, "-o", prq] + files)
-    for n, x in (("audio", audio), ("visual", visual), ("label", y)):
-        np.save(os.path.join(work, n + ".npy"), x)
-    run([a.rq_npy, "-o", brq] + [os.path.join(work, n + ".npy")
-                                 for n in ("audio", "visual", "label")])
-    extra, proto = [], None
+    R = gc.rotation(d, rng)
+    files = gc.save(work, W)
     # prototypes: the class means of the features, perturbed (PMR); the
     # flip makes the other modality the faster one
     with torch.no_grad():
@@ -170,70 +138,28 @@ def one(a, name, method, d, L, H, B, flip, work):
             near = 0.3 if (m == 0) != bool(flip) else 3.0
             proto[m, k] = (sel.mean(0) if len(sel) else 0) + \
                 near * rng.standard_normal(d)
-    if method == "pmr":
-        f = os.path.join(work, "proto.npy")
-        np.save(f, proto)
-        extra = [os.path.join(work, "proto.rqt")]
-        run([a.rq_npy, "-o", extra[0], f])
-        cmd = [a.step, "-m", "pmr"]
-    else:
-        f = os.path.join(work, "R.npy")
-        np.save(f, R)
-        extra = [os.path.join(work, "R.rqt")]
-        run([a.rq_npy, "-o", extra[0], f])
-        cmd = [a.step, "-m", "jmt"]
-    grq = os.path.join(work, "g.rqt")
-    with open(grq, "wb") as out:
-        run(cmd + ["-d", str(d), "-L", str(L), "-H", str(H), "-b", str(B),
-                   prq, brq] + extra, stdout=out)
-    gdir = os.path.join(work, "g")
-    os.makedirs(gdir, exist_ok=True)
-    run([a.rq_npy, "--export", "--dir", gdir, grq])
-    g = {}
-    for f in os.listdir(gdir):
-        g[f[:-4].split("-", 1)[1]] = np.load(os.path.join(gdir, f))
-    ref, beta = {}, None
-    for dt in (torch.float32, torch.float64):
-        P = {n: torch.tensor(w, dtype=dt, requires_grad=True)
-             for n, w in W.items()}
-        loss, beta = torch_loss(
+    # the step's third operand: the prototypes (PMR) or R (JMT)
+    f = os.path.join(work, "proto.npy" if method == "pmr" else "R.npy")
+    np.save(f, proto if method == "pmr" else R)
+    extra = [f[:-4] + ".rqt"]
+    gc.run([a.rq_npy, "-o", extra[0], f])
+    g = gc.rq_step(a, [a.step, "-m", method, "-d", str(d), "-L", str(L),
+                       "-H", str(H), "-b", str(B)], files,
+                   gc.save_batch(work, (audio, visual, y)), work, extra)
+    beta = [None]
+
+    def loss(P, dt):
+        lo, beta[0] = torch_loss(
             P, cfg, method, torch.tensor(audio, dtype=dt),
             torch.tensor(visual, dtype=dt), torch.tensor(y, dtype=torch.long),
             torch.tensor(R, dtype=dt), torch.tensor(proto, dtype=dt), 0.6)
-        loss.backward()
-        ref[dt] = {"loss": loss.item()}
-        ref[dt].update({"grad." + n: p.grad.numpy() for n, p in P.items()})
+        return lo
 
-    def rel(x, y_):
-        x, y_ = np.asarray(x, np.float64), np.asarray(y_, np.float64)
-        ny = np.linalg.norm(y_)
-        return np.linalg.norm(x - y_) / ny if ny > 0 else np.linalg.norm(x)
-
-    t32, t64 = ref[torch.float32], ref[torch.float64]
-    gn = [n for n in t32 if n.startswith("grad.")]
-    total = math.sqrt(sum(np.sum(t64[n] ** 2) for n in gn))
-    worst, worst_n, zeros = 0.0, "", []
-    lrel = rel(g["loss"], t32["loss"])
-    for n in gn:
-        x = g[n].reshape(t32[n].shape)
-        if np.linalg.norm(t64[n]) <= 1e-9 * total:
-            r = max(np.linalg.norm(x), np.linalg.norm(t32[n])) / total
-            zeros.append(n[5:])
-        else:
-            r = rel(x, t32[n])
-        if a.verbose:
-            print("  %-28s rq/torch %.2e  torch32/torch64 %.2e"
-                  % (n[5:], r, rel(t32[n], t64[n])))
-        if r > worst:
-            worst, worst_n = r, n[5:]
-    ok = worst <= a.tol and lrel <= a.tol
-    print("%-4s %-34s loss rq %.7f torch %.7f (rel %.0e); %d gradients, "
-          "worst rel %.1e (%s)%s%s"
-          % ("ok" if ok else "FAIL", name, float(g["loss"][0]), t32["loss"],
-             lrel, len(gn), worst, worst_n,
-             "; beta " + str(beta) if beta is not None else "",
-             "; exact-zero: " + ",".join(zeros) if zeros else ""))
-    return ok
+    t32 = gc.torch_grads(W, "f32", loss)
+    c = gc.compare(a, g, t32, gc.torch_grads(W, "f64", loss))
+    return gc.report(name, 34, g, t32, c, "%s%s" % (
+        "; beta " + str(beta[0]) if beta[0] is not None else "",
+        "; exact-zero: " + ",".join(c.zeros) if c.zeros else ""))
 
 
 CONFIGS = [
@@ -245,24 +171,6 @@ CONFIGS = [
 ]
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--rq-npy", default="bin/rq-npy")
-    ap.add_argument("--step", default="bench/jmtpmr-step")
-    ap.add_argument("--tol", type=float, default=1e-4)
-    ap.add_argument("--keep")
-    ap.add_argument("-v", "--verbose", action="store_true")
-    a = ap.parse_args()
-    work = a.keep or tempfile.mkdtemp(prefix="rq-gradcheck-jp.")
-    ok = True
-    try:
-        for i, c in enumerate(CONFIGS):
-            ok &= one(a, c[0], *c[1:], os.path.join(work, str(i)))
-    finally:
-        if not a.keep:
-            shutil.rmtree(work, ignore_errors=True)
-    sys.exit(0 if ok else 1)
-
-
 if __name__ == "__main__":
-    main()
+    gc.main(__doc__, CONFIGS, one, "rq-gradcheck-jp.",
+            step=("--step", "bench/jmtpmr-step"))

@@ -32,15 +32,15 @@ config; exit 0 if all pass, 1 otherwise.
 usage: grad-check-mut.py [--rq-npy bin/rq-npy] [--model-step
            bench/model-step] [--tol 1e-4] [--keep DIR] [-v]
 """
-import argparse
 import math
 import os
-import shutil
-import subprocess
 import sys
-import tempfile
 
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import gradcheck as gc  # noqa: E402
+from gradcheck import K, blk_names, lin_names, ln_names  # noqa: E402
 
 CONFIGS = [
     # name, d, encoder blocks, heads, batch, crossmodal layers, rotated
@@ -48,45 +48,10 @@ CONFIGS = [
     ("mut-rq d32 L1 H2, 2 layers, R rotated", 32, 1, 2, 6, 2, True),
 ]
 MEM = 3                                    # model-step: rq's default
-F_, T_, C_, H_, W_ = 40, 32, 1, 28, 28     # model-step's default shapes
-APF, APT, VP = 10, 8, 7
-K = 10
-
-
-def run(cmd, **kw):
-    r = subprocess.run(cmd, **kw)
-    if r.returncode != 0:
-        sys.exit("grad-check-mut.py: failed (%d): %s" %
-                 (r.returncode, " ".join(cmd)))
-    return r
-
-
-def lin_names(pre, o, i):
-    return [(pre + ".w", (o, i)), (pre + ".b", (o,))]
-
-
-def ln_names(pre, d):
-    return [(pre + ".g", (d,)), (pre + ".b", (d,))]
-
-
-def blk_names(pre, d):
-    return (ln_names(pre + "ln1", d) + lin_names(pre + "attn.qkv", 3 * d, d)
-            + lin_names(pre + "attn.proj", d, d) + ln_names(pre + "ln2", d)
-            + lin_names(pre + "mlp.fc1", 4 * d, d)
-            + lin_names(pre + "mlp.fc2", d, 4 * d))
 
 
 def names(d, L, nf):
-    na = (F_ // APF) * (T_ // APT)
-    nv = (H_ // VP) * (W_ // VP)
-    out = []
-    for m, n, pd in (("a", na, APF * APT), ("v", nv, C_ * VP * VP)):
-        e = "enc.%s." % m
-        out += [(e + "patch.w", (d, pd)), (e + "patch.b", (d,)),
-                (e + "cls", (d,)), (e + "pos", (n + 1, d))]
-        for i in range(L):
-            out += blk_names(e + "blk.%d." % i, d)
-        out += ln_names(e + "ln", d)
+    out = gc.enc_names(d, L)
     for m in "av":
         for i in range(nf):
             pre = "mut.%s.cross.%d." % (m, i)
@@ -110,49 +75,12 @@ def names(d, L, nf):
     return out
 
 
-def patches(x, ph, pw):
-    """[N, C, H, W] -> [N, (H/ph)(W/pw), C ph pw], row-major over the grid,
-    each patch in (c, i, j) order (a Conv2d's)"""
-    n, c, h, w = x.shape
-    x = x[:, :, :h // ph * ph, :w // pw * pw]
-    x = x.reshape(n, c, h // ph, ph, w // pw, pw).permute(0, 2, 4, 1, 3, 5)
-    return x.reshape(n, (h // ph) * (w // pw), c * ph * pw)
-
-
-def mha(q, k, v, heads):
-    import torch
-    n, t, d = q.shape
-    hs = d // heads
-    q = q.reshape(n, t, heads, hs).transpose(1, 2)
-    k = k.reshape(n, -1, heads, hs).transpose(1, 2)
-    v = v.reshape(n, -1, heads, hs).transpose(1, 2)
-    a = torch.softmax((q @ k.transpose(-2, -1)) * (hs ** -0.5), -1)
-    return (a @ v).transpose(1, 2).reshape(n, t, d)
-
-
-def block(P, b, x, heads):
-    import torch.nn.functional as F
-    d = x.shape[-1]
-    y = F.layer_norm(x, (d,), P[b + "ln1.g"], P[b + "ln1.b"], 1e-6)
-    q, k, v = F.linear(y, P[b + "attn.qkv.w"],
-                       P[b + "attn.qkv.b"]).split(d, -1)
-    x = x + F.linear(mha(q, k, v, heads), P[b + "attn.proj.w"],
-                     P[b + "attn.proj.b"])
-    y = F.layer_norm(x, (d,), P[b + "ln2.g"], P[b + "ln2.b"], 1e-6)
-    y = F.gelu(F.linear(y, P[b + "mlp.fc1.w"], P[b + "mlp.fc1.b"]))
-    return x + F.linear(y, P[b + "mlp.fc2.w"], P[b + "mlp.fc2.b"])
-
-
 def encoder(P, m, tok, L, heads):
-    import torch
     import torch.nn.functional as F
     e = "enc.%s." % m
-    n, d = tok.shape[0], P[e + "cls"].shape[0]
-    x = F.linear(tok, P[e + "patch.w"], P[e + "patch.b"])
-    x = torch.cat([P[e + "cls"].expand(n, 1, d), x], 1) + P[e + "pos"]
-    for i in range(L):
-        x = block(P, e + "blk.%d." % i, x, heads)
-    return F.layer_norm(x, (d,), P[e + "ln.g"], P[e + "ln.b"], 1e-6)
+    x = gc.vit(P, m, tok, L, heads)
+    return F.layer_norm(x, (x.shape[-1],), P[e + "ln.g"], P[e + "ln.b"],
+                        1e-6)
 
 
 def crossmodal(P, pre, x, src, heads):
@@ -164,7 +92,8 @@ def crossmodal(P, pre, x, src, heads):
     q = F.linear(xn, P[pre + "q.w"], P[pre + "q.b"])
     k = F.linear(sn, P[pre + "k.w"], P[pre + "k.b"])
     v = F.linear(sn, P[pre + "v.w"], P[pre + "v.b"])
-    x = x + F.linear(mha(q, k, v, heads), P[pre + "o.w"], P[pre + "o.b"])
+    x = x + F.linear(gc.mha(q, k, v, heads), P[pre + "o.w"],
+                     P[pre + "o.b"])
     y = F.layer_norm(x, (d,), P[pre + "ln2.g"], P[pre + "ln2.b"], 1e-5)
     y = F.relu(F.linear(y, P[pre + "fc1.w"], P[pre + "fc1.b"]))
     return x + F.linear(y, P[pre + "fc2.w"], P[pre + "fc2.b"])
@@ -175,9 +104,9 @@ def loss_mut(P, audio, visual, y, L, heads, nf, R):
     import torch.nn.functional as F
     n = audio.shape[0]
     d = P["enc.a.cls"].shape[0]
-    tok = {"a": encoder(P, "a", patches(audio.reshape(n, 1, F_, T_), APF,
-                                         APT), L, heads),
-           "v": encoder(P, "v", patches(visual, VP, VP), L, heads)}
+    ta, tv = gc.tokens(audio, visual)
+    tok = {"a": encoder(P, "a", ta, L, heads),
+           "v": encoder(P, "v", tv, L, heads)}
     mem = {}
     for s, o in (("a", "v"), ("v", "a")):
         x = tok[s]
@@ -186,7 +115,7 @@ def loss_mut(P, audio, visual, y, L, heads, nf, R):
         x = F.layer_norm(x, (d,), P["mut.%s.cross.ln.g" % s],
                          P["mut.%s.cross.ln.b" % s], 1e-5)
         for j in range(MEM):
-            x = block(P, "mut.%s.mem.%d." % (s, j), x, heads)
+            x = gc.block(P, "mut.%s.mem.%d." % (s, j), x, heads)
         mem[s] = F.layer_norm(x, (d,), P["mut.%s.mem.ln.g" % s],
                               P["mut.%s.mem.ln.b" % s], 1e-6)
     cls = P["fusion.cls"]
@@ -207,139 +136,25 @@ def loss_mut(P, audio, visual, y, L, heads, nf, R):
             F.cross_entropy(lv, y))
 
 
-def rotation(d, rng):
-    """the plane rotation taking a random unit x to a random unit y"""
-    x, y = rng.standard_normal((2, d))
-    x, y = x / np.linalg.norm(x), y / np.linalg.norm(y)
-    c = x @ y
-    u = y - c * x
-    s = np.linalg.norm(u)
-    w = u / s
-    return (np.eye(d) + (c - 1) * (np.outer(x, x) + np.outer(w, w)) +
-            s * (np.outer(w, x) - np.outer(x, w)))
-
-
-def init(nm, shp, rng):
-    """xavier-normal weights, LN 1/0, tokens N(0, 0.02^2); everything
-    plus noise so no gradient is trivially zero"""
-    if nm.endswith(".w") and len(shp) == 2:
-        w = rng.standard_normal(shp) * math.sqrt(2.0 / (shp[0] + shp[1]))
-    elif nm.endswith(".g"):
-        w = np.ones(shp)
-    elif nm.endswith("pos") or nm.endswith("cls"):
-        w = 0.02 * rng.standard_normal(shp)
-    else:
-        w = np.zeros(shp)
-    return w + 0.02 * rng.standard_normal(shp)
-
-
-def torch_step(P0, data, R0, prec, L, H, nf):
-    import torch
-    torch.set_num_threads(1)
-    dt = torch.float64 if prec == "f64" else torch.float32
-    P = {n: torch.from_numpy(w).to(dt).requires_grad_()
-         for n, w in P0.items()}
-    au, vi, y = (torch.from_numpy(data[0]).to(dt),
-                 torch.from_numpy(data[1]).to(dt),
-                 torch.from_numpy(data[2]).long())
-    loss = loss_mut(P, au, vi, y, L, H, nf, torch.from_numpy(R0).to(dt))
-    loss.backward()
-    out = {"loss": np.array([loss.item()])}
-    for n, p in P.items():
-        out["grad." + n] = p.grad.numpy()
-    return out
-
-
 def one(a, name, d, L, H, B, nf, rot, work):
-    wdir = os.path.join(work, "w")
-    os.makedirs(wdir, exist_ok=True)
     rng = np.random.default_rng(2718 + d + nf)
-    P0, files = {}, []
-    for i, (n, shp) in enumerate(names(d, L, nf)):
-        w = init(n, shp, rng).astype(np.float32)
-        P0[n] = w
-        f = os.path.join(wdir, "%04d-%s.npy" % (i, n))
-        np.save(f, w)
-        files.append(f)
-    R0 = rotation(d, rng) if rot else np.eye(d)
+    P0 = gc.draw(names(d, L, nf), rng)
+    files = gc.save(os.path.join(work, "w"), P0)
+    R0 = gc.rotation(d, rng) if rot else np.eye(d)
     if rot:
-        files.append(os.path.join(wdir, "9999-R.npy"))
+        files.append(os.path.join(work, "w", "9999-R.npy"))
         np.save(files[-1], R0)
-    data = (rng.standard_normal((B, F_, T_)).astype(np.float32),
-            rng.standard_normal((B, C_, H_, W_)).astype(np.float32),
-            rng.integers(0, K, B).astype(np.int32))
-    bfiles = []
-    for n, x in zip(("audio", "visual", "label"), data):
-        bfiles.append(os.path.join(work, n + ".npy"))
-        np.save(bfiles[-1], x)
-    prq, brq = os.path.join(work, "params.rqt"), os.path.join(work, "b.rqt")
-    run([a.rq_npy, "-o", prq] + files)
-    run([a.rq_npy, "-o", brq] + bfiles)
-    grq, gdir = os.path.join(work, "grads.rqt"), os.path.join(work, "g")
-    with open(grq, "wb") as out:
-        run([a.model_step, "-m", "mut", "-d", str(d), "-L", str(L),
-             "-H", str(H), "-b", str(B), "-F", str(nf), "-g", prq, brq],
-            stdout=out)
-    os.makedirs(gdir, exist_ok=True)
-    run([a.rq_npy, "--export", "--dir", gdir, grq])
-    g = {}
-    for f in os.listdir(gdir):
-        g[f[:-4].split("-", 1)[1]] = np.load(os.path.join(gdir, f))
-    t32 = torch_step(P0, data, R0, "f32", L, H, nf)
-    t64 = torch_step(P0, data, R0, "f64", L, H, nf)
+    data = gc.draw_batch(rng, B)
+    g = gc.rq_step(a, [a.model_step, "-m", "mut", "-d", str(d), "-L",
+                       str(L), "-H", str(H), "-b", str(B), "-F", str(nf),
+                       "-g"], files, gc.save_batch(work, data), work)
 
-    def rel(x, y):
-        x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
-        ny = np.linalg.norm(y)
-        return np.linalg.norm(x - y) / ny if ny > 0 else np.linalg.norm(x)
+    def loss(P, dt):
+        import torch
+        return loss_mut(P, *gc.torch_batch(data, dt), L, H, nf,
+                        torch.from_numpy(R0).to(dt))
 
-    gn = [n for n in t32 if n.startswith("grad.")]
-    total = np.sqrt(sum(np.sum(t64[n].astype(np.float64) ** 2) for n in gn))
-    worst, worst_n, worst32, zeros = 0.0, "", 0.0, []
-    lrel = rel(g["loss"], t32["loss"])
-    for n in gn:
-        if n not in g:
-            sys.exit("grad-check-mut.py: rq gave no %s" % n)
-        x = g[n].reshape(t32[n].shape)
-        if np.linalg.norm(t64[n]) <= 1e-9 * total:
-            r = max(np.linalg.norm(x), np.linalg.norm(t32[n])) / total
-            zeros.append(n[5:])
-        else:
-            r = rel(x, t32[n])
-            worst32 = max(worst32, rel(t32[n], t64[n]))
-        if a.verbose:
-            print("  %-32s rq/torch %.2e  torch32/torch64 %.2e  "
-                  "rq/torch64 %.2e" % (n[5:], r, rel(t32[n], t64[n]),
-                                       rel(x, t64[n])))
-        if r > worst:
-            worst, worst_n = r, n[5:]
-    ok = worst <= a.tol and lrel <= a.tol
-    print("%-4s %-40s loss rq %.7f torch %.7f (rel %.0e); %d gradients, "
-          "worst rel %.1e (%s); torch f32/f64 worst %.0e; exact-zero: %d"
-          % ("ok" if ok else "FAIL", name, float(g["loss"][0]),
-             float(t32["loss"][0]), lrel, len(gn), worst, worst_n, worst32,
-             len(zeros)))
-    return ok
-
-
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--rq-npy", default="bin/rq-npy")
-    ap.add_argument("--model-step", default="bench/model-step")
-    ap.add_argument("--tol", type=float, default=1e-4)
-    ap.add_argument("--keep")
-    ap.add_argument("-v", "--verbose", action="store_true")
-    a = ap.parse_args()
-    work = a.keep or tempfile.mkdtemp(prefix="rq-gradcheck-mut.")
-    ok = True
-    try:
-        for i, c in enumerate(CONFIGS):
-            ok &= one(a, *c, os.path.join(work, str(i)))
-    finally:
-        if not a.keep:
-            shutil.rmtree(work, ignore_errors=True)
-    sys.exit(0 if ok else 1)
-
+    return gc.verdict(a, name, 40, g, P0, loss)
 
 if __name__ == "__main__":
-    main()
+    gc.main(__doc__, CONFIGS, one, "rq-gradcheck-mut.")

@@ -45,32 +45,7 @@
 #include <unistd.h>
 
 #include "rq.h"
-
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static double
-cputime(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-	return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static int
-cmpd(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
+#include "bench.h"
 
 static void
 usage(void)
@@ -85,16 +60,6 @@ usage(void)
 	    "           [-R repeats] [-u micro] -t\n"
 	    "       model-step [sizes] [-u micro] -P\n");
 	exit(2);
-}
-
-static long
-num(const char *s, long lo, long hi, int opt)
-{
-	long v;
-
-	if (rq_parse_long(s, lo, hi, &v) != RQ_OK)
-		errx(2, "-%c: bad number: %s", opt, s);
-	return v;
 }
 
 /* "AxB" or "AxBxC" into n ints */
@@ -113,7 +78,7 @@ dims(const char *s, int *out, int n, int opt)
 			errx(2, "-%c: bad shape: %s", opt, s);
 		if (q != NULL)
 			*q = '\0';
-		out[i] = (int)num(p, 1, 100000, opt);
+		out[i] = (int)bench_num(p, 1, 100000, opt);
 		p = q + 1;
 	}
 }
@@ -274,8 +239,8 @@ timemode(rq_model *m, size_t B, long n, long steps, long esteps, long warm,
 
 	for (long r = -1; r < reps; r++) {
 		long ns = r < 0 ? warm : steps;
-		t0 = now();
-		c0 = cputime();
+		t0 = bench_now();
+		c0 = bench_cpu();
 		for (long s = 0; s < ns; s++) {
 			GATHER();
 			rq_model_zero_grad(m);
@@ -290,13 +255,13 @@ timemode(rq_model *m, size_t B, long n, long steps, long esteps, long warm,
 			    rq_model_state(m, 0), np, 1e-3, 0.9, 1e-4);
 		}
 		if (r >= 0) {
-			tt[r] = now() - t0;
-			tc[r] = cputime() - c0;
+			tt[r] = bench_now() - t0;
+			tc[r] = bench_cpu() - c0;
 		}
 	}
 	for (long r = -1; r < reps; r++) {
 		long ns = r < 0 ? warm : esteps;
-		t0 = now();
+		t0 = bench_now();
 		for (long s = 0; s < ns; s++) {
 			GATHER();
 			for (size_t o = 0; o < B; o += U)
@@ -304,11 +269,11 @@ timemode(rq_model *m, size_t B, long n, long steps, long esteps, long warm,
 				    (int)(B - o < U ? B - o : U), 0, NULL);
 		}
 		if (r >= 0)
-			te[r] = now() - t0;
+			te[r] = bench_now() - t0;
 	}
-	qsort(tt, (size_t)reps, sizeof tt[0], cmpd);
-	qsort(te, (size_t)reps, sizeof te[0], cmpd);
-	qsort(tc, (size_t)reps, sizeof tc[0], cmpd);
+	bench_sort(tt, (size_t)reps);
+	bench_sort(te, (size_t)reps);
+	bench_sort(tc, (size_t)reps);
 	tr = (double)B * steps / tt[reps / 2];
 	ev = (double)B * esteps / te[reps / 2];
 	getrusage(RUSAGE_SELF, &ru);
@@ -357,10 +322,10 @@ main(int argc, char *argv[])
 			cfg.method = meth->model;
 			break;
 		case 'F':
-			cfg.fdepth = (int)num(optarg, 1, 32, ch);
+			cfg.fdepth = (int)bench_num(optarg, 1, 32, ch);
 			break;
 		case 'T':
-			cfg.ftok = (int)num(optarg, 1, 4096, ch);
+			cfg.ftok = (int)bench_num(optarg, 1, 4096, ch);
 			break;
 		case 'a':
 			dims(optarg, sh, 2, ch);
@@ -368,31 +333,31 @@ main(int argc, char *argv[])
 			cfg.T = sh[1];
 			break;
 		case 'b':
-			cfg.batch = (int)num(optarg, 1, 1 << 16, ch);
+			cfg.batch = (int)bench_num(optarg, 1, 1 << 16, ch);
 			break;
 		case 'c':
-			vchan = (int)num(optarg, 1, 4096, ch);
+			vchan = (int)bench_num(optarg, 1, 4096, ch);
 			break;
 		case 'd':
-			cfg.d = (int)num(optarg, 1, 1 << 14, ch);
+			cfg.d = (int)bench_num(optarg, 1, 1 << 14, ch);
 			break;
 		case 'e':
-			esteps = num(optarg, 1, 1 << 20, ch);
+			esteps = bench_num(optarg, 1, 1 << 20, ch);
 			break;
 		case 'g':
 			mode = 'g';
 			break;
 		case 'H':
-			cfg.heads = (int)num(optarg, 1, 1024, ch);
+			cfg.heads = (int)bench_num(optarg, 1, 1024, ch);
 			break;
 		case 'k':
-			cfg.classes = (int)num(optarg, 2, 1 << 16, ch);
+			cfg.classes = (int)bench_num(optarg, 2, 1 << 16, ch);
 			break;
 		case 'L':
-			cfg.depth = (int)num(optarg, 0, 32, ch);
+			cfg.depth = (int)bench_num(optarg, 0, 32, ch);
 			break;
 		case 'n':
-			n = num(optarg, 1, 1 << 24, ch);
+			n = bench_num(optarg, 1, 1 << 24, ch);
 			break;
 		case 'P':
 			mode = 'P';
@@ -411,16 +376,16 @@ main(int argc, char *argv[])
 			rolling = 1;
 			break;
 		case 'R':
-			reps = num(optarg, 1, 15, ch);
+			reps = bench_num(optarg, 1, 15, ch);
 			break;
 		case 's':
-			steps = num(optarg, 1, 1 << 20, ch);
+			steps = bench_num(optarg, 1, 1 << 20, ch);
 			break;
 		case 't':
 			mode = 't';
 			break;
 		case 'u':
-			micro = (int)num(optarg, 1, 1 << 16, ch);
+			micro = (int)bench_num(optarg, 1, 1 << 16, ch);
 			break;
 		case 'v':
 			dims(optarg, sh, 3, ch);
@@ -430,7 +395,7 @@ main(int argc, char *argv[])
 			cfg.vc = sh[0];
 			break;
 		case 'w':
-			warm = num(optarg, 0, 1 << 20, ch);
+			warm = bench_num(optarg, 0, 1 << 20, ch);
 			break;
 		default:
 			usage();

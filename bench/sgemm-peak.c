@@ -37,24 +37,14 @@
 #include <cblas.h>
 
 #include "rq.h"
+#include "bench.h"
 
 static clockid_t clk = CLOCK_MONOTONIC;	/* -c: CLOCK_PROCESS_CPUTIME_ID */
 
 static double
 now(void)
 {
-	struct timespec ts;
-
-	clock_gettime(clk, &ts);
-	return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static int
-cmpd(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
+	return bench_clock(clk);
 }
 
 /* seconds per call of C[M,N] = op(A) op(B), median of 3 timed runs:
@@ -98,7 +88,7 @@ time_gemm(int ta, int tb, int M, int N, int K, double minsec, double tt[2])
 	free(b);
 	free(c);
 	for (int s = 0; s < 2; s++) {
-		qsort(t[s], 3, sizeof t[s][0], cmpd);
+		bench_sort(t[s], 3);
 		tt[s] = t[s][1];
 	}
 }

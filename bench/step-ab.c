@@ -26,23 +26,7 @@
 #include <unistd.h>
 
 #include "rq.h"
-
-static double
-tcpu(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static int
-cmpd(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
+#include "bench.h"
 
 static void
 usage(void)
@@ -50,16 +34,6 @@ usage(void)
 	fprintf(stderr, "usage: step-ab [-F mask] [-d width] [-L depth] [-H heads] "
 	    "[-s steps]\n");
 	exit(2);
-}
-
-static int
-num(const char *s, long lo, long hi, int opt)
-{
-	long v;
-
-	if (rq_parse_long(s, lo, hi, &v) != RQ_OK)
-		errx(2, "-%c: bad number: %s", opt, s);
-	return (int)v;
 }
 
 int
@@ -91,19 +65,19 @@ main(int argc, char *argv[])
 	while ((ch = getopt(argc, argv, "F:d:L:H:s:")) != -1) {
 		switch (ch) {
 		case 'F':
-			fab = num(optarg, 1, RQ_FUSE_ALL, ch);
+			fab = (int)bench_num(optarg, 1, RQ_FUSE_ALL, ch);
 			break;
 		case 'd':
-			cfg.d = num(optarg, 1, 1 << 14, ch);
+			cfg.d = (int)bench_num(optarg, 1, 1 << 14, ch);
 			break;
 		case 'L':
-			cfg.depth = num(optarg, 0, 32, ch);
+			cfg.depth = (int)bench_num(optarg, 0, 32, ch);
 			break;
 		case 'H':
-			cfg.heads = num(optarg, 1, 1024, ch);
+			cfg.heads = (int)bench_num(optarg, 1, 1024, ch);
 			break;
 		case 's':
-			steps = num(optarg, 1, 100000, ch);
+			steps = (int)bench_num(optarg, 1, 100000, ch);
 			break;
 		default:
 			usage();
@@ -154,19 +128,19 @@ main(int argc, char *argv[])
 			for (size_t j = 0; j < B; j++)
 				by[j] = (int32_t)rq_rng_below(&rng,
 				    (uint64_t)c->classes);
-			t0 = tcpu();
+			t0 = bench_tcpu();
 			rq_model_zero_grad(m);
 			rq_model_forward(m, ba, bv, by, (int)B, 1, &rng);
 			rq_model_backward_part(m, by, (int)B, (int)B);
 			rq_sgd_step(rq_model_params(m), rq_model_grads(m),
 			    rq_model_state(m, 0), np, 1e-3, 0.9, 1e-4);
 			if (s >= 0)
-				t[p][s] = tcpu() - t0;
+				t[p][s] = bench_tcpu() - t0;
 		}
 	printf("# d %d, %d blocks, %d heads, batch %zu, %d rounds; thread CPU "
 	    "ms per step\n", c->d, c->depth, c->heads, B, steps);
 	for (int p = 0; p < ns; p++) {
-		qsort(t[p], (size_t)steps, sizeof t[p][0], cmpd);
+		bench_sort(t[p], (size_t)steps);
 		printf("%s%s median=%.2f q1=%.2f min=%.2f\n", names[p],
 		    p == 2 ? "-all" : "", t[p][steps / 2] * 1e3,
 		    t[p][steps / 4] * 1e3, t[p][0] * 1e3);

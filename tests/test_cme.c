@@ -164,23 +164,6 @@ tiny(rq_model_cfg *c, int layers)
 	c->fdepth = layers;
 }
 
-/* a rotation R of stream e's self-attention query row (mmml-rq) */
-static void
-random_rotation(rq_model *m, int e, uint64_t seed)
-{
-	int d = rq_model_config(m)->d;
-	double x[64], yv[64];
-	rq_rng r;
-
-	rq_rng_seed(&r, seed);
-	for (int i = 0; i < d; i++) {
-		x[i] = rq_rng_normal(&r);
-		yv[i] = rq_rng_normal(&r);
-	}
-	cr_assert_eq(rq_rotation_plane(rq_model_rotation(m, e), x, yv,
-	    (size_t)d), RQ_OK);
-}
-
 static void
 gradcheck_rot(int layers, int rot)
 {
@@ -193,16 +176,11 @@ gradcheck_rot(int layers, int rot)
 	tiny(&c, layers);
 	m = tiny_make(&c, 31 + (uint64_t)layers);
 	if (rot) {
-		random_rotation(m, 0, 91);
-		random_rotation(m, 1, 92);
+		tiny_rotation(m, 0, 91);
+		tiny_rotation(m, 1, 92);
 	}
 	tiny_data(&c, B, a, v, y, 13);
-	rq_model_zero_grad(m);
-	tiny_lossof(m, rq_model_table(m, 0), a, v, y, B);
-	rq_model_backward(m, y, B);
-	g = malloc(rq_model_nparams(m) * sizeof *g);
-	cr_assert_not_null(g);
-	memcpy(g, rq_model_grads(m), rq_model_nparams(m) * sizeof *g);
+	g = tiny_grads(m, a, v, y, B);
 	w = rq_model_params(m);
 	for (int i = 0; i < rq_model_ntable(m); i++) {
 		const rq_param *p = rq_model_table(m, i);
@@ -254,7 +232,7 @@ Test(cme, rollingq_sites)
 	tiny_data(&c, 3, a, v, y, 45);
 	rq_model_forward(m, a, v, NULL, 3, 0, NULL);
 	memcpy(q0, rq_model_query(m, 1), sizeof q0);
-	random_rotation(m, 1, 46);
+	tiny_rotation(m, 1, 46);
 	R = rq_model_rotation(m, 1);
 	rq_model_forward(m, a, v, NULL, 3, 0, NULL);
 	for (int i = 0; i < 8; i++) {

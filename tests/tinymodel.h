@@ -2,13 +2,18 @@
  * tinymodel.h: the tiny two-modality model the fusion tests share (d 8,
  * one block of 2 heads, audio 4x6 in 2x3 patches, a 2x4x4 image in 2x2
  * patches, 3 classes, batch 3, no dropout), built with parameters pushed
- * away from their init so every path carries gradient; its data; and the
- * loss a parameter's gradient belongs to.
+ * away from their init so every path carries gradient; its data; the
+ * loss a parameter's gradient belongs to; the analytic gradient; a random
+ * rotation R; a batch in parts against the whole; a checkpoint round trip.
  */
 #ifndef RQ_TINYMODEL_H
 #define RQ_TINYMODEL_H
 
 #include <criterion/criterion.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "rq.h"
 
@@ -83,6 +88,109 @@ tiny_lossof(rq_model *m, const rq_param *p, const float *a, const float *v,
 	if (p->group == 1)
 		return rq_model_head_loss(m, 1) + rq_model_head_loss(m, 2);
 	return rq_model_head_loss(m, 0);
+}
+
+/* the gradient of the whole loss on the batch, a copy (free it) */
+static inline float *
+tiny_grads(rq_model *m, const float *a, const float *v, const int32_t *y,
+    int B)
+{
+	float *g;
+
+	rq_model_zero_grad(m);
+	tiny_lossof(m, rq_model_table(m, 0), a, v, y, B);
+	rq_model_backward(m, y, B);
+	g = malloc(rq_model_nparams(m) * sizeof *g);
+	cr_assert_not_null(g);
+	memcpy(g, rq_model_grads(m), rq_model_nparams(m) * sizeof *g);
+	return g;
+}
+
+/* rotation e of the model: the plane rotation taking one random vector
+ * to another */
+static inline void
+tiny_rotation(rq_model *m, int e, uint64_t seed)
+{
+	int d = rq_model_config(m)->d;
+	double x[64], yv[64];
+	rq_rng r;
+
+	rq_rng_seed(&r, seed);
+	for (int i = 0; i < d; i++) {
+		x[i] = rq_rng_normal(&r);
+		yv[i] = rq_rng_normal(&r);
+	}
+	cr_assert_eq(rq_rotation_plane(rq_model_rotation(m, e), x, yv,
+	    (size_t)d), RQ_OK);
+}
+
+/*
+ * A batch of 3 in one pass through m, and as parts of 2 and 1 through m2
+ * (the same parameters, planned for batch 2: rq-train -u): the relative
+ * error between the two gradients.
+ */
+static inline double
+tiny_parts_error(rq_model *m, rq_model *m2, const float *a, const float *v,
+    const int32_t *y)
+{
+	const rq_model_cfg *c = rq_model_config(m);
+	size_t P = rq_model_nparams(m), fa = (size_t)c->F * c->T,
+	    fv = (size_t)c->C * c->H * c->W;
+	double num = 0, den = 0;
+
+	cr_assert_eq(P, rq_model_nparams(m2));
+	rq_model_zero_grad(m);
+	rq_model_forward(m, a, v, y, 3, 0, NULL);
+	rq_model_backward(m, y, 3);
+	rq_model_zero_grad(m2);
+	rq_model_forward(m2, a, v, y, 2, 0, NULL);
+	rq_model_backward_part(m2, y, 2, 3);
+	rq_model_forward(m2, a + 2 * fa, v + 2 * fv, y + 2, 1, 0, NULL);
+	rq_model_backward_part(m2, y + 2, 1, 3);
+	for (size_t i = 0; i < P; i++) {
+		double g = rq_model_grads(m)[i], h = rq_model_grads(m2)[i];
+		num += (g - h) * (g - h);
+		den += g * g;
+	}
+	cr_assert_gt(den, 0);
+	return sqrt(num / den);
+}
+
+/*
+ * Save m and open the checkpoint again: *back is the configuration it
+ * holds; the model planned from it (m's batch and optimizer slots) reads
+ * parameters equal to m's.  The caller frees that model.
+ */
+static inline rq_model *
+tiny_reopen(rq_model *m, rq_model_cfg *back)
+{
+	const rq_model_cfg *c = rq_model_config(m);
+	rq_model *m2;
+	rq_ckpt *ck;
+	rq_train_cfg h;
+	rq_train_state st;
+	char path[] = "/tmp/rq-test-tiny.XXXXXX", err[256];
+	int fd = mkstemp(path);
+
+	cr_assert_geq(fd, 0);
+	close(fd);
+	memset(&st, 0, sizeof st);
+	rq_train_cfg_defaults(&st.train);
+	cr_assert_eq(rq_ckpt_save(path, m, &st, err, sizeof err), RQ_OK, "%s",
+	    err);
+	cr_assert_eq(rq_ckpt_open(&ck, path, back, &h, err, sizeof err),
+	    RQ_OK, "%s", err);
+	back->batch = c->batch;
+	back->opt_slots = c->opt_slots;
+	cr_assert_eq(rq_model_plan(&m2, back), RQ_OK);
+	cr_assert_eq(rq_model_alloc(m2), RQ_OK);
+	cr_assert_eq(rq_ckpt_read(ck, m2, NULL, err, sizeof err), RQ_OK, "%s",
+	    err);
+	cr_assert_eq(memcmp(rq_model_params(m), rq_model_params(m2),
+	    rq_model_nparams(m) * sizeof(float)), 0);
+	rq_ckpt_close(ck);
+	unlink(path);
+	return m2;
 }
 
 #endif
