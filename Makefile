@@ -75,7 +75,7 @@ lib/librq.a: $(LIB_OBJ)
 bin/rq-%: bin/rq-%.c lib/librq.a lib/rq.h
 	$(CC) $(ALL_CFLAGS) -o $@ $< lib/librq.a $(LDLIBS)
 
-tests/%.o: tests/%.c lib/rq.h
+tests/%.o: tests/%.c lib/rq.h $(wildcard tests/*.h)
 	$(CC) $(ALL_CFLAGS) -Wno-missing-field-initializers -c -o $@ $<
 
 tests/unit: $(TEST_OBJ) lib/librq.a
