@@ -59,7 +59,7 @@ probe() {	# METHOD SLOT(a|v) NAME
 	done
 	echo
 	echo "AIR at the last epoch (mean +- std over seeds; > 0 favours $MOD_A):"
-	for m in mt mt-rq; do
+	for m in mt mt-rq mut mut-rq; do
 		case " $T1_METHODS " in *" $m "*) ;; *) continue ;; esac
 		air=$(for s in $SEEDS; do
 			grep '^epoch=' "$(run_dir "$m" "$s")/log" | tail -n 1 |

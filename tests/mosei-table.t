@@ -6,7 +6,7 @@
 # carrying --modalities vision,text; the CREMA-D/KS table unchanged; a
 # clear message where the MOSEI streams are missing.
 . tests/tap.sh
-plan 14
+plan 15
 
 # fake_run DATASET METHOD SEED TEST_ACC PROBE_A PROBE_V
 fake_run() {
@@ -46,6 +46,7 @@ like '  ... Concat with both probes' "$t" \
 like '  ... MuT 62.4' "$t" 'MuT                        70.5 +- 0.7      n/a              n/a              62.4'
 like '  ... MuT + RollingQ 62.5' "$t" 'MuT + RollingQ             70.5 +- 0.7      n/a              n/a              62.5'
 like '  ... AIR favours vision' "$t" '> 0 favours vision'
+like '  ... AIR of MuT + RollingQ (its fusion query)' "$t" '  MuT + RollingQ           0.200 +- 0.000'
 
 # config.sh: the flags a run gets, the default rows
 cfg() {	# DATASET VAR: the variable after sourcing config.sh
