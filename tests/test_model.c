@@ -13,31 +13,16 @@
 #include <unistd.h>
 
 #include "rq.h"
+#include "tinymodel.h"
 
 static float tiny_drop;   /* drop of tiny(): 0 but for one test */
 
+/* tinymodel.h's model with tiny_drop */
 static void
 tiny(rq_model_cfg *c, int method)
 {
-	rq_model_cfg_defaults(c);
-	c->method = method;
-	c->d = 8;
-	c->depth = 1;
-	c->heads = 2;
-	c->mlp = 2;
-	c->F = 4;
-	c->T = 6;
-	c->pf = 2;
-	c->pt = 3;
-	c->C = 2;
-	c->H = 4;
-	c->W = 4;
-	c->vc = 1;
-	c->ph = c->pw = 2;
-	c->classes = 3;
-	c->batch = 3;
+	tiny_cfg(c, method);
 	c->drop = tiny_drop;
-	c->opt_slots = 1;
 }
 
 static rq_model *
