@@ -86,6 +86,30 @@ check: unit cli
 unit: tests/unit
 	tests/unit --jobs 2
 
+# tests/unit-emu512: test_gemm.c again, linked with lib/gemm.c built on
+# tests/emu512.h (the AVX-512 intrinsics in portable C; see the hooks in
+# gemm.c) ahead of librq.a, so the AVX-512 path runs on any CPU with
+# AVX2.  -mno-avx512f, and the objdump check, keep real AVX-512
+# instructions out of the emulation, whatever -march says.
+EMU512_OBJ = tests/emu512-gemm.o tests/emu512-test_gemm.o
+tests/emu512-gemm.o: lib/gemm.c lib/rq.h tests/emu512.h
+	$(CC) $(ALL_CFLAGS) -mno-avx512f -DRQ_GEMM_EMU512 -c -o $@ lib/gemm.c
+	@if command -v objdump >/dev/null && objdump -d $@ | grep -q zmm; then \
+		echo "$@: AVX-512 instructions in the emulation" >&2; \
+		rm -f $@; exit 1; fi
+tests/emu512-test_gemm.o: tests/test_gemm.c lib/rq.h
+	$(CC) $(ALL_CFLAGS) -DRQ_GEMM_EMU512 -c -o $@ tests/test_gemm.c
+tests/unit-emu512: $(EMU512_OBJ) lib/librq.a
+	$(CC) $(ALL_CFLAGS) -o $@ $(EMU512_OBJ) lib/librq.a $(CRIT_LIBS) \
+	    $(LDLIBS)
+.PHONY: unit-emu512 clean-emu512
+check: unit-emu512
+unit-emu512: tests/unit-emu512
+	tests/unit-emu512 --jobs 2
+clean: clean-emu512
+clean-emu512:
+	rm -f tests/unit-emu512
+
 cli: all
 	$(if $(CLI_TESTS),prove -e 'sh' $(CLI_TESTS),@echo "no CLI tests")
 
@@ -218,10 +242,13 @@ fuzz: fuzz-build
 check-asan:
 	rm -rf build-asan && mkdir build-asan
 	$(TREE_COPY) build-asan
-	$(MAKE) -C build-asan SANFLAGS='$(ASAN_FLAGS)' all tests/unit
+	$(MAKE) -C build-asan SANFLAGS='$(ASAN_FLAGS)' all tests/unit \
+	    tests/unit-emu512
 	cd build-asan && RQ_SANFLAGS='$(ASAN_FLAGS)' \
 	    ASAN_OPTIONS=$(ASAN_OPTS):detect_leaks=0 \
 	    UBSAN_OPTIONS=$(UBSAN_OPTS) tests/unit --jobs 2
+	cd build-asan && ASAN_OPTIONS=$(ASAN_OPTS):detect_leaks=0 \
+	    UBSAN_OPTIONS=$(UBSAN_OPTS) tests/unit-emu512 --jobs 2
 	cd build-asan && RQ_SANFLAGS='$(ASAN_FLAGS)' \
 	    ASAN_OPTIONS=$(ASAN_OPTS):detect_leaks=0 \
 	    UBSAN_OPTIONS=$(UBSAN_OPTS) $(if $(CLI_TESTS),prove -e sh \

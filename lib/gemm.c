@@ -18,7 +18,9 @@
  *   AVX2 + FMA: MR 6, NR 16 (12 ymm accumulators);
  *   AVX-512F:   MR 12, NR 32 (24 zmm accumulators).
  * Each path is compiled with its own target attribute, so one binary
- * carries both; the CPU is asked once (__builtin_cpu_supports).  Without
+ * carries both; the CPU is asked once (__builtin_cpu_supports).  (A
+ * test-only build runs the AVX-512 kernel in portable C on any CPU with
+ * AVX2: RQ_GEMM_EMU512 below.)  Without
  * either, or for the products where OpenBLAS is faster (see auto_own),
  * the call goes to cblas_sgemm.  RQ_GEMM=blas|avx2|avx512 in the
  * environment (read once) or rq_gemm_force() forces a path for every
@@ -36,6 +38,24 @@
 #include <cblas.h>
 
 #include "rq.h"
+
+/*
+ * Test-only hooks: built with -DRQ_GEMM_EMU512 (tests/unit-emu512, never
+ * librq), kern_avx512's intrinsics are tests/emu512.h's portable C, it
+ * loses its target attribute (so no AVX-512 instruction is emitted), and
+ * the AVX-512 path counts as supported wherever the AVX2 one is (the
+ * packing is AVX code): its logic is tested on CPUs without AVX-512.
+ * Without the macro this file compiles as if the hooks were not there.
+ */
+#ifdef RQ_GEMM_EMU512
+#include "../tests/emu512.h"
+#define TARGET_AVX512
+#define CPU_AVX512() (__builtin_cpu_supports("avx2") && \
+	__builtin_cpu_supports("fma"))
+#else
+#define TARGET_AVX512 __attribute__((target("avx512f")))
+#define CPU_AVX512() __builtin_cpu_supports("avx512f")
+#endif
 
 #define KC 256
 #define NC 1024
@@ -58,7 +78,7 @@ cpu_best(void)
 {
 	if (best < 0) {
 		__builtin_cpu_init();
-		if (__builtin_cpu_supports("avx512f"))
+		if (CPU_AVX512())
 			best = RQ_GEMM_AVX512;
 		else if (__builtin_cpu_supports("avx2") &&
 		    __builtin_cpu_supports("fma"))
@@ -117,8 +137,12 @@ rq_gemm_path(void)
 	/*
 	 * The AVX-512 kernel is opt-in (RQ_GEMM=avx512) until it has been
 	 * timed on a machine that has AVX-512: the automatic choice stops at
-	 * AVX2, which such a machine also runs.  tests/test_gemm.c checks
-	 * the AVX-512 path against cblas_sgemm wherever the CPU has it.
+	 * AVX2, which such a machine also runs.  Its logic is checked on
+	 * every machine with AVX2: tests/unit-emu512 runs it, with the
+	 * intrinsics in portable C (the hooks above), through all of
+	 * tests/test_gemm.c against cblas_sgemm.  Its speed, and the real
+	 * instructions, only where the CPU has AVX-512 (tests/test_gemm.c
+	 * then runs it in tests/unit too).
 	 */
 	return cpu_best() > RQ_GEMM_AVX2 ? RQ_GEMM_AVX2 : cpu_best();
 }
@@ -326,7 +350,7 @@ kern_avx2(int kc, const float *Ap, size_t rs, size_t ks, const float *Bp,
 }
 
 /* one 12 x 32 tile, as kern_avx2 */
-__attribute__((target("avx512f")))
+TARGET_AVX512
 static void
 kern_avx512(int kc, const float *Ap, size_t rs, size_t ks, const float *Bp,
     float *C, int ldc, float alpha, float beta, const float *bias, int mr,

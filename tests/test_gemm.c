@@ -6,6 +6,10 @@
  * beta including beta 0 over a C full of NaN (which must not be read).
  * Tolerance: |rq - cblas| <= 1e-5 (|alpha| sum_k |a_ik b_kj| + |beta c_ij|)
  * + 1e-30 per element (float sums in different orders).
+ *
+ * tests/unit-emu512 is this file again (-DRQ_GEMM_EMU512), linked with
+ * lib/gemm.c built on tests/emu512.h: there the AVX-512 path is portable
+ * C and supported wherever AVX2 is, so every test here also runs it.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -121,6 +125,23 @@ sweep(int path)
 		    1.0f) <= 1);
 	cr_assert(one_case(&r, 0, 1, 1088, 192, 64, 0, 1.0f, 0.0f) <= 1);
 	cr_assert(one_case(&r, 1, 0, 256, 64, 1088, 0, 1.0f, 1.0f) <= 1);
+	/* at and just under SMALL_FLOP (16^3) and auto_own's 64^3; N over
+	 * NC (1024), M over a block of rows in place, K in many blocks */
+	static const int th[][3] = { { 16, 16, 16 }, { 16, 16, 15 },
+	    { 15, 16, 17 }, { 64, 64, 64 }, { 64, 64, 65 }, { 65, 49, 64 },
+	    { 1, 4096, 1 }, { 7, 1100, 3 }, { 4096, 1, 1 }, { 1, 1, 5000 },
+	    { 3100, 2, 1 } };
+
+	for (size_t s = 0; s < sizeof th / sizeof th[0]; s++)
+		for (int t = 0; t < 4; t++) {
+			int M = th[s][0], N = th[s][1], K = th[s][2];
+			double w = one_case(&r, t & 1, t >> 1, M, N, K, t == 3,
+			    t == 2 ? -0.5f : 1.0f, t == 1 ? 0.0f : 0.75f);
+
+			cr_assert(w <= 1, "%s %c%c %dx%dx%d: error %g x the "
+			    "bound", rq_gemm_name(path), "NT"[t & 1],
+			    "NT"[t >> 1], M, N, K, w);
+		}
 }
 
 Test(gemm, every_supported_path_matches_cblas)
@@ -289,3 +310,20 @@ Test(gemm, fused_epilogues_match_separate_passes)
 	cr_assert_geq(ncase, 18);
 	cr_assert_eq(rq_gemm_force(RQ_GEMM_AUTO), RQ_OK);
 }
+
+#ifdef RQ_GEMM_EMU512
+/* tests/unit-emu512: the tests above ran the (emulated) AVX-512 path */
+Test(gemm, emulated_avx512_path_is_supported)
+{
+	__builtin_cpu_init();
+	if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma"))
+		cr_skip_test("no AVX2 + FMA: the packing it shares with the "
+		    "AVX2 path cannot run here");
+	cr_assert(rq_gemm_supported(RQ_GEMM_AVX512));
+	cr_assert_eq(rq_gemm_force(RQ_GEMM_AVX512), RQ_OK);
+	cr_assert_eq(rq_gemm_path(), RQ_GEMM_AVX512);
+	cr_assert_eq(rq_gemm_force(RQ_GEMM_AUTO), RQ_OK);
+	/* the automatic choice is not the emulation's to change */
+	cr_assert_eq(rq_gemm_path(), RQ_GEMM_AVX2);
+}
+#endif
