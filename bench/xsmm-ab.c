@@ -20,11 +20,13 @@
  *   rq-avx2     rq_gemm_force(RQ_GEMM_AVX2): rq's AVX2 kernels always
  *   rq-avx512   the same with RQ_GEMM_AVX512, where the CPU has it
  *   xsmm-jit    one libxsmm_smmdispatch kernel for the whole product
- *   xsmm-blk    libxsmm kernels over blocks (-b MxNxK: M rows and N
- *               columns of the row-major C, K of the inner dimension,
- *               the first block's kernel with beta 0, the others' 1;
- *               default 64x64, all of K); A^T copied out first where
- *               op(A) = A^T
+ *   xsmm-blk    libxsmm kernels as the micro-kernel of a blocked product
+ *               (-b MxNxK: M rows and N columns of the row-major C, K of
+ *               the inner dimension, the first block's kernel with beta
+ *               0, the others' 1; default 64x64, all of K): for each N
+ *               columns, op(B)'s panel copied into a buffer [K, N], then
+ *               every block of rows against it; A^T copied out first
+ *               where op(A) = A^T
  *   xsmm-sgemm  libxsmm_sgemm, libxsmm's own dispatch (its JIT up to
  *               LIBXSMM_MAX_MNK multiply-adds, OpenBLAS's sgemm_ above)
  *   blis        bli_sgemm, one thread (built when blis.h was found)
@@ -41,7 +43,7 @@
  * (-r, default 31) is the side's time per call.  Prints one line per
  * shape with every side's GFLOP/s, then per model the step-weighted total
  * (the step's FLOPs over its time: sum of count x FLOPs over sum of count
- * x time) and its ratio to OpenBLAS's ("mix": xsmm-jit where op(A) =
+ * x time) and its ratio to OpenBLAS's ("mix": xsmm-blk where op(A) =
  * A, rq-auto for the weight gradients, op(A) = A^T), then each side's
  * largest error max |C - ref| / max |ref| over the shapes, the reference
  * computed in double.  A side whose error passes 1e-4 on a shape is marked '!' on that
@@ -151,7 +153,7 @@ static const shape shapes[] = {
 /* one shape's operands, results and libxsmm kernels */
 typedef struct prob {
 	int ta, tb, M, N, K, lda, ldb;
-	float *A, *B, *At, *Bt, *C[NSIDE];
+	float *A, *B, *At, *Bt, *P, *C[NSIDE];	/* P: xsmm-blk's panel */
 	libxsmm_smmfunction whole;	/* xsmm-jit */
 	/* xsmm-blk: [last row block][last column block][last inner block]
 	 * [beta 1: not the first inner block] */
@@ -172,15 +174,16 @@ usage(void)
 /*
  * A column-major libxsmm kernel C[m,n] = a[m,k] op(b)[k,n] + beta C, beta
  * 0 or 1, for the row-major product's block of rows x cols x kb (cols =
- * m, rows = n, kb = k): a is op(B)^T (B^T copied out when tb), b is
- * op(A)^T: with ta, A itself and a flag (tflag 1) or A^T copied out
- * (tflag 0).
+ * m, rows = n, kb = k): a is op(B)^T with leading dimension lda (B, or
+ * B^T copied out when tb, or a panel of either), b is op(A)^T: with ta,
+ * A itself and a flag (tflag 1) or A^T copied out (tflag 0).
  */
 static libxsmm_smmfunction
-kernel(const prob *p, int rows, int cols, int kb, int beta1, int tflag)
+kernel(const prob *p, int rows, int cols, int kb, int beta1, int tflag,
+    libxsmm_blasint lda)
 {
 	int tr = p->ta && tflag;
-	libxsmm_blasint lda = p->N, ldb = tr ? p->M : p->K, ldc = p->N;
+	libxsmm_blasint ldb = tr ? p->M : p->K, ldc = p->N;
 	float alpha = 1, beta = beta1;
 	int flags = (tr ? LIBXSMM_GEMM_FLAG_TRANS_B : 0) |
 	    (beta1 ? 0 : LIBXSMM_GEMM_FLAG_BETA_0);
@@ -207,7 +210,7 @@ static void
 run(prob *p, int side)
 {
 	float *C = p->C[side];
-	const float *a;
+	const float *b;
 	int i, j, l;
 
 	switch (side) {
@@ -228,20 +231,32 @@ run(prob *p, int side)
 		p->whole(bfirst(p), p->A, C);
 		break;
 	case XBLK:
-		a = bfirst(p);
-		if (p->ta)	/* At [M,K] = A^T, A stored [K,M] */
+		/* b: op(A) row-major [M,K], i.e. column-major K x M */
+		b = p->A;
+		if (p->ta) {	/* At [M,K] = A^T, A stored [K,M] */
 			libxsmm_otrans(p->At, p->A, sizeof(float), p->M, p->K,
 			    p->M, p->K);
-		for (i = 0; i < p->M; i += p->bm) {
-			const float *b = (p->ta ? p->At : p->A) +
-			    (size_t)i * p->K;
-			int li = i + p->bm >= p->M;
+			b = p->At;
+		}
+		for (j = 0; j < p->N; j += p->bn) {
+			int nb = p->N - j < p->bn ? p->N - j : p->bn;
+			int lj = j + p->bn >= p->N;
 
-			for (j = 0; j < p->N; j += p->bn)
+			/* the panel P [K, bn]: columns j.. of op(B) */
+			if (p->tb)
+				libxsmm_otrans(p->P, p->B + (size_t)j * p->K,
+				    sizeof(float), p->K, nb, p->K, p->bn);
+			else
+				for (l = 0; l < p->K; l++)
+					memcpy(p->P + (size_t)l * p->bn,
+					    p->B + (size_t)l * p->N + j,
+					    sizeof(float) * nb);
+			for (i = 0; i < p->M; i += p->bm)
 				for (l = 0; l < p->K; l += p->bk)
-					p->blk[li][j + p->bn >= p->N]
+					p->blk[i + p->bm >= p->M][lj]
 					    [l + p->bk >= p->K][l > 0]
-					    (a + j + (size_t)l * p->N, b + l,
+					    (p->P + (size_t)l * p->bn,
+					    b + (size_t)i * p->K + l,
 					    C + (size_t)i * p->N + j);
 		}
 		break;
@@ -468,10 +483,13 @@ main(int argc, char *argv[])
 		ref = calloc(nc, sizeof(double));
 		if (ref == NULL)
 			err(1, NULL);
+		/* in [-1, 1] */
 		for (size_t i = 0; i < na; i++)
-			p.A[i] = (float)(((i * 7919 + si) % 2001) - 1000) * 1e-3f;
+			p.A[i] = (float)((long)((i * 7919 + si) % 2001) - 1000) *
+			    1e-3f;
 		for (size_t i = 0; i < nb; i++)
-			p.B[i] = (float)(((i * 104729 + si) % 1999) - 999) * 1e-3f;
+			p.B[i] = (float)((long)((i * 104729 + si) % 1999) - 999) *
+			    1e-3f;
 		/* ref = op(A) op(B) in double */
 		for (int i = 0; i < p.M; i++)
 			for (int k = 0; k < p.K; k++) {
@@ -492,10 +510,11 @@ main(int argc, char *argv[])
 				err(1, NULL);
 			ok[s] = avail[s];
 		}
-		p.whole = kernel(&p, p.M, p.N, p.K, 0, 1);
+		p.whole = kernel(&p, p.M, p.N, p.K, 0, 1, p.N);
 		p.bm = p.M < blk_m ? p.M : blk_m;
 		p.bn = p.N < blk_n ? p.N : blk_n;
 		p.bk = blk_k == 0 || p.K < blk_k ? p.K : blk_k;
+		p.P = falloc((size_t)p.K * p.bn);
 		ok[XJIT] = p.whole != NULL;
 		ok[XBLK] = 1;
 		for (int b = 0; b < 16; b++) {
@@ -506,7 +525,8 @@ main(int argc, char *argv[])
 			 * they divide), beta 1 after the first inner block */
 			*f = kernel(&p, li ? p.M - (p.M - 1) / p.bm * p.bm :
 			    p.bm, lj ? p.N - (p.N - 1) / p.bn * p.bn : p.bn,
-			    lk ? p.K - (p.K - 1) / p.bk * p.bk : p.bk, b & 1, 0);
+			    lk ? p.K - (p.K - 1) / p.bk * p.bk : p.bk, b & 1, 0,
+			    p.bn);
 			if (*f == NULL)
 				ok[XBLK] = 0;
 		}
@@ -552,7 +572,7 @@ main(int argc, char *argv[])
 			if (!(e[s] <= TOL))
 				gbad[g][s] = 1;
 			gtime[g][s] += t[s][rounds / 2] * sh->count;
-			if (s == (p.ta ? RQ_AUTO : XJIT))
+			if (s == (p.ta ? RQ_AUTO : XBLK))
 				gmix[g] += t[s][rounds / 2] * sh->count;
 			printf(" %9.1f%c", flop / t[s][rounds / 2] * 1e-9,
 			    e[s] <= TOL ? ' ' : '!');
@@ -576,6 +596,7 @@ main(int argc, char *argv[])
 		free(p.B);
 		free(p.At);
 		free(p.Bt);
+		free(p.P);
 		free(ref);
 	}
 
@@ -592,8 +613,10 @@ main(int argc, char *argv[])
 			if (avail[s] && !gna[g][s] && !gbad[g][s])
 				printf(" %s %.3f", sname[s], gtime[g][BLAS] /
 				    gtime[g][s]);
-		if (!gna[g][XJIT] && !gbad[g][XJIT] && !gbad[g][RQ_AUTO])
-			printf(" mix %.3f", gtime[g][BLAS] / gmix[g]);
+		if (!gna[g][XBLK] && !gbad[g][XBLK] && !gbad[g][RQ_AUTO])
+			printf(" mix %.3f (%.3f of rq-auto's time)",
+			    gtime[g][BLAS] / gmix[g], gmix[g] /
+			    gtime[g][RQ_AUTO]);
 		printf("\n");
 	}
 	printf("# largest error (max |C - ref| / max |ref|):");
