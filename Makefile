@@ -303,6 +303,28 @@ bench: all $(BENCH_TOOLS)
 clean: bench-clean
 bench-clean:
 	rm -f $(BENCH_TOOLS)
+# bench/xsmm-ab (issue 21): OpenBLAS, rq_gemm, libxsmm and BLIS at the
+# model's shapes, run by hand.  Only with libxsmm (Debian: libxsmm-dev);
+# BLIS's side (libblis-dev) only where its blis.h is found.  Neither is
+# needed by `make all` or `make check`.
+XSMM_OK := $(shell pkg-config --exists libxsmm 2>/dev/null && echo ok)
+BLIS_H := $(firstword $(wildcard /usr/include/*/blis-*/blis.h \
+    /usr/include/blis/blis.h /usr/local/include/blis/blis.h))
+ifeq ($(XSMM_OK),ok)
+bench/xsmm-ab: bench/xsmm-ab.c bench/bench.h lib/librq.a lib/rq.h
+	$(CC) $(ALL_CFLAGS) $(shell pkg-config --cflags libxsmm) \
+	    $(if $(BLIS_H),-DXAB_BLIS -idirafter $(dir $(BLIS_H))) \
+	    -o $@ $< lib/librq.a \
+	    $(shell pkg-config --libs libxsmm) $(LDLIBS) \
+	    $(if $(BLIS_H),-lblis)
+else
+bench/xsmm-ab:
+	@echo "bench/xsmm-ab: libxsmm not found (pkg-config libxsmm; Debian: libxsmm-dev)" >&2; exit 1
+endif
+clean: xsmm-ab-clean
+xsmm-ab-clean:
+	rm -f bench/xsmm-ab
+.PHONY: xsmm-ab-clean
 
 # --- MPI (issue 10): data-parallel bin/rq-train-mpi ------------------------
 # Built when mpicc is found (or with `make MPI=1`; `make MPI=0` skips it).
