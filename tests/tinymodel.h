@@ -5,7 +5,7 @@
  * away from their init so every path carries gradient; its data; the
  * loss a parameter's gradient belongs to; the analytic gradient and its
  * check by finite differences; a random rotation R; a batch in parts
- * against the whole; a checkpoint round trip.
+ * against the whole; a checkpoint saved and opened again.
  */
 #ifndef RQ_TINYMODEL_H
 #define RQ_TINYMODEL_H
@@ -176,8 +176,8 @@ tiny_rotation(rq_model *m, int e, uint64_t seed)
 
 /*
  * A batch of 3 in one pass through m, and as parts of 2 and 1 through m2
- * (the same parameters, planned for batch 2: rq-train -u): the relative
- * error between the two gradients.
+ * (planned for batch 2: rq-train -u; it takes m's parameters): the
+ * relative error between the two gradients.
  */
 static inline double
 tiny_parts_error(rq_model *m, rq_model *m2, const float *a, const float *v,
@@ -189,6 +189,7 @@ tiny_parts_error(rq_model *m, rq_model *m2, const float *a, const float *v,
 	double num = 0, den = 0;
 
 	cr_assert_eq(P, rq_model_nparams(m2));
+	memcpy(rq_model_params(m2), rq_model_params(m), P * sizeof(float));
 	rq_model_zero_grad(m);
 	rq_model_forward(m, a, v, y, 3, 0, NULL);
 	rq_model_backward(m, y, 3);
@@ -206,6 +207,22 @@ tiny_parts_error(rq_model *m, rq_model *m2, const float *a, const float *v,
 	return sqrt(num / den);
 }
 
+/* m and st saved to a new file /tmp/rq-test-tiny.XXXXXX, whose name is
+ * left in path (the caller unlinks it) */
+static inline void
+tiny_save(rq_model *m, const rq_train_state *st, char path[32])
+{
+	char err[256];
+	int fd;
+
+	snprintf(path, 32, "/tmp/rq-test-tiny.XXXXXX");
+	fd = mkstemp(path);
+	cr_assert_geq(fd, 0);
+	close(fd);
+	cr_assert_eq(rq_ckpt_save(path, m, st, err, sizeof err), RQ_OK, "%s",
+	    err);
+}
+
 /*
  * Save m and open the checkpoint again: *back is the configuration it
  * holds; the model planned from it (m's batch and optimizer slots) reads
@@ -219,15 +236,11 @@ tiny_reopen(rq_model *m, rq_model_cfg *back)
 	rq_ckpt *ck;
 	rq_train_cfg h;
 	rq_train_state st;
-	char path[] = "/tmp/rq-test-tiny.XXXXXX", err[256];
-	int fd = mkstemp(path);
+	char path[32], err[256];
 
-	cr_assert_geq(fd, 0);
-	close(fd);
 	memset(&st, 0, sizeof st);
 	rq_train_cfg_defaults(&st.train);
-	cr_assert_eq(rq_ckpt_save(path, m, &st, err, sizeof err), RQ_OK, "%s",
-	    err);
+	tiny_save(m, &st, path);
 	cr_assert_eq(rq_ckpt_open(&ck, path, back, &h, err, sizeof err),
 	    RQ_OK, "%s", err);
 	back->batch = c->batch;
