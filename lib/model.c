@@ -336,6 +336,8 @@ lnorm(rq_model *m, const char *pre, size_t *g, size_t *b)
 	}
 }
 
+static void plan_block(rq_model *m, const char *pre, blkp *b);
+
 static void
 plan_encoder(rq_model *m, int e)
 {
@@ -343,7 +345,7 @@ plan_encoder(rq_model *m, int e)
 	encoder *en = &m->enc[e];
 	const char *pre = e == 0 ? "enc.a" : "enc.v";
 	char nm[96];
-	int d = c->d, hd = c->mlp * c->d;
+	int d = c->d;
 
 	en->on = 1;
 	if (e == 0) {
@@ -362,19 +364,8 @@ plan_encoder(rq_model *m, int e)
 	snprintf(nm, sizeof nm, "%s.pos", pre);
 	en->pos = addp(m, nm, 2, (uint64_t)en->N, (uint64_t)d, RQ_INIT_POS, 0);
 	for (int l = 0; l < c->depth; l++) {
-		blkp *b = &en->bp[l];
-		snprintf(nm, sizeof nm, "%s.blk.%d.ln1", pre, l);
-		lnorm(m, nm, &b->ln1g, &b->ln1b);
-		snprintf(nm, sizeof nm, "%s.blk.%d.attn.qkv", pre, l);
-		lin(m, nm, &b->qkvw, &b->qkvb, 3 * d, d, 0);
-		snprintf(nm, sizeof nm, "%s.blk.%d.attn.proj", pre, l);
-		lin(m, nm, &b->projw, &b->projb, d, d, 0);
-		snprintf(nm, sizeof nm, "%s.blk.%d.ln2", pre, l);
-		lnorm(m, nm, &b->ln2g, &b->ln2b);
-		snprintf(nm, sizeof nm, "%s.blk.%d.mlp.fc1", pre, l);
-		lin(m, nm, &b->fc1w, &b->fc1b, hd, d, 0);
-		snprintf(nm, sizeof nm, "%s.blk.%d.mlp.fc2", pre, l);
-		lin(m, nm, &b->fc2w, &b->fc2b, d, hd, 0);
+		snprintf(nm, sizeof nm, "%s.blk.%d", pre, l);
+		plan_block(m, nm, &en->bp[l]);
 	}
 	snprintf(nm, sizeof nm, "%s.ln", pre);
 	lnorm(m, nm, &en->lng, &en->lnb);
