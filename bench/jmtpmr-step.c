@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "rq.h"
+#include "bench.h"
 
 static void
 usage(void)
@@ -27,22 +28,6 @@ usage(void)
 	    "                   [-A alpha] params.rqt batch.rqt "
 	    "[proto.rqt | R.rqt]\n");
 	exit(2);
-}
-
-static void
-put(rq_stream *o, const char *name, int dtype, int ndim,
-    const uint64_t *dims, const void *data)
-{
-	rq_tensor t;
-
-	rq_tensor_init(&t);
-	if (rq_tensor_alloc(&t, dtype, ndim, dims) != RQ_OK ||
-	    rq_tensor_set_name(&t, name) != RQ_OK)
-		errx(1, "out of memory");
-	memcpy(t.data, data, t.nbytes);
-	if (rq_tensor_write(o, &t) != RQ_OK)
-		errx(1, "%s", rq_stream_error(o));
-	rq_tensor_free(&t);
 }
 
 /* every record of path, handed to f */
@@ -135,24 +120,14 @@ main(int argc, char *argv[])
 {
 	rq_model_cfg c;
 	rq_model *m;
-	rq_stream *o;
 	rq_pmr pmr;
 	batch b = {0};
 	const char *meth = NULL;
 	double alpha = 0.6, loss, beta[2] = {0, 0}, pt[2] = {0, 0};
-	uint64_t one = 1;
 	int ch;
 
 	rq_progname_init(argc, argv);
-	rq_model_cfg_defaults(&c);
-	c.classes = 10;
-	c.F = 40;
-	c.T = 32;
-	c.C = 1;
-	c.H = c.W = 28;
-	c.pf = 10;
-	c.pt = 8;
-	c.ph = c.pw = 7;
+	bench_cfg(&c);
 	c.drop = 0;
 	while ((ch = getopt(argc, argv, "A:b:d:H:L:m:")) != -1) {
 		switch (ch) {
@@ -198,17 +173,7 @@ main(int argc, char *argv[])
 		rq_pmr_free(&pmr);
 	}
 	rq_model_backward(m, b.y, b.B);
-	if ((o = rq_stream_open("-", "w")) == NULL)
-		err(1, "<stdout>");
-	put(o, "loss", RQ_F64, 1, &one, &loss);
-	for (int i = 0; i < rq_model_ntable(m); i++) {
-		const rq_param *p = rq_model_table(m, i);
-		char nm[96];
-		snprintf(nm, sizeof nm, "grad.%s", p->name);
-		put(o, nm, RQ_F32, p->ndim, p->dims, rq_model_grads(m) + p->off);
-	}
-	if (rq_stream_close(o) != RQ_OK)
-		errx(1, "<stdout>: write failed");
+	bench_put_grads(m, loss);
 	rq_model_free(m);
 	free(b.a);
 	free(b.v);

@@ -84,32 +84,15 @@ dims(const char *s, int *out, int n, int opt)
 }
 
 static void
-put(rq_stream *o, const char *name, int dtype, int ndim,
-    const uint64_t *dd, const void *data)
-{
-	rq_tensor t;
-
-	rq_tensor_init(&t);
-	if (rq_tensor_alloc(&t, dtype, ndim, dd) != RQ_OK ||
-	    rq_tensor_set_name(&t, name) != RQ_OK)
-		errx(1, "out of memory");
-	memcpy(t.data, data, t.nbytes);
-	if (rq_tensor_write(o, &t) != RQ_OK)
-		errx(1, "%s", rq_stream_error(o));
-	rq_tensor_free(&t);
-}
-
-static void
 gradmode(rq_model *m, const char *ppath, const char *bpath)
 {
 	const rq_model_cfg *c = rq_model_config(m);
-	rq_stream *s, *o;
+	rq_stream *s;
 	rq_tensor t;
 	float *a = NULL, *v = NULL;
 	int32_t *y = NULL;
 	int B = -1, rc, seen = 0;
 	double loss;
-	uint64_t one = 1;
 
 	rq_tensor_init(&t);
 	if ((s = rq_stream_open(ppath, "r")) == NULL)
@@ -168,19 +151,7 @@ gradmode(rq_model *m, const char *ppath, const char *bpath)
 	rq_model_zero_grad(m);
 	loss = rq_model_forward(m, a, v, y, B, 0, NULL);
 	rq_model_backward(m, y, B);
-	if ((o = rq_stream_open("-", "w")) == NULL)
-		err(1, "<stdout>");
-	put(o, "loss", RQ_F64, 1, &one, &loss);
-	for (int i = 0; i < rq_model_ntable(m); i++) {
-		const rq_param *p = rq_model_table(m, i);
-		char nm[96];
-
-		snprintf(nm, sizeof nm, "grad.%s", p->name);
-		put(o, nm, RQ_F32, p->ndim, p->dims, rq_model_grads(m) +
-		    p->off);
-	}
-	if (rq_stream_close(o) != RQ_OK)
-		errx(1, "<stdout>: cannot write");
+	bench_put_grads(m, loss);
 	rq_tensor_free(&t);
 	free(a);
 	free(v);
@@ -303,15 +274,7 @@ main(int argc, char *argv[])
 	long n = 2400, steps = 20, esteps = 40, warm = 3, reps = 3;
 
 	rq_progname_init(argc, argv);
-	rq_model_cfg_defaults(&cfg);
-	cfg.classes = 10;
-	cfg.F = 40;
-	cfg.T = 32;
-	cfg.C = 1;
-	cfg.H = cfg.W = 28;
-	cfg.pf = 10;	/* rq-train's default: a quarter of each dimension */
-	cfg.pt = 8;
-	cfg.ph = cfg.pw = 7;
+	bench_cfg(&cfg);
 	while ((ch = getopt(argc, argv,
 	    "a:b:c:d:e:F:gH:k:L:m:n:Pp:q:rR:s:T:tu:v:w:")) != -1) {
 		const rq_method *meth;

@@ -52,15 +52,7 @@ main(int argc, char *argv[])
 	double *t[3];
 
 	rq_progname_init(argc, argv);
-	rq_model_cfg_defaults(&cfg);
-	cfg.classes = 10;
-	cfg.F = 40;
-	cfg.T = 32;
-	cfg.C = 1;
-	cfg.H = cfg.W = 28;
-	cfg.pf = 10;
-	cfg.pt = 8;
-	cfg.ph = cfg.pw = 7;
+	bench_cfg(&cfg);
 	cfg.batch = (int)B;
 	while ((ch = getopt(argc, argv, "F:d:L:H:s:")) != -1) {
 		switch (ch) {

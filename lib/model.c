@@ -336,6 +336,8 @@ lnorm(rq_model *m, const char *pre, size_t *g, size_t *b)
 	}
 }
 
+static void plan_block(rq_model *m, const char *pre, blkp *b);
+
 static void
 plan_encoder(rq_model *m, int e)
 {
@@ -343,7 +345,7 @@ plan_encoder(rq_model *m, int e)
 	encoder *en = &m->enc[e];
 	const char *pre = e == 0 ? "enc.a" : "enc.v";
 	char nm[96];
-	int d = c->d, hd = c->mlp * c->d;
+	int d = c->d;
 
 	en->on = 1;
 	if (e == 0) {
@@ -362,19 +364,8 @@ plan_encoder(rq_model *m, int e)
 	snprintf(nm, sizeof nm, "%s.pos", pre);
 	en->pos = addp(m, nm, 2, (uint64_t)en->N, (uint64_t)d, RQ_INIT_POS, 0);
 	for (int l = 0; l < c->depth; l++) {
-		blkp *b = &en->bp[l];
-		snprintf(nm, sizeof nm, "%s.blk.%d.ln1", pre, l);
-		lnorm(m, nm, &b->ln1g, &b->ln1b);
-		snprintf(nm, sizeof nm, "%s.blk.%d.attn.qkv", pre, l);
-		lin(m, nm, &b->qkvw, &b->qkvb, 3 * d, d, 0);
-		snprintf(nm, sizeof nm, "%s.blk.%d.attn.proj", pre, l);
-		lin(m, nm, &b->projw, &b->projb, d, d, 0);
-		snprintf(nm, sizeof nm, "%s.blk.%d.ln2", pre, l);
-		lnorm(m, nm, &b->ln2g, &b->ln2b);
-		snprintf(nm, sizeof nm, "%s.blk.%d.mlp.fc1", pre, l);
-		lin(m, nm, &b->fc1w, &b->fc1b, hd, d, 0);
-		snprintf(nm, sizeof nm, "%s.blk.%d.mlp.fc2", pre, l);
-		lin(m, nm, &b->fc2w, &b->fc2b, d, hd, 0);
+		snprintf(nm, sizeof nm, "%s.blk.%d", pre, l);
+		plan_block(m, nm, &en->bp[l]);
 	}
 	snprintf(nm, sizeof nm, "%s.ln", pre);
 	lnorm(m, nm, &en->lng, &en->lnb);
@@ -2228,12 +2219,14 @@ mut_forward(rq_model *m, int B, int train, rq_rng *rng)
 {
 	const rq_model_cfg *c = &m->cfg;
 	fusion *f = &m->fu[0];
-	int d = c->d, K = c->classes, N[2], S = f->S, d3 = 3 * c->d;
+	int d = c->d, K = c->classes, S = f->S, d3 = 3 * c->d, off = 1;
 	size_t dd = (size_t)d * sizeof(float);
 
+	/* direction e: its memory into the fusion's sequence [cls_f ; mem_a ;
+	 * mem_v] at row off, its last row into h's part e */
 	for (int e = 0; e < 2; e++) {
 		mutd *t = &m->mt[e];
-		N[e] = m->enc[e].N;
+		int N = m->enc[e].N;
 		for (int l = 0; l < m->nmut; l++) {
 			rq_xmod *a = &t->xa[l];
 			a->B = B;
@@ -2241,28 +2234,25 @@ mut_forward(rq_model *m, int B, int train, rq_rng *rng)
 			    PP(t->xp[l]));
 		}
 		rq_layernorm_forward(t->cf, t->cmu, t->crs, t->x[m->nmut],
-		    PP(t->lng), PP(t->lnb), B * N[e], d, MUT_EPS);
+		    PP(t->lng), PP(t->lnb), B * N, d, MUT_EPS);
 		for (int j = 0; j < m->nmem; j++)
 			blk_forward(m, &t->bp[j], &t->ba[j], t->mx[j], t->mx[j + 1],
-			    B, N[e], c->heads);
+			    B, N, c->heads);
 		rq_layernorm_forward(t->mem, t->mmu, t->mrs, t->mx[m->nmem],
-		    PP(t->mlng), PP(t->mlnb), B * N[e], d, LN_EPS);
+		    PP(t->mlng), PP(t->mlnb), B * N, d, LN_EPS);
+		for (int b = 0; b < B; b++) {
+			const float *mb = t->mem + (size_t)b * N * d;
+			memcpy(f->seq + ((size_t)b * S + off) * d, mb, N * dd);
+			memcpy(m->mh + (size_t)b * d3 + (size_t)e * d, mb +
+			    (size_t)(N - 1) * d, dd);
+		}
+		off += N;
 	}
-	for (int b = 0; b < B; b++) {
-		float *sq = f->seq + (size_t)b * S * d;
-		memcpy(sq, PP(f->cls), dd);
-		memcpy(sq + d, m->mt[0].mem + (size_t)b * N[0] * d, N[0] * dd);
-		memcpy(sq + (size_t)(1 + N[0]) * d, m->mt[1].mem +
-		    (size_t)b * N[1] * d, N[1] * dd);
-	}
+	for (int b = 0; b < B; b++)
+		memcpy(f->seq + (size_t)b * S * d, PP(f->cls), dd);
 	fusion_q_forward(m, f, B, train ? c->drop : 0, rng);
-	for (int b = 0; b < B; b++) {
-		float *h = m->mh + (size_t)b * d3;
-		memcpy(h, m->mt[0].mem + ((size_t)b * N[0] + N[0] - 1) * d, dd);
-		memcpy(h + d, m->mt[1].mem + ((size_t)b * N[1] + N[1] - 1) * d,
-		    dd);
-		memcpy(h + 2 * d, f->yd + (size_t)b * d, dd);
-	}
+	for (int b = 0; b < B; b++)
+		memcpy(m->mh + (size_t)b * d3 + 2 * d, f->yd + (size_t)b * d, dd);
 	rq_linear_forward(m->mz, m->mh, PP(m->mrw[0]), PP(m->mrb[0]), B, d3,
 	    d3);
 	rq_relu_forward(m->mr, m->mz, (size_t)B * d3);
@@ -2280,7 +2270,7 @@ mut_backward(rq_model *m, int B)
 {
 	const rq_model_cfg *c = &m->cfg;
 	fusion *f = &m->fu[0];
-	int d = c->d, K = c->classes, S = f->S, d3 = 3 * c->d;
+	int d = c->d, K = c->classes, S = f->S, d3 = 3 * c->d, off = 1;
 	size_t n3 = (size_t)B * d3;
 	float *gc = GG(f->cls);
 
@@ -2297,27 +2287,24 @@ mut_backward(rq_model *m, int B)
 		memcpy(f->dyd + (size_t)b * d, m->dmh + (size_t)b * d3 + 2 * d,
 		    (size_t)d * sizeof(float));
 	fusion_q_backward(m, f, B);
-	for (int b = 0; b < B; b++) {
-		const float *sq = f->dseq + (size_t)b * S * d;
-		int off = 1;
+	for (int b = 0; b < B; b++)
 		for (int j = 0; j < d; j++)
-			gc[j] += sq[j];
-		for (int e = 0; e < 2; e++) {
-			int N = m->enc[e].N;
-			float *g = m->mt[e].dmem + (size_t)b * N * d;
-			const float *h = m->dmh + (size_t)b * d3 + (size_t)e * d;
-			memcpy(g, sq + (size_t)off * d, (size_t)N * d *
-			    sizeof(float));
-			for (int j = 0; j < d; j++)
-				g[(size_t)(N - 1) * d + j] += h[j];
-			off += N;
-		}
-	}
+			gc[j] += f->dseq[(size_t)b * S * d + j];
+	/* direction e: dL/dmem from the sequence's rows off.. and h's part e */
 	for (int e = 0; e < 2; e++) {
 		mutd *t = &m->mt[e];
 		int N = m->enc[e].N, BN = B * N;
 		size_t nd = (size_t)BN * d;
 		float *gx = m->mg[0], *gy = m->mg[1];
+		for (int b = 0; b < B; b++) {
+			float *g = t->dmem + (size_t)b * N * d;
+			const float *h = m->dmh + (size_t)b * d3 + (size_t)e * d;
+			memcpy(g, f->dseq + ((size_t)b * S + off) * d, (size_t)N *
+			    d * sizeof(float));
+			for (int j = 0; j < d; j++)
+				g[(size_t)(N - 1) * d + j] += h[j];
+		}
+		off += N;
 		memset(m->dres, 0, nd * sizeof(float));
 		rq_layernorm_backward(m->dres, GG(t->mlng), GG(t->mlnb), t->dmem,
 		    t->mx[m->nmem], PP(t->mlng), t->mmu, t->mrs, BN, d);

@@ -22,10 +22,9 @@ like "mbt 6 + 2: Concat with 8 blocks + the 4 x 768 bottleneck tokens" \
 M="-m mbt -e 4 -b 16 -l 0.05 -d 16 --heads 2 --depth 1 --mbt-layers 2 --bottlenecks 3"
 rq-train $M -o "$T/a.ck" -L "$T/a.log" "$T/tr.rqt" "$T/va.rqt"
 is "mbt: trains 4 epochs" "$(grep -c '^epoch=' "$T/a.log")" 4
-want=$(sed -n 's/^epoch=4 .* val_acc=\([0-9.]*\) .*/\1/p' "$T/a.log")
-got=$(rq-eval --summary "$T/a.ck" "$T/va.rqt" | sed 's/^acc=\([0-9.]*\) .*/\1/')
-is "mbt: rq-eval on the reloaded model = rq-train's val accuracy" "$got" \
-    "$want"
+eval_is_logged \
+    "mbt: rq-eval on the reloaded model = rq-train's val accuracy" \
+    "$T/a.ck" "$T/va.rqt" "$T/a.log" 4
 rq-info "$T/a.ck" >"$T/a.info"
 like "mbt: checkpoint keeps the bottleneck layers" "$(cat "$T/a.info")" \
     "fusion.layers=2"
@@ -33,15 +32,7 @@ like "mbt: checkpoint holds the bottleneck tokens [3,16]" \
     "$(grep 'mbt.bot' "$T/a.info")" "[3,16]"
 
 # 3: SIGKILL after the first checkpoint, resume: the same bytes
-# in a subshell whose stderr is /dev/null: the shell's own "Killed"
-st=$( (rq-train $M -o "$T/b.ck" "$T/tr.rqt" "$T/va.rqt" 2>/dev/null &
-pid=$!
-while [ ! -f "$T/b.ck" ] && kill -0 $pid 2>/dev/null; do sleep 0.01; done
-kill -9 $pid 2>/dev/null
-wait $pid
-echo $?) 2>/dev/null)
-[ $st -eq 137 ] || diag "run ended (status $st) before the kill"
-rq-train -r "$T/b.ck" -o "$T/b.ck" "$T/tr.rqt" "$T/va.rqt" 2>/dev/null
+kill_resume "$T/b.ck" "$T/tr.rqt" "$T/va.rqt" $M
 ok "mbt: resume after SIGKILL: same final checkpoint" cmp "$T/a.ck" "$T/b.ck"
 
 # 4: refusals

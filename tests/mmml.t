@@ -23,25 +23,16 @@ like "mmml: Concat + 1 CME layer + the MLP head" "$out" \
 M="-m mmml -e 4 -b 16 -l 0.05 -d 16 --heads 2 --depth 1 --cme-layers 2"
 rq-train $M -o "$T/a.ck" -L "$T/a.log" "$T/tr.rqt" "$T/va.rqt"
 is "mmml: trains 4 epochs" "$(grep -c '^epoch=' "$T/a.log")" 4
-want=$(sed -n 's/^epoch=4 .* val_acc=\([0-9.]*\) .*/\1/p' "$T/a.log")
-got=$(rq-eval --summary "$T/a.ck" "$T/va.rqt" | sed 's/^acc=\([0-9.]*\) .*/\1/')
-is "mmml: rq-eval on the reloaded model = rq-train's val accuracy" "$got" \
-    "$want"
+eval_is_logged \
+    "mmml: rq-eval on the reloaded model = rq-train's val accuracy" \
+    "$T/a.ck" "$T/va.rqt" "$T/a.log" 4
 like "mmml: checkpoint keeps the CME depth" "$(rq-info "$T/a.ck")" \
     "fusion.layers=2"
 like "mmml: checkpoint holds layer 2's cross-attention" \
     "$(rq-info "$T/a.ck")" "cme.1.v.cross.q.w"
 
 # 3: SIGKILL after the first checkpoint, resume: the same bytes
-# in a subshell whose stderr is /dev/null: the shell's own "Killed"
-st=$( (rq-train $M -o "$T/b.ck" "$T/tr.rqt" "$T/va.rqt" 2>/dev/null &
-pid=$!
-while [ ! -f "$T/b.ck" ] && kill -0 $pid 2>/dev/null; do sleep 0.01; done
-kill -9 $pid 2>/dev/null
-wait $pid
-echo $?) 2>/dev/null)
-[ $st -eq 137 ] || diag "run ended (status $st) before the kill"
-rq-train -r "$T/b.ck" -o "$T/b.ck" "$T/tr.rqt" "$T/va.rqt" 2>/dev/null
+kill_resume "$T/b.ck" "$T/tr.rqt" "$T/va.rqt" $M
 ok "mmml: resume after SIGKILL: same final checkpoint" cmp "$T/a.ck" \
     "$T/b.ck"
 
@@ -61,20 +52,12 @@ like "mmml-rq: both AIRs logged" "$(grep '^epoch=4 ' "$T/r.log")" \
     "rotations=1 rotated=0 air2="
 like "mmml-rq: checkpoint holds the visual stream's R" \
     "$(rq-info "$T/r.ck" | grep 'fusion.1.R')" "rotations=1"
-# in a subshell whose stderr is /dev/null: the shell's own "Killed"
-st=$( (rq-train $MR -o "$T/s.ck" "$T/tr.rqt" "$T/va.rqt" 2>/dev/null &
-pid=$!
-while [ ! -f "$T/s.ck" ] && kill -0 $pid 2>/dev/null; do sleep 0.01; done
-kill -9 $pid 2>/dev/null
-wait $pid
-echo $?) 2>/dev/null)
-rq-train -r "$T/s.ck" -o "$T/s.ck" "$T/tr.rqt" "$T/va.rqt" 2>/dev/null
+kill_resume "$T/s.ck" "$T/tr.rqt" "$T/va.rqt" $MR
 ok "mmml-rq: resume after SIGKILL: same final checkpoint" cmp "$T/r.ck" \
     "$T/s.ck"
-want=$(sed -n 's/^epoch=4 .* val_acc=\([0-9.]*\) .*/\1/p' "$T/r.log")
-got=$(rq-eval --summary "$T/r.ck" "$T/va.rqt" | sed 's/^acc=\([0-9.]*\) .*/\1/')
-is "mmml-rq: rq-eval on the rotated model = rq-train's val accuracy" \
-    "$got" "$want"
+eval_is_logged \
+    "mmml-rq: rq-eval on the rotated model = rq-train's val accuracy" \
+    "$T/r.ck" "$T/va.rqt" "$T/r.log" 4
 
 # 6: each fusion's flags belong to its method
 rq-train -m mmml --bottlenecks 2 "$T/tr.rqt" "$T/va.rqt" 2>"$T/e2"

@@ -16,6 +16,14 @@
 #   diag MSG                     "# MSG"
 #   mknpy FILE DESCR SHAPE       a .npy file from raw bytes on stdin, e.g.
 #                                printf '\001\002' | mknpy a.npy '|u1' '(2,)'
+#   kill_resume CKPT TRAIN VAL FLAG...
+#                                rq-train FLAG... -o CKPT TRAIN VAL killed
+#                                (SIGKILL) once CKPT exists, then resumed
+#                                with -r CKPT -o CKPT (a diagnostic when the
+#                                run ended before the kill)
+#   eval_is_logged DESC CKPT DATA LOG EPOCH
+#                                pass when rq-eval --summary CKPT DATA gives
+#                                the val_acc LOG has for epoch EPOCH
 #
 # $T is a fresh scratch directory, removed at exit; bin/ is first in PATH.
 # The exit status is non-zero when a test failed.
@@ -137,4 +145,28 @@ mknpy() {	# FILE DESCR SHAPE < data
 		printf '%s\n' "$tap_h"
 		cat
 	} >"$1"
+}
+
+kill_resume() {	# CKPT TRAIN VAL FLAG...
+	tap_k=$1
+	tap_tr=$2
+	tap_va=$3
+	shift 3
+	# in a subshell whose stderr is /dev/null: the shell's own "Killed"
+	tap_s=$( (rq-train "$@" -o "$tap_k" "$tap_tr" "$tap_va" 2>/dev/null &
+	tap_p=$!
+	while [ ! -f "$tap_k" ] && kill -0 $tap_p 2>/dev/null; do
+		sleep 0.01
+	done
+	kill -9 $tap_p 2>/dev/null
+	wait $tap_p
+	echo $?) 2>/dev/null)
+	[ "$tap_s" -eq 137 ] || diag "run ended (status $tap_s) before the kill"
+	rq-train -r "$tap_k" -o "$tap_k" "$tap_tr" "$tap_va" 2>/dev/null
+}
+
+eval_is_logged() {	# DESC CKPT DATA LOG EPOCH
+	is "$1" "$(rq-eval --summary "$2" "$3" |
+	    sed 's/^acc=\([0-9.]*\) .*/\1/')" \
+	    "$(sed -n "s/^epoch=$5 .* val_acc=\([0-9.]*\) .*/\1/p" "$4")"
 }

@@ -6,6 +6,7 @@
  * finite differences of its loss, and its parameter count.
  */
 #include "layercheck.h"
+#include "tinymodel.h"
 
 enum { B = 2, T = 3, C = 5 };
 
@@ -106,112 +107,28 @@ Test(jmt, layer_gradient_dropout)
 	check_layer(mask, 0.25f);
 }
 
-/* the whole model: tiny shapes, as tests/test_model.c */
-static void
-tiny(rq_model_cfg *c)
-{
-	rq_model_cfg_defaults(c);
-	c->method = RQ_METHOD_JMT;
-	c->d = 8;
-	c->depth = 1;
-	c->heads = 2;
-	c->mlp = 2;
-	c->F = 4;
-	c->T = 6;
-	c->pf = 2;
-	c->pt = 3;
-	c->C = 2;
-	c->H = 4;
-	c->W = 4;
-	c->vc = 1;
-	c->ph = c->pw = 2;
-	c->classes = 3;
-	c->batch = 3;
-}
-
-static uint64_t drop_seed;
-
-static double
-model_loss(rq_model *m, const rq_param *p, const float *a, const float *v,
-    const int32_t *y)
-{
-	rq_rng r;
-
-	rq_rng_seed(&r, drop_seed);
-	rq_model_forward(m, a, v, y, 3, drop_seed != 0, &r);
-	return p->group == 1 ? rq_model_head_loss(m, 1) +
-	    rq_model_head_loss(m, 2) : rq_model_head_loss(m, 0);
-}
-
+/* the whole model: tinymodel.h's, with dropout drop at fixed masks */
 static void
 model_gradcheck(float drop)
 {
 	rq_model_cfg c;
 	rq_model *m;
-	rq_rng r;
-	float a[3 * 24], v[3 * 32], *g, *w;
-	double x[8], yv[8];
+	float a[3 * 24], v[3 * 32], *g;
 	int32_t y[3];
-	int checked = 0, bad = 0, jmt_seen = 0;
+	int jmt_seen = 0;
 
-	tiny(&c);
+	tiny_cfg(&c, RQ_METHOD_JMT);
 	c.drop = drop;
-	cr_assert_eq(rq_model_plan(&m, &c), RQ_OK);
-	cr_assert_eq(rq_model_alloc(m), RQ_OK);
+	m = tiny_make(&c, 17);
 	cr_assert_eq(rq_model_fusion_layers(m), 1);
-	rq_rng_seed(&r, 17);
-	rq_model_init_params(m, &r);
-	for (int i = 0; i < rq_model_ntable(m); i++) {
-		const rq_param *p = rq_model_table(m, i);
-		float *pw = rq_model_params(m) + p->off;
-		if (p->init != RQ_INIT_XAVIER)
-			for (size_t j = 0; j < p->n; j++)
-				pw[j] += (float)(0.3 * rq_rng_normal(&r));
-	}
-	for (int i = 0; i < 8; i++) {
-		x[i] = rq_rng_normal(&r);
-		yv[i] = rq_rng_normal(&r);
-	}
-	cr_assert_eq(rq_rotation_plane(rq_model_rotation(m, 0), x, yv, 8),
-	    RQ_OK);
-	for (int i = 0; i < 3 * 24; i++)
-		a[i] = (float)rq_rng_normal(&r);
-	for (int i = 0; i < 3 * 32; i++)
-		v[i] = (float)rq_rng_normal(&r);
-	for (int b = 0; b < 3; b++)
-		y[b] = b;
-	drop_seed = drop > 0 ? 1234 : 0;
-	rq_model_zero_grad(m);
-	model_loss(m, rq_model_table(m, 0), a, v, y);
-	rq_model_backward(m, y, 3);
-	g = malloc(rq_model_nparams(m) * sizeof *g);
-	cr_assert_not_null(g);
-	memcpy(g, rq_model_grads(m), rq_model_nparams(m) * sizeof *g);
-	w = rq_model_params(m);
-	for (int i = 0; i < rq_model_ntable(m); i++) {
-		const rq_param *p = rq_model_table(m, i);
-		size_t pick[3] = {0, p->n / 2, p->n - 1};
-		jmt_seen += strncmp(p->name, "jmt.", 4) == 0;
-		for (int k = 0; k < 3; k++) {
-			size_t j = p->off + pick[k];
-			float save = w[j], h = 1e-2f;
-			double lp, lm, num;
-			w[j] = save + h;
-			lp = model_loss(m, p, a, v, y);
-			w[j] = save - h;
-			lm = model_loss(m, p, a, v, y);
-			w[j] = save;
-			num = (lp - lm) / (2.0 * h);
-			checked++;
-			if (fabs(num - g[j]) > 2e-3 + 3e-2 * fabs(num)) {
-				bad++;
-				cr_log_error("%s[%zu]: analytic %.6g numeric %.6g",
-				    p->name, pick[k], g[j], num);
-			}
-		}
-	}
+	tiny_rotation(m, 0, 18);
+	tiny_data(&c, 3, a, v, y, 19);
+	tiny_drop_seed = drop > 0 ? 1234 : 0;
+	g = tiny_grads(m, a, v, y, 3);
+	for (int i = 0; i < rq_model_ntable(m); i++)
+		jmt_seen += strncmp(rq_model_table(m, i)->name, "jmt.", 4) == 0;
 	cr_assert_eq(jmt_seen, 8, "jmt.{q,k,v,o}.{w,b}");
-	cr_assert_eq(bad, 0, "%d of %d gradient entries differ", bad, checked);
+	tiny_fd_check(m, g, a, v, y, 3, "jmt", NULL);
 	free(g);
 	rq_model_free(m);
 }
@@ -225,7 +142,7 @@ Test(jmt, parameters_over_mt)
 	rq_model_cfg c;
 	rq_model *mt, *jmt;
 
-	tiny(&c);
+	tiny_cfg(&c, RQ_METHOD_JMT);
 	cr_assert_eq(rq_model_plan(&jmt, &c), RQ_OK);
 	c.method = RQ_METHOD_MT;
 	cr_assert_eq(rq_model_plan(&mt, &c), RQ_OK);

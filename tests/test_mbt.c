@@ -28,37 +28,15 @@ gradcheck(int layers, int tokens)
 {
 	rq_model_cfg c;
 	rq_model *m;
-	float a[3 * 24], v[3 * 32], *g, *w;
+	float a[3 * 24], v[3 * 32], *g;
 	int32_t y[3];
-	int B = 3, checked = 0, bad = 0;
+	int B = 3;
 
 	tiny(&c, layers, tokens);
 	m = tiny_make(&c, 21 + (uint64_t)layers);
 	tiny_data(&c, B, a, v, y, 12);
 	g = tiny_grads(m, a, v, y, B);
-	w = rq_model_params(m);
-	for (int i = 0; i < rq_model_ntable(m); i++) {
-		const rq_param *p = rq_model_table(m, i);
-		size_t pick[3] = {0, p->n / 2, p->n - 1};
-		for (int k = 0; k < 3; k++) {
-			size_t j = p->off + pick[k];
-			float save = w[j], h = 1e-2f;
-			double lp, lm, num;
-			w[j] = save + h;
-			lp = tiny_lossof(m, p, a, v, y, B);
-			w[j] = save - h;
-			lm = tiny_lossof(m, p, a, v, y, B);
-			w[j] = save;
-			num = (lp - lm) / (2.0 * h);
-			checked++;
-			if (fabs(num - g[j]) > 2e-3 + 3e-2 * fabs(num)) {
-				bad++;
-				cr_log_error("mbt %s[%zu]: analytic %.6g numeric %.6g",
-				    p->name, pick[k], g[j], num);
-			}
-		}
-	}
-	cr_assert_eq(bad, 0, "%d of %d gradient entries differ", bad, checked);
+	tiny_fd_check(m, g, a, v, y, B, "mbt", NULL);
 	/* the bottleneck tokens receive gradient through the averaging */
 	{
 		const rq_param *p = rq_model_find(m, "mbt.bot");

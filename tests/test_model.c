@@ -25,79 +25,11 @@ tiny(rq_model_cfg *c, int method)
 	c->drop = tiny_drop;
 }
 
-static rq_model *
-make(const rq_model_cfg *c, uint64_t seed)
-{
-	rq_model *m;
-	rq_rng r;
-
-	cr_assert_eq(rq_model_plan(&m, c), RQ_OK);
-	cr_assert_eq(rq_model_alloc(m), RQ_OK);
-	rq_rng_seed(&r, seed);
-	rq_model_init_params(m, &r);
-	/* larger tokens and biases than the init so every path carries
-	 * gradient */
-	for (int i = 0; i < rq_model_ntable(m); i++) {
-		const rq_param *p = rq_model_table(m, i);
-		float *w = rq_model_params(m) + p->off;
-		if (p->init == RQ_INIT_CLS || p->init == RQ_INIT_FCLS ||
-		    p->init == RQ_INIT_ZERO || p->init == RQ_INIT_POS)
-			for (size_t j = 0; j < p->n; j++)
-				w[j] += (float)(0.3 * rq_rng_normal(&r));
-		if (p->init == RQ_INIT_ONE)
-			for (size_t j = 0; j < p->n; j++)
-				w[j] += (float)(0.2 * rq_rng_normal(&r));
-	}
-	return m;
-}
-
-static void
-data(const rq_model_cfg *c, int B, float *a, float *v, int32_t *y,
-    uint64_t seed)
-{
-	rq_rng r;
-
-	rq_rng_seed(&r, seed);
-	for (int i = 0; i < B * c->F * c->T; i++)
-		a[i] = (float)rq_rng_normal(&r);
-	for (int i = 0; i < B * c->C * c->H * c->W; i++)
-		v[i] = (float)rq_rng_normal(&r);
-	for (int b = 0; b < B; b++)
-		y[b] = (int32_t)rq_rng_below(&r, (uint64_t)c->classes);
-}
-
-/* dropout seed for gradcheck with dropout: 0 means eval mode */
-static uint64_t fd_drop_seed;
-
-/* the loss a parameter's gradient belongs to: probes are detached.  With
- * fd_drop_seed set, train mode with the same dropout masks every call
- * (the draws do not depend on the parameters) */
-static double
-lossof(rq_model *m, const rq_param *p, const float *a, const float *v,
-    const int32_t *y, int B)
-{
-	rq_rng r;
-
-	rq_rng_seed(&r, fd_drop_seed);
-	rq_model_forward(m, a, v, y, B, fd_drop_seed != 0, &r);
-	if (p->group == 1)
-		return rq_model_head_loss(m, 1) + rq_model_head_loss(m, 2);
-	return rq_model_head_loss(m, 0);
-}
-
+/* tinymodel.h's rotation, counted as one */
 static void
 random_rotation_layer(rq_model *m, int layer, uint64_t seed)
 {
-	int d = rq_model_config(m)->d;
-	double x[64], yv[64], *R = rq_model_rotation(m, layer);
-	rq_rng r;
-
-	rq_rng_seed(&r, seed);
-	for (int i = 0; i < d; i++) {
-		x[i] = rq_rng_normal(&r);
-		yv[i] = rq_rng_normal(&r);
-	}
-	cr_assert_eq(rq_rotation_plane(R, x, yv, (size_t)d), RQ_OK);
+	tiny_rotation(m, layer, seed);
 	*rq_model_rotations(m, layer) = 1;
 }
 
@@ -112,12 +44,12 @@ gradcheck(int method)
 {
 	rq_model_cfg c;
 	rq_model *m;
-	float a[3 * 24], v[3 * 32], *g, *w;
+	float a[3 * 24], v[3 * 32], *g;
 	int32_t y[3];
-	int B = 3, checked = 0, bad = 0;
+	int B = 3;
 
 	tiny(&c, method);
-	m = make(&c, 7 + method);
+	m = tiny_make(&c, 7 + method);
 	if (method == RQ_METHOD_MT)
 		random_rotation(m, 99);
 	if (method == RQ_METHOD_MTSTAR) {
@@ -125,35 +57,9 @@ gradcheck(int method)
 		random_rotation_layer(m, 0, 99);
 		random_rotation_layer(m, 1, 98);
 	}
-	data(&c, B, a, v, y, 11);
-	rq_model_zero_grad(m);
-	lossof(m, rq_model_table(m, 0), a, v, y, B);
-	rq_model_backward(m, y, B);
-	g = malloc(rq_model_nparams(m) * sizeof *g);
-	memcpy(g, rq_model_grads(m), rq_model_nparams(m) * sizeof *g);
-	w = rq_model_params(m);
-	for (int i = 0; i < rq_model_ntable(m); i++) {
-		const rq_param *p = rq_model_table(m, i);
-		size_t pick[3] = {0, p->n / 2, p->n - 1};
-		for (int k = 0; k < 3; k++) {
-			size_t j = p->off + pick[k];
-			float save = w[j], h = 1e-2f;
-			double lp, lm, num;
-			w[j] = save + h;
-			lp = lossof(m, p, a, v, y, B);
-			w[j] = save - h;
-			lm = lossof(m, p, a, v, y, B);
-			w[j] = save;
-			num = (lp - lm) / (2.0 * h);
-			checked++;
-			if (fabs(num - g[j]) > 2e-3 + 3e-2 * fabs(num)) {
-				bad++;
-				cr_log_error("%s %s[%zu]: analytic %.6g numeric %.6g",
-				    rq_method_name(method), p->name, pick[k], g[j], num);
-			}
-		}
-	}
-	cr_assert_eq(bad, 0, "%d of %d gradient entries differ", bad, checked);
+	tiny_data(&c, B, a, v, y, 11);
+	g = tiny_grads(m, a, v, y, B);
+	tiny_fd_check(m, g, a, v, y, B, rq_method_name(method), NULL);
 	free(g);
 	rq_model_free(m);
 }
@@ -165,10 +71,10 @@ Test(model, mtstar_gradcheck_rotated) { gradcheck(RQ_METHOD_MTSTAR); }
  * masks): checks the mask path of the full-sequence layer's backward */
 Test(model, mtstar_gradcheck_dropout)
 {
-	fd_drop_seed = 77;
+	tiny_drop_seed = 77;
 	tiny_drop = 0.2f;
 	gradcheck(RQ_METHOD_MTSTAR);
-	fd_drop_seed = 0;
+	tiny_drop_seed = 0;
 	tiny_drop = 0;
 }
 Test(model, gradcheck_concat) { gradcheck(RQ_METHOD_CONCAT); }
@@ -186,8 +92,8 @@ Test(model, rotation_changes_query_gradient)
 	const rq_param *p;
 
 	tiny(&c, RQ_METHOD_MT);
-	m = make(&c, 3);
-	data(&c, 3, a, v, y, 5);
+	m = tiny_make(&c, 3);
+	tiny_data(&c, 3, a, v, y, 5);
 	p = rq_model_find(m, "fusion.q.b");
 	cr_assert_not_null(p);
 	rq_model_zero_grad(m);
@@ -214,36 +120,17 @@ parts_match_whole(int method)
 	rq_model *m, *m2;
 	float a[72], v[96];
 	int32_t y[3];
-	size_t P, fa, fv;
-	double num = 0, den = 0;
+	double e;
 
 	tiny(&c, method);
-	m = make(&c, 11);
+	m = tiny_make(&c, 11);
 	c2 = c;
 	c2.batch = 2;
-	m2 = make(&c2, 11);
-	P = rq_model_nparams(m);
-	cr_assert_eq(P, rq_model_nparams(m2));
-	memcpy(rq_model_params(m2), rq_model_params(m), P * sizeof(float));
-	data(&c, 3, a, v, y, 12);
-	fa = (size_t)c.F * c.T;
-	fv = (size_t)c.C * c.H * c.W;
-	rq_model_zero_grad(m);
-	rq_model_forward(m, a, v, y, 3, 0, NULL);
-	rq_model_backward(m, y, 3);
-	rq_model_zero_grad(m2);
-	rq_model_forward(m2, a, v, y, 2, 0, NULL);
-	rq_model_backward_part(m2, y, 2, 3);
-	rq_model_forward(m2, a + 2 * fa, v + 2 * fv, y + 2, 1, 0, NULL);
-	rq_model_backward_part(m2, y + 2, 1, 3);
-	for (size_t i = 0; i < P; i++) {
-		double g = rq_model_grads(m)[i], h = rq_model_grads(m2)[i];
-		num += (g - h) * (g - h);
-		den += g * g;
-	}
-	cr_assert_gt(den, 0);
-	cr_assert_lt(sqrt(num / den), 1e-5, "%s: relative error %g",
-	    rq_method_name(method), sqrt(num / den));
+	m2 = tiny_make(&c2, 11);
+	tiny_data(&c, 3, a, v, y, 12);
+	e = tiny_parts_error(m, m2, a, v, y);
+	cr_assert_lt(e, 1e-5, "%s: relative error %g", rq_method_name(method),
+	    e);
 	rq_model_free(m);
 	rq_model_free(m2);
 }
@@ -298,28 +185,41 @@ Test(model, paper_parameter_count)
 	rq_model_free(m);
 }
 
-Test(model, loss_falls)
+/*
+ * steps SGD steps (lr 0.05, momentum 0.9 from zero, weight decay 1e-4) on
+ * a fixed batch of 3, in train mode with dropout drawn from r (eval mode
+ * if r is NULL): the loss falls below 0.3 of its start
+ */
+static void
+loss_falls(rq_model *m, const float *a, const float *v, const int32_t *y,
+    int steps, rq_rng *r)
 {
-	rq_model_cfg c;
-	rq_model *m;
-	float a[3 * 24], v[3 * 32];
-	int32_t y[3];
-	double l0, l1 = 0;
+	double l0, l1;
 
-	tiny(&c, RQ_METHOD_MT);
-	m = make(&c, 21);
-	data(&c, 3, a, v, y, 22);
 	l0 = rq_model_forward(m, a, v, y, 3, 0, NULL);
 	memset(rq_model_state(m, 0), 0, rq_model_nparams(m) * sizeof(float));
-	for (int s = 0; s < 60; s++) {
+	for (int s = 0; s < steps; s++) {
 		rq_model_zero_grad(m);
-		l1 = rq_model_forward(m, a, v, y, 3, 0, NULL);
+		rq_model_forward(m, a, v, y, 3, r != NULL, r);
 		rq_model_backward(m, y, 3);
 		rq_sgd_step(rq_model_params(m), rq_model_grads(m),
 		    rq_model_state(m, 0), rq_model_nparams(m), 0.05, 0.9, 1e-4);
 	}
 	l1 = rq_model_forward(m, a, v, y, 3, 0, NULL);
 	cr_assert_lt(l1, 0.3 * l0, "loss %g -> %g", l0, l1);
+}
+
+Test(model, loss_falls)
+{
+	rq_model_cfg c;
+	rq_model *m;
+	float a[3 * 24], v[3 * 32];
+	int32_t y[3];
+
+	tiny(&c, RQ_METHOD_MT);
+	m = tiny_make(&c, 21);
+	tiny_data(&c, 3, a, v, y, 22);
+	loss_falls(m, a, v, y, 60, NULL);
 	rq_model_free(m);
 }
 
@@ -332,15 +232,14 @@ Test(model, checkpoint_round_trip)
 	rq_ckpt *ck;
 	float a[72], v[96];
 	int32_t y[3];
-	char path[] = "/tmp/rq-test-ckptXXXXXX", err[256];
-	int fd;
+	char path[32], err[256];
 	size_t K;
 
 	tiny(&c, RQ_METHOD_MT);
 	c.drop = 0.2f;
-	m = make(&c, 31);
+	m = tiny_make(&c, 31);
 	random_rotation(m, 32);
-	data(&c, 3, a, v, y, 33);
+	tiny_data(&c, 3, a, v, y, 33);
 	memset(&st, 0, sizeof st);
 	rq_rng_seed(&st.rng, 5);
 	st.epoch = 3;
@@ -353,11 +252,7 @@ Test(model, checkpoint_round_trip)
 	st.train.rq.air_full = 0;
 	st.train.rq.rot_svd = 1;
 	st.train.micro = 7;
-	fd = mkstemp(path);
-	cr_assert_geq(fd, 0);
-	close(fd);
-	cr_assert_eq(rq_ckpt_save(path, m, &st, err, sizeof err), RQ_OK, "%s",
-	    err);
+	tiny_save(m, &st, path);
 	cr_assert_eq(rq_ckpt_open(&ck, path, &c2, &h2, err, sizeof err), RQ_OK,
 	    "%s", err);
 	cr_assert_eq(c2.d, c.d);
@@ -416,9 +311,9 @@ Test(model, mtstar_each_rotation_matters)
 	const rq_param *q1, *q2;
 
 	tiny(&c, RQ_METHOD_MTSTAR);
-	m = make(&c, 41);
+	m = tiny_make(&c, 41);
 	cr_assert_eq(rq_model_fusion_layers(m), 2);
-	data(&c, 3, a, v, y, 42);
+	tiny_data(&c, 3, a, v, y, 42);
 	q1 = rq_model_find(m, "fusion.q.b");
 	q2 = rq_model_find(m, "fusion.1.q.b");
 	cr_assert_not_null(q1);
@@ -503,27 +398,16 @@ Test(model, mtstar_loss_falls)
 	rq_model *m;
 	float a[3 * 24], v[3 * 32];
 	int32_t y[3];
-	double l0, l1;
 	rq_rng r;
 
 	tiny(&c, RQ_METHOD_MTSTAR);
 	c.drop = 0.1f;
-	m = make(&c, 51);
+	m = tiny_make(&c, 51);
 	random_rotation_layer(m, 0, 52);
 	random_rotation_layer(m, 1, 53);
-	data(&c, 3, a, v, y, 54);
+	tiny_data(&c, 3, a, v, y, 54);
 	rq_rng_seed(&r, 55);
-	l0 = rq_model_forward(m, a, v, y, 3, 0, NULL);
-	memset(rq_model_state(m, 0), 0, rq_model_nparams(m) * sizeof(float));
-	for (int s = 0; s < 80; s++) {
-		rq_model_zero_grad(m);
-		rq_model_forward(m, a, v, y, 3, 1, &r);
-		rq_model_backward(m, y, 3);
-		rq_sgd_step(rq_model_params(m), rq_model_grads(m),
-		    rq_model_state(m, 0), rq_model_nparams(m), 0.05, 0.9, 1e-4);
-	}
-	l1 = rq_model_forward(m, a, v, y, 3, 0, NULL);
-	cr_assert_lt(l1, 0.3 * l0, "loss %g -> %g", l0, l1);
+	loss_falls(m, a, v, y, 80, &r);
 	rq_model_free(m);
 }
 
@@ -536,25 +420,21 @@ Test(model, mtstar_checkpoint_round_trip)
 	float a[72], v[96];
 	int32_t y[3];
 	rq_ckpt *ck;
-	char path[] = "/tmp/rq-test-ckptXXXXXX", err[256];
-	int fd, d;
+	char path[32], err[256];
+	int d;
 
 	tiny(&c, RQ_METHOD_MTSTAR);
 	d = c.d;
-	m = make(&c, 61);
+	m = tiny_make(&c, 61);
 	random_rotation_layer(m, 0, 62);
 	random_rotation_layer(m, 1, 63);
 	*rq_model_rotations(m, 0) = 2;
 	*rq_model_rotations(m, 1) = 1;
-	data(&c, 3, a, v, y, 64);
+	tiny_data(&c, 3, a, v, y, 64);
 	memset(&st, 0, sizeof st);
 	rq_train_cfg_defaults(&st.train);
 	rq_rng_seed(&st.rng, 5);
-	fd = mkstemp(path);
-	cr_assert_geq(fd, 0);
-	close(fd);
-	cr_assert_eq(rq_ckpt_save(path, m, &st, err, sizeof err), RQ_OK, "%s",
-	    err);
+	tiny_save(m, &st, path);
 	cr_assert_eq(rq_ckpt_open(&ck, path, &c2, NULL, err, sizeof err),
 	    RQ_OK, "%s", err);
 	rq_ckpt_close(ck);
@@ -587,20 +467,15 @@ Test(model, checkpoint_bad_setting)
 	rq_train_state st;
 	rq_train_cfg h2;
 	rq_ckpt *ck = NULL;
-	char path[] = "/tmp/rq-test-ckptXXXXXX", err[512], want[600];
-	int fd;
+	char path[32], err[512], want[600];
 
 	tiny(&c, RQ_METHOD_MT);
-	m = make(&c, 71);
+	m = tiny_make(&c, 71);
 	memset(&st, 0, sizeof st);
 	rq_train_cfg_defaults(&st.train);
 	st.train.lr = -1;
 	rq_rng_seed(&st.rng, 5);
-	fd = mkstemp(path);
-	cr_assert_geq(fd, 0);
-	close(fd);
-	cr_assert_eq(rq_ckpt_save(path, m, &st, err, sizeof err), RQ_OK, "%s",
-	    err);
+	tiny_save(m, &st, path);
 	/* the model config alone still reads (rq-eval) */
 	cr_assert_eq(rq_ckpt_open(&ck, path, &c2, NULL, err, sizeof err), RQ_OK,
 	    "%s", err);
@@ -663,7 +538,7 @@ tiny_set(rq_dataset *ds, const rq_model_cfg *c, size_t n, uint64_t seed)
 	ds->visual = malloc(n * c->C * c->H * c->W * sizeof(float));
 	ds->label = malloc(n * sizeof(int32_t));
 	cr_assert(ds->audio && ds->visual && ds->label);
-	data(c, (int)n, ds->audio, ds->visual, ds->label, seed);
+	tiny_data(c, (int)n, ds->audio, ds->visual, ds->label, seed);
 }
 
 /*
@@ -687,7 +562,7 @@ Test(model, rollingq_epoch_mt)
 	int d;
 
 	tiny(&c, RQ_METHOD_MT);
-	m = make(&c, 81);
+	m = tiny_make(&c, 81);
 	d = c.d;
 	tiny_set(&ds, &c, 7, 82);
 	rq_model_forward(m, ds.audio, ds.visual, NULL, 3, 0, NULL);
@@ -760,7 +635,7 @@ Test(model, rollingq_epoch_mtstar_alternates)
 	char err[256];
 
 	tiny(&c, RQ_METHOD_MTSTAR);
-	m = make(&c, 91);
+	m = tiny_make(&c, 91);
 	tiny_set(&ds, &c, 6, 92);
 	cr_assert_eq(rq_rollingq_new(&rq, m, &rc, NULL, ds.n, 3), RQ_OK);
 	for (int e = 0; e < 5; e++) {
