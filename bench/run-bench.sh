@@ -19,6 +19,8 @@
 #   - rq's step a third time with RQ_GEMM=blas (every product through
 #     OpenBLAS), interleaved with the other two at the first thread count:
 #     what rq's own kernels (lib/gemm.c) gain over OpenBLAS in the step;
+#     and the same in one process, the paths interleaved step by step
+#     (bench/step-ab: less disturbed by other jobs than separate processes);
 #   - rq's training-step GFLOP/s (GEMM FLOPs of the step, counted by
 #     torch_mt.py shapes, over rq's median step time) against OpenBLAS
 #     sgemm and rq_gemm at exactly the step's GEMM shapes, and as a
@@ -233,6 +235,19 @@ for t in $THREADS; do
 done
 echo "# gain: rq-blas / rq step time (medians; process CPU time with 1" \
     "thread, else wall); > 1: rq_gemm's kernels make the step faster."
+
+# the same question in one process: steps on every rq_gemm path
+# interleaved (bench/step-ab, thread CPU time, one thread), which a busy
+# machine disturbs equally on every side, unlike separate processes
+echo
+echo "## rq_gemm's paths in one process (bench/step-ab, 1 thread," \
+    "thread CPU ms per step)"
+if [ "$QUICK" = 1 ]; then sa=60 sl=4; else sa=150 sl=12; fi
+OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 bench/step-ab -s "$sa"
+[ "$LARGE" = 1 ] && OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 \
+    bench/step-ab -d 256 -L 4 -H 8 -s "$sl"
+echo "# blas: every product through OpenBLAS; auto: rq_gemm's own choice" \
+    "(what rq runs); the third: rq's kernels on every product"
 
 echo
 echo "## rq training step GFLOP/s vs OpenBLAS and rq_gemm at the step's" \
