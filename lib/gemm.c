@@ -527,6 +527,12 @@ blocked(kern_fn *kern, int MR, int NR, int kcmax, int ta, int tb, int M,
  * So: a side of at most 64; more than 64^3 multiply-adds (below, the
  * packing does not pay); N not padded out badly to the panel width (N
  * 49 or 10 would waste a quarter or more of the tile's columns).
+ * Sending the weight gradients (ta 1) to OpenBLAS instead, where
+ * bench/xsmm-ab timed it 10% faster than rq's kernels alone, was tried
+ * and not kept: in the step (OPENBLAS_NUM_THREADS=1 bench/step-ab -s
+ * 150, old and new binaries alternated, AVX2 EPYC, 2 vCPUs, shared),
+ * auto / blas by median went 0.946 -> 0.933 in one pair of runs and
+ * 0.947 -> 0.950 in the other: no gain above the noise.
  */
 static int
 auto_own(int path, int M, int N, int K)
