@@ -33,15 +33,7 @@ killed_resume() {	# name flags...
 	n=$1
 	shift
 	rq-train "$@" -o "$T/$n.a" "$T/tr.rqt" "$T/va.rqt" 2>"$T/$n.log"
-	# in a subshell whose stderr is /dev/null: the shell's own "Killed"
-	st=$( (rq-train "$@" -o "$T/$n.b" "$T/tr.rqt" "$T/va.rqt" 2>/dev/null &
-	pid=$!
-	while [ ! -f "$T/$n.b" ] && kill -0 $pid 2>/dev/null; do sleep 0.01; done
-	kill -9 $pid 2>/dev/null
-	wait $pid
-	echo $?) 2>/dev/null)
-	[ "$st" -eq 137 ] || diag "$n: run ended (status $st) before the kill"
-	rq-train -r "$T/$n.b" -o "$T/$n.b" "$T/tr.rqt" "$T/va.rqt" 2>/dev/null
+	kill_resume "$T/$n.b" "$T/tr.rqt" "$T/va.rqt" "$@"
 	ok "$n: resume after SIGKILL: same final checkpoint" \
 	    cmp "$T/$n.a" "$T/$n.b"
 }

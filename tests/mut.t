@@ -51,20 +51,7 @@ sum=$(rq-eval -t "$T/a.ck" "$T/va.rqt" | awk -F'\t' 'NR > 1 {
 is "mut: rq-eval prints shares that sum to 1" "$sum" "32 0"
 
 # 3: SIGKILL after the first checkpoint, resume: the same bytes
-# in a subshell whose stderr is /dev/null: the shell's own "Killed"
-killed() {	# CKPT flags...
-	k=$1
-	shift
-	st=$( (rq-train "$@" -o "$k" "$T/tr.rqt" "$T/va.rqt" 2>/dev/null &
-	pid=$!
-	while [ ! -f "$k" ] && kill -0 $pid 2>/dev/null; do sleep 0.01; done
-	kill -9 $pid 2>/dev/null
-	wait $pid
-	echo $?) 2>/dev/null)
-	[ "$st" -eq 137 ] || diag "run ended (status $st) before the kill"
-	rq-train -r "$k" -o "$k" "$T/tr.rqt" "$T/va.rqt" 2>/dev/null
-}
-killed "$T/b.ck" $M
+kill_resume "$T/b.ck" "$T/tr.rqt" "$T/va.rqt" $M
 ok "mut: resume after SIGKILL: same final checkpoint" cmp "$T/a.ck" \
     "$T/b.ck"
 
@@ -82,7 +69,7 @@ want=$(sed -n 's/^epoch=2 .* air=\([-0-9.]*\) .*/\1/p' "$T/r.log")
 got=$(rq-air "$T/dd.2.rqt" | sed -n 's/.* air=\([-0-9.e]*\) .*/\1/p')
 is "mut-rq: rq-air on the epoch-2 dump = logged AIR" \
     "$(printf '%.6f' "$got")" "$want"
-killed "$T/s.ck" $MR
+kill_resume "$T/s.ck" "$T/tr.rqt" "$T/va.rqt" $MR
 ok "mut-rq: resume after SIGKILL: same final checkpoint" cmp "$T/r.ck" \
     "$T/s.ck"
 
